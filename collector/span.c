@@ -1,0 +1,151 @@
+/* Attribute storage for decoded spans and process resources: fixed tables and one text
+ * buffer per owner, so neither needs a heap allocation per attribute. */
+#include "span.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct ldtap_attribute *reserve_attribute(struct ldtap_attribute *table, uint16_t *count,
+                                                 uint16_t capacity, const char *key, uint8_t type) {
+    if (*count >= capacity) {
+        return NULL;
+    }
+    struct ldtap_attribute *attribute = &table[(*count)++];
+    memset(attribute, 0, sizeof *attribute);
+    attribute->key = key;
+    attribute->type = type;
+    return attribute;
+}
+
+/* Copies `length` bytes into `text` (plus a NUL so values can be printed); returns the
+ * offset, or -1 when they do not fit. */
+static int store_text(char *text, uint16_t *used, size_t capacity, const char *value, size_t length) {
+    if (length + 1 > capacity - *used) {
+        return -1;
+    }
+    int offset = *used;
+    memcpy(text + offset, value, length);
+    text[offset + length] = '\0';
+    *used = (uint16_t)(offset + length + 1);
+    return offset;
+}
+
+bool ldtap_span_add_string(struct ldtap_span *span, const char *key, const char *value, size_t length) {
+    if (span->attribute_count >= LDTAP_SPAN_MAX_ATTRIBUTES) {
+        return false;
+    }
+    int offset = store_text(span->text, &span->text_used, sizeof span->text, value, length);
+    if (offset < 0) {
+        return false;
+    }
+    struct ldtap_attribute *attribute = reserve_attribute(span->attributes, &span->attribute_count,
+                                                          LDTAP_SPAN_MAX_ATTRIBUTES, key, LDTAP_VALUE_STRING);
+    attribute->string_offset = (uint16_t)offset;
+    attribute->string_length = (uint16_t)length;
+    return true;
+}
+
+bool ldtap_span_add_int(struct ldtap_span *span, const char *key, int64_t value) {
+    struct ldtap_attribute *attribute = reserve_attribute(span->attributes, &span->attribute_count,
+                                                          LDTAP_SPAN_MAX_ATTRIBUTES, key, LDTAP_VALUE_INT);
+    if (attribute) {
+        attribute->int_value = value;
+    }
+    return attribute != NULL;
+}
+
+bool ldtap_span_add_double(struct ldtap_span *span, const char *key, double value) {
+    struct ldtap_attribute *attribute = reserve_attribute(span->attributes, &span->attribute_count,
+                                                          LDTAP_SPAN_MAX_ATTRIBUTES, key, LDTAP_VALUE_DOUBLE);
+    if (attribute) {
+        attribute->double_value = value;
+    }
+    return attribute != NULL;
+}
+
+bool ldtap_span_add_bool(struct ldtap_span *span, const char *key, bool value) {
+    struct ldtap_attribute *attribute = reserve_attribute(span->attributes, &span->attribute_count,
+                                                          LDTAP_SPAN_MAX_ATTRIBUTES, key, LDTAP_VALUE_BOOL);
+    if (attribute) {
+        attribute->bool_value = value;
+    }
+    return attribute != NULL;
+}
+
+const struct ldtap_attribute *ldtap_span_find(const struct ldtap_span *span, const char *key) {
+    for (uint16_t i = 0; i < span->attribute_count; i++) {
+        if (strcmp(span->attributes[i].key, key) == 0) {
+            return &span->attributes[i];
+        }
+    }
+    return NULL;
+}
+
+const char *ldtap_span_string(const struct ldtap_span *span, const struct ldtap_attribute *attribute) {
+    return span->text + attribute->string_offset;
+}
+
+/* A resource's key is copied first, then the value for strings. */
+static struct ldtap_attribute *resource_attribute(struct ldtap_resource *resource, const char *key,
+                                                  uint8_t type) {
+    if (resource->attribute_count >= LDTAP_RESOURCE_MAX_ATTRIBUTES) {
+        return NULL;
+    }
+    int key_offset = store_text(resource->text, &resource->text_used, sizeof resource->text, key, strlen(key));
+    if (key_offset < 0) {
+        return NULL;
+    }
+    return reserve_attribute(resource->attributes, &resource->attribute_count, LDTAP_RESOURCE_MAX_ATTRIBUTES,
+                             resource->text + key_offset, type);
+}
+
+bool ldtap_resource_add_string(struct ldtap_resource *resource, const char *key, const char *value,
+                               size_t length) {
+    uint16_t saved_used = resource->text_used;
+    struct ldtap_attribute *attribute = resource_attribute(resource, key, LDTAP_VALUE_STRING);
+    int offset = attribute ? store_text(resource->text, &resource->text_used, sizeof resource->text, value, length)
+                           : -1;
+    if (offset < 0) {
+        if (attribute) {
+            resource->attribute_count--;
+        }
+        resource->text_used = saved_used;
+        return false;
+    }
+    attribute->string_offset = (uint16_t)offset;
+    attribute->string_length = (uint16_t)length;
+    return true;
+}
+
+bool ldtap_resource_add_int(struct ldtap_resource *resource, const char *key, int64_t value) {
+    struct ldtap_attribute *attribute = resource_attribute(resource, key, LDTAP_VALUE_INT);
+    if (attribute) {
+        attribute->int_value = value;
+    }
+    return attribute != NULL;
+}
+
+const char *ldtap_resource_string(const struct ldtap_resource *resource, const struct ldtap_attribute *attribute) {
+    return resource->text + attribute->string_offset;
+}
+
+struct ldtap_resource *ldtap_resource_new(void) {
+    struct ldtap_resource *resource = calloc(1, sizeof *resource);
+    if (resource) {
+        resource->reference_count = 1;
+    }
+    return resource;
+}
+
+void ldtap_resource_retain(struct ldtap_resource *resource) {
+    if (resource) {
+        __atomic_add_fetch(&resource->reference_count, 1, __ATOMIC_RELAXED);
+    }
+}
+
+void ldtap_resource_release(struct ldtap_resource *resource) {
+    /* acq_rel: the last releaser must see every other holder's reads finished. */
+    if (resource && __atomic_sub_fetch(&resource->reference_count, 1, __ATOMIC_ACQ_REL) == 0) {
+        free(resource);
+    }
+}

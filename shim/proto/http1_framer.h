@@ -1,0 +1,88 @@
+/* Incremental HTTP/1.x framer used inside the shim: finds where requests and responses
+ * begin and end in a byte stream split at arbitrary points, and copies a bounded,
+ * privacy-filtered head. A pure function over caller-owned buffers: no allocation, no
+ * libc interposition, no global state. Full parsing of the head happens in the collector. */
+#ifndef LDTAP_HTTP1_FRAMER_H
+#define LDTAP_HTTP1_FRAMER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum ldtap_http_direction { LDTAP_HTTP_REQUEST = 0, LDTAP_HTTP_RESPONSE = 1 };
+
+/* What one call to ldtap_http_frame stopped at. The caller acts on the event, then calls
+ * again with the rest of the buffer (buf + consumed). */
+enum ldtap_http_event {
+    LDTAP_HTTP_NEED_MORE = 0,        /* every byte consumed; the message is not complete */
+    LDTAP_HTTP_MESSAGE_BEGIN = 1,    /* the first byte of a new message was seen (not consumed) */
+    LDTAP_HTTP_HEAD_COMPLETE = 2,    /* the blank line ending the head was consumed */
+    LDTAP_HTTP_MESSAGE_COMPLETE = 3, /* the last byte of the message was consumed */
+    LDTAP_HTTP_GIVE_UP = -1          /* not HTTP/1.x, malformed or beyond limits: stop tracking */
+};
+
+/* Limits past which the framer gives up rather than guess. */
+#define LDTAP_HTTP_MAX_HEAD_BYTES (64u * 1024u) /* whole head, request or response */
+#define LDTAP_HTTP_TRACEPARENT_BYTES 55u        /* version 00: 2+1+32+1+16+1+2 */
+
+/* Allow-listed head bytes copied for the collector: the start line (request target cut
+ * at '?' or '#') and the headers host, user-agent, content-type, content-length and
+ * traceparent, each line ending "\r\n", truncated (never overflowing) at `capacity`. */
+struct ldtap_http_head_copy {
+    uint8_t *bytes;    /* caller-owned */
+    uint16_t capacity; /* bytes available at `bytes` */
+    uint16_t length;   /* bytes copied so far */
+    bool truncated;    /* something allow-listed did not fit */
+};
+
+/* Parse state of one direction of one connection. Treat as opaque outside the framer;
+ * it is a plain struct so the shim can embed it in its per-connection table. */
+struct ldtap_http_parser {
+    uint8_t direction;         /* enum ldtap_http_direction */
+    uint8_t phase;             /* internal */
+    uint8_t line_state;        /* internal */
+    uint8_t flags;             /* internal */
+    uint16_t line_length;      /* internal: bytes of the current line seen so far */
+    uint16_t status_code;      /* response: parsed status code */
+    uint8_t version_minor;     /* 0 or 1, from the start line */
+    uint8_t method_is_head;    /* request: method was HEAD */
+    uint8_t method_is_connect; /* request: method was CONNECT */
+    uint8_t expect_continue;   /* request: "Expect: 100-continue" */
+    uint8_t connection_close;  /* "Connection: close" (or HTTP/1.0 without keep-alive) */
+    uint8_t upgrade;           /* "Upgrade:" header present */
+    uint8_t no_body;           /* response: caller says no body (reply to HEAD) */
+    uint8_t traceparent_length;
+    uint32_t head_bytes;       /* bytes of the head so far (limit check) */
+    uint64_t content_length;   /* from Content-Length, or UINT64_MAX when absent */
+    uint64_t body_remaining;   /* internal: bytes left in the body or current chunk */
+    uint64_t body_bytes;       /* body bytes seen (chunk payload only, without framing) */
+    char line_start[48];       /* internal: the beginning of the current header line */
+    char value[64];            /* internal: value of a framing header being read */
+    char traceparent[LDTAP_HTTP_TRACEPARENT_BYTES + 1]; /* request: raw header value, NUL-terminated */
+    struct ldtap_http_head_copy head;
+};
+
+/* Prepares `parser` for the next message in `direction`. For a response, `no_body` is
+ * true when it answers a HEAD request. `head_buffer` of `head_capacity` bytes receives the
+ * allow-listed head copy; it must outlive the message. */
+void ldtap_http_parser_begin(struct ldtap_http_parser *parser, enum ldtap_http_direction direction,
+                             bool no_body, uint8_t *head_buffer, uint16_t head_capacity);
+
+/* hot: frames `length` bytes of `bytes`. Sets *consumed to how many bytes were taken
+ * before the returned event (MESSAGE_BEGIN consumes nothing). After MESSAGE_COMPLETE the
+ * parser must be re-begun before the next message. A response whose length is delimited
+ * by connection close completes via ldtap_http_frame_close. */
+enum ldtap_http_event ldtap_http_frame(struct ldtap_http_parser *parser, const uint8_t *bytes,
+                                       size_t length, size_t *consumed);
+
+/* The connection was closed by either side: returns MESSAGE_COMPLETE if the message in
+ * progress is a response delimited by close, NEED_MORE if no message was in progress,
+ * GIVE_UP if a message was cut short. */
+enum ldtap_http_event ldtap_http_frame_close(struct ldtap_http_parser *parser);
+
+/* True when the parsed response is an interim 1xx (100 Continue): the request's final
+ * response follows on the same exchange. 101 Switching Protocols is not interim: the
+ * caller stops tracking the connection after it. */
+bool ldtap_http_response_is_interim(const struct ldtap_http_parser *parser);
+
+#endif

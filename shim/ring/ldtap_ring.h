@@ -1,0 +1,104 @@
+/* Ring writer (used by the shim) and ring reader (used by the collector) over the ABI in
+ * ldtap_ring_abi.h. Neither side allocates with malloc: the shim must not, the reader
+ * copies records into a caller buffer. */
+#ifndef LDTAP_RING_H
+#define LDTAP_RING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ldtap_ring_abi.h"
+
+/* ---- writer (shim side) ---- */
+
+struct ldtap_ring_identity {
+    int32_t pid;
+    int32_t parent_pid;
+    uint64_t start_time_ns;
+    uint64_t process_start_ticks;
+    const char *executable_name;     /* may be NULL */
+    const char *service_name;        /* may be NULL */
+    const char *command_line;        /* may be NULL */
+    const char *resource_attributes; /* may be NULL */
+};
+
+struct ldtap_ring_writer {
+    struct ldtap_ring_header *header; /* NULL when no ring is open */
+    uint8_t *data;
+    uint64_t mask; /* data_size - 1 */
+    size_t mapping_size;
+};
+
+/* One piece of a record's payload; a record is written from up to a few pieces so the
+ * caller need not assemble it in one buffer. */
+struct ldtap_ring_part {
+    const void *bytes;
+    uint32_t length;
+};
+
+/* Creates the 0700 directory if needed (refusing a symlink or a directory owned by
+ * another user), then creates `<dir>/<pid>-<start_time_ns>.ring` with
+ * O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, sizes and maps it, fills the header and publishes
+ * the magic last. `data_size` must be a power of two within the ABI's limits.
+ * Returns 0, or -errno. Uses no malloc and no stdio. The path written is returned in
+ * `path_out` (may be NULL). */
+int ldtap_ring_create(struct ldtap_ring_writer *writer, const char *directory,
+                      const struct ldtap_ring_identity *identity, uint64_t data_size,
+                      char *path_out, size_t path_out_size);
+
+/* hot: reserve, copy the parts, commit. Never blocks. Returns 0, or -1 when the record was
+ * dropped (ring full or too large; the matching header counter is incremented). */
+int ldtap_ring_write(struct ldtap_ring_writer *writer, uint32_t type,
+                     const struct ldtap_ring_part *parts, int part_count);
+
+/* Unmaps without touching the file (used in a forked child for the parent's ring). */
+void ldtap_ring_forget(struct ldtap_ring_writer *writer);
+
+/* ---- reader (collector side) ---- */
+
+struct ldtap_ring_reader {
+    int fd;
+    struct ldtap_ring_header *header;
+    uint8_t *data;
+    uint64_t data_size;
+    size_t mapping_size;
+    /* When the record at tail was first seen uncommitted (0: not stalled). */
+    uint64_t stalled_since_ns;
+    uint64_t stalled_position;
+};
+
+/* What ldtap_ring_reader_next found. */
+enum ldtap_ring_read_status {
+    LDTAP_RING_READ_EMPTY = 0,   /* nothing committed at tail yet */
+    LDTAP_RING_READ_RECORD = 1,  /* one record copied out */
+    LDTAP_RING_READ_SKIPPED = 2, /* an uncommitted or invalid record was skipped and counted: call again */
+    LDTAP_RING_READ_CORRUPT = -1 /* the ring cannot be read any further: detach it */
+};
+
+struct ldtap_ring_record {
+    uint32_t type;
+    uint32_t payload_length;              /* bytes in payload (record length minus header) */
+    uint8_t payload[LDTAP_RECORD_MAX_BYTES]; /* 8-aligned */
+};
+
+/* Opens and maps a ring file and validates its header (magic, ABI version, header size,
+ * power-of-two data size within limits, file size matching). Takes flock(LOCK_EX|LOCK_NB)
+ * so two collectors never drain one ring. Returns 0, or -errno with a sentence in `error`
+ * (EWOULDBLOCK: another collector holds it; EPROTO: not a valid ring). */
+int ldtap_ring_reader_open(struct ldtap_ring_reader *reader, const char *path, char *error,
+                           size_t error_size);
+
+/* Takes the next record. `writer_alive` says whether the ring's process still runs (the
+ * caller checks pid and start ticks); `now_ns` is CLOCK_MONOTONIC, used to bound how long
+ * an uncommitted record can stall the reader. Never trusts the ring. */
+enum ldtap_ring_read_status ldtap_ring_reader_next(struct ldtap_ring_reader *reader,
+                                                   struct ldtap_ring_record *record,
+                                                   bool writer_alive, uint64_t now_ns);
+
+/* True when every reserved byte has been consumed. */
+bool ldtap_ring_reader_is_empty(const struct ldtap_ring_reader *reader);
+
+void ldtap_ring_reader_close(struct ldtap_ring_reader *reader);
+
+#endif
