@@ -39,26 +39,30 @@ struct ldtap_http_head_copy {
  * it is a plain struct so the shim can embed it in its per-connection table. */
 struct ldtap_http_parser {
     uint8_t direction;         /* enum ldtap_http_direction */
-    uint8_t phase;             /* internal */
-    uint8_t line_state;        /* internal */
-    uint8_t flags;             /* internal */
-    uint16_t line_length;      /* internal: bytes of the current line seen so far */
+    uint8_t phase;             /* internal: where in the message the framer is */
+    uint8_t header_kind;       /* internal: which known header the current line carries */
+    uint8_t value_length;      /* internal: bytes in `value` (traceparent: blanks pending) */
+    uint16_t flags;            /* internal */
+    uint16_t line_length;      /* internal: bytes of the current token or value seen so far */
     uint16_t status_code;      /* response: parsed status code */
+    uint16_t head_line_start;  /* internal: head copy length where the current line began */
     uint8_t version_minor;     /* 0 or 1, from the start line */
     uint8_t method_is_head;    /* request: method was HEAD */
-    uint8_t method_is_connect; /* request: method was CONNECT */
+    uint8_t method_is_connect; /* request: method was CONNECT; response: the caller may set it
+                                  after begin so that a 2xx to CONNECT has no body */
     uint8_t expect_continue;   /* request: "Expect: 100-continue" */
     uint8_t connection_close;  /* "Connection: close" (or HTTP/1.0 without keep-alive) */
     uint8_t upgrade;           /* "Upgrade:" header present */
     uint8_t no_body;           /* response: caller says no body (reply to HEAD) */
     uint8_t traceparent_length;
     uint32_t head_bytes;       /* bytes of the head so far (limit check) */
+    uint32_t section_bytes;    /* internal: bytes of the current chunk-size line or trailers */
     uint64_t content_length;   /* from Content-Length, or UINT64_MAX when absent */
     uint64_t body_remaining;   /* internal: bytes left in the body or current chunk */
     uint64_t body_bytes;       /* body bytes seen (chunk payload only, without framing) */
-    char line_start[48];       /* internal: the beginning of the current header line */
-    char value[64];            /* internal: value of a framing header being read */
-    char traceparent[LDTAP_HTTP_TRACEPARENT_BYTES + 1]; /* request: raw header value, NUL-terminated */
+    char line_start[48];       /* internal: the method, or the lower-cased header name */
+    char value[64];            /* internal: one list element of a framing header value */
+    char traceparent[LDTAP_HTTP_TRACEPARENT_BYTES + 1]; /* raw header value, NUL-terminated */
     struct ldtap_http_head_copy head;
 };
 
@@ -69,9 +73,10 @@ void ldtap_http_parser_begin(struct ldtap_http_parser *parser, enum ldtap_http_d
                              bool no_body, uint8_t *head_buffer, uint16_t head_capacity);
 
 /* hot: frames `length` bytes of `bytes`. Sets *consumed to how many bytes were taken
- * before the returned event (MESSAGE_BEGIN consumes nothing). After MESSAGE_COMPLETE the
- * parser must be re-begun before the next message. A response whose length is delimited
- * by connection close completes via ldtap_http_frame_close. */
+ * before the returned event (MESSAGE_BEGIN consumes nothing but the empty lines RFC 9112
+ * allows before a request line). After MESSAGE_COMPLETE the parser must be re-begun
+ * before the next message. A response whose length is delimited by connection close
+ * completes via ldtap_http_frame_close. */
 enum ldtap_http_event ldtap_http_frame(struct ldtap_http_parser *parser, const uint8_t *bytes,
                                        size_t length, size_t *consumed);
 

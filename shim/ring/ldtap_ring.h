@@ -85,7 +85,8 @@ struct ldtap_ring_record {
 /* Opens and maps a ring file and validates its header (magic, ABI version, header size,
  * power-of-two data size within limits, file size matching). Takes flock(LOCK_EX|LOCK_NB)
  * so two collectors never drain one ring. Returns 0, or -errno with a sentence in `error`
- * (EWOULDBLOCK: another collector holds it; EPROTO: not a valid ring). */
+ * (EWOULDBLOCK: another collector holds it, or the ring's magic is not yet published —
+ * EAGAIN is the same value on Linux — so try again later; EPROTO: not a valid ring). */
 int ldtap_ring_reader_open(struct ldtap_ring_reader *reader, const char *path, char *error,
                            size_t error_size);
 

@@ -77,6 +77,9 @@ enum ldtap_record_type {
     LDTAP_RECORD_HTTP_SPAN = 1, /* struct ldtap_http_span_record + heads */
     /* 2.. reserved for database spans, crashes, logs, heap samples, module maps */
 };
+/* Types a reader accepts (others are counted in invalid_records); room for those above. */
+#define LDTAP_RECORD_TYPE_MIN 1u
+#define LDTAP_RECORD_TYPE_MAX 255u
 
 /* Who writes each field: [P] producers (traced process), [C] consumer (collector). */
 struct ldtap_ring_header {

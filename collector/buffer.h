@@ -1,0 +1,28 @@
+/* A growable byte buffer for encoders and compressors. Allocation failure is sticky:
+ * appends after a failure do nothing and `failed` stays set, so an encoder checks once. */
+#ifndef LDTAP_BUFFER_H
+#define LDTAP_BUFFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct ldtap_buffer {
+    uint8_t *data;
+    size_t length;
+    size_t capacity;
+    bool failed; /* an allocation failed since the last reset */
+};
+
+void ldtap_buffer_init(struct ldtap_buffer *buffer);
+/* Empties the buffer but keeps its memory, so batches reuse one allocation. */
+void ldtap_buffer_reset(struct ldtap_buffer *buffer);
+void ldtap_buffer_free(struct ldtap_buffer *buffer);
+/* Makes room for `extra` more bytes; false (and `failed` set) when memory runs out. */
+bool ldtap_buffer_reserve(struct ldtap_buffer *buffer, size_t extra);
+void ldtap_buffer_append(struct ldtap_buffer *buffer, const void *bytes, size_t length);
+void ldtap_buffer_append_byte(struct ldtap_buffer *buffer, uint8_t byte);
+/* Appends a NUL-terminated string without its NUL. */
+void ldtap_buffer_append_cstring(struct ldtap_buffer *buffer, const char *text);
+
+#endif

@@ -1,0 +1,285 @@
+/* `ldtap run`: validate the configuration, start CMD with the shim preloaded in a private
+ * ring directory, forward signals, drain while it runs, and leave with its status. */
+#include "cli_run.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "config.h"
+#include "session.h"
+
+/* How long descendants that outlive CMD get to finish their spans. */
+#define DESCENDANT_GRACE_MS 2000u
+#define DRAIN_INTERVAL_MS 100
+
+extern char **environ;
+
+static const int forwarded_signals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1,
+                                        SIGUSR2, SIGTTIN, SIGTTOU, SIGWINCH};
+
+/* The child's pid, read by the signal handler (0 before the fork). */
+static volatile sig_atomic_t child_pid;
+
+static void forward_signal(int signal_number, siginfo_t *info, void *unused) {
+    (void)unused;
+    int saved_errno = errno;
+    /* A signal the terminal generated (SI_KERNEL) already reached the whole foreground
+     * process group, CMD included: forwarding it would deliver it twice. */
+    if (child_pid > 0 && info->si_code != SI_KERNEL && info->si_pid != child_pid) {
+        kill((pid_t)child_pid, signal_number);
+    }
+    errno = saved_errno;
+}
+
+static void wake_up(int signal_number) { (void)signal_number; /* interrupts poll() */ }
+
+static void set_handlers(void) {
+    struct sigaction action = {0};
+    action.sa_sigaction = forward_signal;
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++) {
+        sigaction(forwarded_signals[i], &action, NULL);
+    }
+    struct sigaction child_exit = {0};
+    child_exit.sa_handler = wake_up;
+    child_exit.sa_flags = SA_NOCLDSTOP;
+    sigaction(SIGCHLD, &child_exit, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a closed stderr or socket must not kill the collector */
+}
+
+/* In the child before exec: the dispositions CMD would have had without ldtap. Ignored
+ * signals survive exec, so SIGPIPE needs this; caught ones would be reset anyway, but a
+ * signal arriving before exec must not run our handler. */
+static void reset_handlers(void) {
+    struct sigaction default_action = {0};
+    default_action.sa_handler = SIG_DFL;
+    for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++) {
+        sigaction(forwarded_signals[i], &default_action, NULL);
+    }
+    sigaction(SIGCHLD, &default_action, NULL);
+    sigaction(SIGPIPE, &default_action, NULL);
+}
+
+/* The child's environment: ours without LD_PRELOAD/LDTAP_RUN_DIR (and LDTAP_RING_SIZE
+ * when configured), plus our values of those. */
+static char **child_environment(const char *shim, const char *run_directory, uint64_t ring_size) {
+    size_t count = 0;
+    while (environ[count]) {
+        count++;
+    }
+    char **environment = calloc(count + 4, sizeof *environment);
+    char *preload = ldtap_command_preload_value(shim, getenv("LD_PRELOAD"));
+    if (!environment || !preload) {
+        free(environment);
+        free(preload);
+        return NULL;
+    }
+    size_t used = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 && strncmp(environ[i], "LDTAP_RUN_DIR=", 14) != 0 &&
+            !(ring_size && strncmp(environ[i], "LDTAP_RING_SIZE=", 16) == 0)) {
+            environment[used++] = environ[i];
+        }
+    }
+    char *entries[3] = {NULL, NULL, NULL};
+    if (asprintf(&entries[0], "LD_PRELOAD=%s", preload) < 0 ||
+        asprintf(&entries[1], "LDTAP_RUN_DIR=%s", run_directory) < 0 ||
+        (ring_size && asprintf(&entries[2], "LDTAP_RING_SIZE=%llu", (unsigned long long)ring_size) < 0)) {
+        free(preload);
+        free(environment);
+        return NULL;
+    }
+    free(preload);
+    for (int i = 0; i < 3 && entries[i]; i++) {
+        environment[used++] = entries[i];
+    }
+    return environment;
+}
+
+/* Removes the ring files left in the private directory, then the directory. */
+static void remove_run_directory(const char *directory) {
+    char path[PATH_MAX];
+    int fd = open(directory, O_RDONLY | O_DIRECTORY);
+    DIR *listing = fd >= 0 ? fdopendir(fd) : NULL;
+    for (struct dirent *entry = listing ? readdir(listing) : NULL; entry; entry = readdir(listing)) {
+        if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0) {
+            snprintf(path, sizeof path, "%s/%s", directory, entry->d_name);
+            unlink(path);
+        }
+    }
+    if (listing) {
+        closedir(listing);
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    rmdir(directory);
+}
+
+/* Leaves the way CMD left: same exit code, or death by the same signal. */
+static int exit_like(int status) {
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    int signal_number = WTERMSIG(status);
+    /* CMD already dumped core if it was going to; a second core from ldtap helps nobody. */
+    setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
+    signal(signal_number, SIG_DFL);
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    sigaddset(&unblock, signal_number);
+    sigprocmask(SIG_UNBLOCK, &unblock, NULL);
+    raise(signal_number);
+    return 128 + signal_number; /* the signal was not fatal after all */
+}
+
+static pid_t start_child(char *path, char **argv, char **environment) {
+    sigset_t all, previous;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &previous);
+    pid_t pid = fork();
+    if (pid == 0) {
+        reset_handlers();
+        sigprocmask(SIG_SETMASK, &previous, NULL);
+        ldtap_command_exec(path, argv, environment);
+        int failure = errno;
+        /* Only async-signal-safe calls here: the exporter's thread may hold malloc's lock. */
+        static const char message[] = "ldtap: exec of the command failed\n";
+        ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
+        (void)ignored;
+        _exit(failure == ENOENT ? 127 : 126);
+    }
+    if (pid > 0) {
+        child_pid = pid;
+    }
+    sigprocmask(SIG_SETMASK, &previous, NULL);
+    return pid;
+}
+
+void ldtap_cli_run_help(FILE *out) {
+    fputs("Usage: ldtap run [options] [--] CMD [ARGS...]\n"
+          "\n"
+          "Runs CMD with libldtap.so preloaded, turns every HTTP request it serves or makes\n"
+          "into an OpenTelemetry span, and exports the spans (OTLP/HTTP to an endpoint, or\n"
+          "OTLP-JSON lines to a file). Signals sent to ldtap reach CMD; when CMD exits, ldtap\n"
+          "drains what is left, prints a summary on stderr and exits with CMD's status.\n"
+          "Statically linked programs cannot be instrumented: they run untraced.\n\n",
+          out);
+    ldtap_config_print_options(LDTAP_COMMAND_RUN, out);
+    fputs("\nExit status: CMD's; 127 if CMD is not found, 126 if it cannot be executed,\n"
+          "2 for a bad option or variable.\n",
+          out);
+}
+
+static int run_untraced(char *path, char **argv) {
+    ldtap_command_exec(path, argv, environ);
+    fprintf(stderr, "ldtap: %s: %s\n", argv[0], strerror(errno));
+    return errno == ENOENT ? 127 : 126;
+}
+
+/* Drains until the child exits; returns its wait status. */
+static int supervise(struct ldtap_session *session, pid_t pid) {
+    int status = 0;
+    for (;;) {
+        pid_t finished = waitpid(pid, &status, WNOHANG);
+        if (finished == pid || (finished < 0 && errno == ECHILD)) {
+            return status;
+        }
+        struct pollfd watch = {.fd = ldtap_drain_poll_fd(session->drain), .events = POLLIN};
+        poll(&watch, 1, DRAIN_INTERVAL_MS);
+        ldtap_drain_step(session->drain);
+    }
+}
+
+static int run_traced(const struct ldtap_config *config, char *path, char **argv) {
+    char error[PATH_MAX + 256];
+    char shim[PATH_MAX];
+    char base[PATH_MAX];
+    char run_directory[PATH_MAX + 64];
+    if (ldtap_command_find_shim(config->shim_path, shim, sizeof shim, error, sizeof error) != 0 ||
+        ldtap_base_directory(config, base, sizeof base, error, sizeof error) != 0) {
+        fprintf(stderr, "ldtap: %s\n", error);
+        return 2;
+    }
+    snprintf(run_directory, sizeof run_directory, "%s/run-%d-XXXXXX", base, (int)getpid());
+    if (!mkdtemp(run_directory)) { /* mkdtemp creates it 0700 with a random suffix */
+        fprintf(stderr, "ldtap: cannot create a run directory in %s: %s\n", base, strerror(errno));
+        return 2;
+    }
+    const char *slash = strrchr(argv[0], '/');
+    const char *command_name = slash ? slash + 1 : argv[0];
+    struct ldtap_session session;
+    if (ldtap_session_start(&session, config, run_directory, command_name, error, sizeof error) != 0) {
+        fprintf(stderr, "ldtap: %s\n", error);
+        rmdir(run_directory);
+        return 2;
+    }
+    char **environment = child_environment(shim, run_directory, config->ring_size);
+    set_handlers();
+    pid_t pid = environment ? start_child(path, argv, environment) : -1;
+    if (pid < 0) {
+        fprintf(stderr, "ldtap: cannot start %s: %s\n", argv[0], strerror(errno));
+        ldtap_session_finish(&session, 0);
+        remove_run_directory(run_directory);
+        return 126;
+    }
+    int status = supervise(&session, pid);
+    ldtap_session_finish(&session, DESCENDANT_GRACE_MS);
+    remove_run_directory(run_directory);
+    return exit_like(status);
+}
+
+int ldtap_cli_run(int argc, char **argv) {
+    struct ldtap_config config;
+    char error[1024] = "";
+    int command_index = argc;
+    if (ldtap_config_load(&config, LDTAP_COMMAND_RUN, argc, argv, &command_index, error, sizeof error) != 0) {
+        fprintf(stderr, "ldtap: %s\n", error);
+        ldtap_config_free(&config);
+        return 2;
+    }
+    if (config.help) {
+        ldtap_cli_run_help(stdout);
+        ldtap_config_free(&config);
+        return 0;
+    }
+    if (command_index >= argc) {
+        fprintf(stderr, "ldtap: run: no command given; usage: ldtap run [options] [--] CMD [ARGS...]\n");
+        ldtap_config_free(&config);
+        return 2;
+    }
+    char **command = argv + command_index;
+    char path[PATH_MAX];
+    int resolved = ldtap_command_resolve(command[0], path, sizeof path, error, sizeof error);
+    if (resolved != 0) {
+        fprintf(stderr, "ldtap: %s\n", error);
+        ldtap_config_free(&config);
+        return resolved;
+    }
+    if (config.sdk_disabled) {
+        ldtap_config_free(&config);
+        return run_untraced(path, command);
+    }
+    if (ldtap_command_is_static_elf(path)) {
+        if (!config.quiet) {
+            fprintf(stderr, "ldtap: warning: %s is statically linked, so LD_PRELOAD cannot instrument it; "
+                            "running it untraced\n", command[0]);
+        }
+        ldtap_config_free(&config);
+        return run_untraced(path, command);
+    }
+    int status = run_traced(&config, path, command);
+    ldtap_config_free(&config);
+    return status;
+}

@@ -1,0 +1,779 @@
+/* Configuration loading: one table of settings (environment variable, flag, help), raw
+ * values gathered env-first then flags, then each value validated into struct ldtap_config. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ldtap_ring_abi.h"
+#include "route.h"
+
+enum setting {
+    SETTING_SERVICE_NAME,
+    SETTING_RESOURCE_ATTRIBUTES,
+    SETTING_ENDPOINT,
+    SETTING_TRACES_ENDPOINT,
+    SETTING_HEADERS,
+    SETTING_TRACES_HEADERS,
+    SETTING_PROTOCOL,
+    SETTING_TRACES_PROTOCOL,
+    SETTING_COMPRESSION,
+    SETTING_TRACES_COMPRESSION,
+    SETTING_TIMEOUT,
+    SETTING_TRACES_TIMEOUT,
+    SETTING_SCHEDULE_DELAY,
+    SETTING_MAX_QUEUE_SIZE,
+    SETTING_MAX_EXPORT_BATCH_SIZE,
+    SETTING_SAMPLER,
+    SETTING_SAMPLER_ARG,
+    SETTING_TRACES_EXPORTER,
+    SETTING_SDK_DISABLED,
+    SETTING_OUTPUT,
+    SETTING_ROUTES,
+    SETTING_MAX_ROUTES,
+    SETTING_RING_SIZE,
+    SETTING_RUN_DIR,
+    SETTING_SHIM,
+    SETTING_EXPORT_DEADLINE,
+    SETTING_NO_SUMMARY,
+    SETTING_QUIET,
+    SETTING_ALL_USERS,
+    SETTING_HELP,
+    SETTING_COUNT
+};
+
+#define FOR_RUN 1u
+#define FOR_COLLECT 2u
+#define FOR_BOTH (FOR_RUN | FOR_COLLECT)
+
+/* Flags mirror a variable when both exist; a flag without a value is a switch. */
+static const struct setting_definition {
+    const char *variable;   /* NULL: flag only */
+    const char *flag;       /* NULL: environment only */
+    char short_flag;        /* 0: none */
+    const char *value_name; /* NULL: the flag is a switch */
+    unsigned commands;
+    const char *help;
+} settings[SETTING_COUNT] = {
+    [SETTING_SERVICE_NAME] = {"OTEL_SERVICE_NAME", "--service-name", 0, "NAME", FOR_BOTH,
+                              "service.name of every span (run: default basename of CMD; collect: each process's own)"},
+    [SETTING_RESOURCE_ATTRIBUTES] = {"OTEL_RESOURCE_ATTRIBUTES", NULL, 0, NULL, FOR_BOTH,
+                                     "extra resource attributes, k=v,k2=v2 (percent-encoded)"},
+    [SETTING_ENDPOINT] = {"OTEL_EXPORTER_OTLP_ENDPOINT", "--endpoint", 0, "URL", FOR_BOTH,
+                          "OTLP/HTTP base URL; traces go to URL/v1/traces (the flag beats every variable)"},
+    [SETTING_TRACES_ENDPOINT] = {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", NULL, 0, NULL, FOR_BOTH,
+                                 "full traces URL, used as-is"},
+    [SETTING_HEADERS] = {"OTEL_EXPORTER_OTLP_HEADERS", NULL, 0, NULL, FOR_BOTH,
+                         "request headers, k=v,k2=v2 (percent-encoded)"},
+    [SETTING_TRACES_HEADERS] = {"OTEL_EXPORTER_OTLP_TRACES_HEADERS", NULL, 0, NULL, FOR_BOTH,
+                                "traces request headers; a name here replaces the same name above"},
+    [SETTING_PROTOCOL] = {"OTEL_EXPORTER_OTLP_PROTOCOL", NULL, 0, NULL, FOR_BOTH,
+                          "http/protobuf (default) or http/json"},
+    [SETTING_TRACES_PROTOCOL] = {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "--protocol", 0, "PROTOCOL", FOR_BOTH,
+                                 "http/protobuf or http/json, for traces"},
+    [SETTING_COMPRESSION] = {"OTEL_EXPORTER_OTLP_COMPRESSION", NULL, 0, NULL, FOR_BOTH, "gzip (default) or none"},
+    [SETTING_TRACES_COMPRESSION] = {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", NULL, 0, NULL, FOR_BOTH,
+                                    "gzip or none, for traces"},
+    [SETTING_TIMEOUT] = {"OTEL_EXPORTER_OTLP_TIMEOUT", NULL, 0, NULL, FOR_BOTH,
+                         "milliseconds per export request (default 10000)"},
+    [SETTING_TRACES_TIMEOUT] = {"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", NULL, 0, NULL, FOR_BOTH,
+                                "milliseconds per traces export request"},
+    [SETTING_SCHEDULE_DELAY] = {"OTEL_BSP_SCHEDULE_DELAY", NULL, 0, NULL, FOR_BOTH,
+                                "milliseconds between batch exports (default 5000)"},
+    [SETTING_MAX_QUEUE_SIZE] = {"OTEL_BSP_MAX_QUEUE_SIZE", NULL, 0, NULL, FOR_BOTH,
+                                "spans waiting for export before new ones are dropped (default 2048)"},
+    [SETTING_MAX_EXPORT_BATCH_SIZE] = {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE", NULL, 0, NULL, FOR_BOTH,
+                                       "spans per export request (default 512, at most the queue size)"},
+    [SETTING_SAMPLER] = {"OTEL_TRACES_SAMPLER", NULL, 0, NULL, FOR_BOTH,
+                         "always_on (default), always_off, traceidratio, parentbased_always_on, "
+                         "parentbased_always_off, parentbased_traceidratio"},
+    [SETTING_SAMPLER_ARG] = {"OTEL_TRACES_SAMPLER_ARG", NULL, 0, NULL, FOR_BOTH,
+                             "ratio 0..1 for the traceidratio samplers (default 1)"},
+    [SETTING_TRACES_EXPORTER] = {"OTEL_TRACES_EXPORTER", NULL, 0, NULL, FOR_BOTH,
+                                 "otlp (default) or none (summary only)"},
+    [SETTING_SDK_DISABLED] = {"OTEL_SDK_DISABLED", NULL, 0, NULL, FOR_BOTH,
+                              "true: run CMD untraced / collect nothing"},
+    [SETTING_OUTPUT] = {"LDTAP_OUTPUT", "--output", 'o', "FILE", FOR_BOTH,
+                        "OTLP-JSON lines file used when no endpoint is set (default " LDTAP_DEFAULT_OUTPUT ")"},
+    [SETTING_ROUTES] = {"LDTAP_ROUTES", "--routes", 0, "PATTERNS", FOR_BOTH,
+                        "http.route patterns, comma-separated: /users/{id},/static/*"},
+    [SETTING_MAX_ROUTES] = {"LDTAP_MAX_ROUTES", "--max-routes", 0, "N", FOR_BOTH,
+                            "distinct routes kept per service before the overflow bucket (default 1000)"},
+    [SETTING_RING_SIZE] = {"LDTAP_RING_SIZE", "--ring-size", 0, "BYTES", FOR_RUN,
+                           "ring data size per process: a power of two, 64K..1G (K/M/G suffix)"},
+    [SETTING_RUN_DIR] = {"LDTAP_RUN_DIR", "--run-dir", 0, "DIR", FOR_BOTH,
+                         "base ring directory (default $XDG_RUNTIME_DIR/ldtap or /dev/shm/ldtap-UID)"},
+    [SETTING_SHIM] = {"LDTAP_SHIM", "--shim", 0, "PATH", FOR_RUN,
+                      "libldtap.so to preload (default: next to the ldtap binary)"},
+    [SETTING_EXPORT_DEADLINE] = {"LDTAP_EXPORT_DEADLINE_MS", "--export-deadline", 0, "MS", FOR_BOTH,
+                                 "milliseconds allowed for the final export at exit (default 10000)"},
+    [SETTING_NO_SUMMARY] = {NULL, "--no-summary", 0, NULL, FOR_BOTH, "do not print the summary at exit"},
+    [SETTING_QUIET] = {NULL, "--quiet", 'q', NULL, FOR_BOTH, "no summary and no warnings"},
+    [SETTING_ALL_USERS] = {NULL, "--all-users", 0, NULL, FOR_COLLECT,
+                           "drain rings of every user, not only yours (root only)"},
+    [SETTING_HELP] = {NULL, "--help", 'h', NULL, FOR_BOTH, "show this help"},
+};
+
+/* A value before validation and where it came from, for error messages. */
+struct raw_value {
+    const char *text;
+    const char *source;
+    bool from_flag;
+};
+
+static void set_error(char *error, size_t error_size, const char *format, ...) {
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(error, error_size, format, arguments);
+    va_end(arguments);
+}
+
+static bool parse_unsigned(const char *text, uint64_t maximum, uint64_t *result) {
+    if (!isdigit((unsigned char)text[0])) {
+        return false;
+    }
+    errno = 0;
+    char *end = NULL;
+    unsigned long long value = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0' || value > maximum) {
+        return false;
+    }
+    *result = value;
+    return true;
+}
+
+static bool parse_positive_u32(const struct raw_value *raw, uint32_t *result, const char *unit, char *error,
+                               size_t error_size) {
+    uint64_t value = 0;
+    if (!parse_unsigned(raw->text, UINT32_MAX, &value) || value == 0) {
+        set_error(error, error_size, "%s: '%s' is not valid; use a positive whole number of %s", raw->source,
+                  raw->text, unit);
+        return false;
+    }
+    *result = (uint32_t)value;
+    return true;
+}
+
+/* Bytes with an optional K, M or G suffix (powers of 1024). */
+static bool parse_ring_size(const struct raw_value *raw, uint64_t *result, char *error, size_t error_size) {
+    char digits[32];
+    size_t length = strlen(raw->text);
+    uint64_t multiplier = 1;
+    if (length > 0 && length < sizeof digits) {
+        memcpy(digits, raw->text, length + 1);
+        char suffix = (char)toupper((unsigned char)digits[length - 1]);
+        multiplier = suffix == 'K' ? 1024u : suffix == 'M' ? 1024u * 1024u : suffix == 'G' ? 1024u * 1024u * 1024u : 1;
+        if (multiplier != 1) {
+            digits[length - 1] = '\0';
+        }
+    }
+    uint64_t value = 0;
+    bool valid = length > 0 && length < sizeof digits && parse_unsigned(digits, UINT32_MAX, &value);
+    value *= multiplier;
+    if (!valid || value < LDTAP_RING_MIN_DATA_SIZE || value > LDTAP_RING_MAX_DATA_SIZE || (value & (value - 1))) {
+        set_error(error, error_size, "%s: '%s' is not valid; use a power of two from 64K to 1G (bytes, or a K, M or G suffix)",
+                  raw->source, raw->text);
+        return false;
+    }
+    *result = value;
+    return true;
+}
+
+/* http:// or https://, a non-empty host, an optional numeric port, no spaces. */
+static bool valid_url(const char *url) {
+    const char *rest = NULL;
+    if (strncasecmp(url, "http://", 7) == 0) {
+        rest = url + 7;
+    } else if (strncasecmp(url, "https://", 8) == 0) {
+        rest = url + 8;
+    } else {
+        return false;
+    }
+    for (const char *p = url; *p; p++) {
+        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+            return false;
+        }
+    }
+    size_t authority = strcspn(rest, "/?#");
+    const char *host_end = rest + authority;
+    if (rest[0] == '[') { /* IPv6 literal */
+        const char *close = memchr(rest, ']', authority);
+        if (!close || close == rest + 1) {
+            return false;
+        }
+        host_end = close + 1;
+    } else {
+        const char *colon = memchr(rest, ':', authority);
+        if (colon) {
+            host_end = colon;
+        }
+        if (host_end == rest || memchr(rest, '@', authority)) {
+            return false;
+        }
+    }
+    if (host_end < rest + authority) {
+        if (*host_end != ':' || host_end + 1 == rest + authority) {
+            return false;
+        }
+        char port[8] = {0};
+        size_t port_length = (size_t)(rest + authority - host_end - 1);
+        uint64_t port_number = 0;
+        if (port_length >= sizeof port) {
+            return false;
+        }
+        memcpy(port, host_end + 1, port_length);
+        if (!parse_unsigned(port, 65535, &port_number) || port_number == 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+char *ldtap_traces_url_from_base(const char *base) {
+    size_t length = strlen(base);
+    while (length > 0 && base[length - 1] == '/') {
+        length--;
+    }
+    static const char suffix[] = "/v1/traces";
+    char *url = malloc(length + sizeof suffix);
+    if (url) {
+        memcpy(url, base, length);
+        memcpy(url + length, suffix, sizeof suffix);
+    }
+    return url;
+}
+
+static int hex_value(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    c = (char)tolower((unsigned char)c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Trims spaces and tabs and percent-decodes [begin, end) into `out` (NUL-terminated). */
+static bool decode_member_part(const char *begin, const char *end, char *out) {
+    while (begin < end && (*begin == ' ' || *begin == '\t')) {
+        begin++;
+    }
+    while (end > begin && (end[-1] == ' ' || end[-1] == '\t')) {
+        end--;
+    }
+    size_t used = 0;
+    for (const char *p = begin; p < end; p++) {
+        if (*p != '%') {
+            out[used++] = *p;
+            continue;
+        }
+        int high = p + 2 < end ? hex_value(p[1]) : -1;
+        int low = high >= 0 ? hex_value(p[2]) : -1;
+        if (low < 0) {
+            return false;
+        }
+        out[used++] = (char)(high * 16 + low);
+        p += 2;
+    }
+    out[used] = '\0';
+    return true;
+}
+
+bool ldtap_parse_pairs(const char *list, const char *source, ldtap_pair_callback callback, void *context,
+                       char *error, size_t error_size) {
+    size_t list_length = strlen(list);
+    char *key = malloc(list_length + 1);
+    char *value = malloc(list_length + 1);
+    bool ok = key && value;
+    if (!ok) {
+        set_error(error, error_size, "%s: out of memory", source);
+    }
+    const char *member = list;
+    while (ok && *member) {
+        const char *member_end = member + strcspn(member, ",");
+        const char *equals = memchr(member, '=', (size_t)(member_end - member));
+        bool blank = strspn(member, " \t") >= (size_t)(member_end - member);
+        if (!blank) {
+            if (!equals) {
+                set_error(error, error_size, "%s: '%.*s' has no '='; use key=value pairs separated by commas", source,
+                          (int)(member_end - member), member);
+                ok = false;
+            } else if (!decode_member_part(member, equals, key) || !decode_member_part(equals + 1, member_end, value)) {
+                set_error(error, error_size, "%s: '%.*s' has a bad %%-escape; use %%XX with two hex digits", source,
+                          (int)(member_end - member), member);
+                ok = false;
+            } else if (key[0] == '\0') {
+                set_error(error, error_size, "%s: '%.*s' has an empty key; use key=value pairs separated by commas",
+                          source, (int)(member_end - member), member);
+                ok = false;
+            } else {
+                ok = callback(key, value, context, error, error_size);
+            }
+        }
+        member = *member_end ? member_end + 1 : member_end;
+    }
+    free(key);
+    free(value);
+    return ok;
+}
+
+/* ---- headers ---- */
+
+struct header_list {
+    char **lines;
+    size_t count;
+    const char *source;
+};
+
+static bool valid_header_name(const char *name) {
+    for (const char *p = name; *p; p++) {
+        if (!isalnum((unsigned char)*p) && !strchr("!#$%&'*+-.^_`|~", *p)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool add_header(const char *key, const char *value, void *context, char *error, size_t error_size) {
+    struct header_list *list = context;
+    if (!valid_header_name(key)) {
+        set_error(error, error_size, "%s: '%s' is not a valid HTTP header name", list->source, key);
+        return false;
+    }
+    if (strpbrk(value, "\r\n")) {
+        set_error(error, error_size, "%s: the value of '%s' contains a line break", list->source, key);
+        return false;
+    }
+    size_t key_length = strlen(key);
+    for (size_t i = 0; i < list->count; i++) { /* a later definition of a name replaces it */
+        if (strncasecmp(list->lines[i], key, key_length) == 0 && list->lines[i][key_length] == ':') {
+            free(list->lines[i]);
+            list->lines[i] = list->lines[--list->count];
+            list->lines[list->count] = NULL;
+            break;
+        }
+    }
+    char **grown = realloc(list->lines, (list->count + 2) * sizeof *grown);
+    char *line = malloc(key_length + strlen(value) + 3);
+    if (!grown || !line) {
+        free(line);
+        if (grown) {
+            list->lines = grown;
+        }
+        set_error(error, error_size, "%s: out of memory", list->source);
+        return false;
+    }
+    sprintf(line, "%s: %s", key, value);
+    list->lines = grown;
+    list->lines[list->count++] = line;
+    list->lines[list->count] = NULL;
+    return true;
+}
+
+static bool check_attribute(const char *key, const char *value, void *context, char *error, size_t error_size) {
+    (void)key, (void)value, (void)context, (void)error, (void)error_size;
+    return true;
+}
+
+/* ---- gathering raw values ---- */
+
+static void read_environment(struct raw_value raw[SETTING_COUNT]) {
+    for (int i = 0; i < SETTING_COUNT; i++) {
+        const char *text = settings[i].variable ? getenv(settings[i].variable) : NULL;
+        /* OpenTelemetry treats an empty variable as unset. */
+        if (text && text[0] != '\0') {
+            raw[i] = (struct raw_value){text, settings[i].variable, false};
+        }
+    }
+}
+
+static int find_flag(const char *argument, enum ldtap_command command, size_t *name_length) {
+    unsigned mask = command == LDTAP_COMMAND_RUN ? FOR_RUN : FOR_COLLECT;
+    for (int i = 0; i < SETTING_COUNT; i++) {
+        const struct setting_definition *definition = &settings[i];
+        if (!definition->flag || !(definition->commands & mask)) {
+            continue;
+        }
+        size_t length = strlen(definition->flag);
+        bool long_match = strncmp(argument, definition->flag, length) == 0 &&
+                          (argument[length] == '\0' || (argument[length] == '=' && definition->value_name));
+        bool short_match = definition->short_flag && argument[0] == '-' && argument[1] == definition->short_flag &&
+                           argument[2] == '\0';
+        if (long_match || short_match) {
+            *name_length = long_match ? length : 2;
+            return i;
+        }
+    }
+    return -1;
+}
+
+static int read_flags(struct raw_value raw[SETTING_COUNT], enum ldtap_command command, int argc, char **argv,
+                      int *command_index, char *error, size_t error_size) {
+    int index = 0;
+    while (index < argc) {
+        const char *argument = argv[index];
+        if (strcmp(argument, "--") == 0) {
+            index++;
+            break;
+        }
+        if (argument[0] != '-' || argument[1] == '\0') {
+            if (command == LDTAP_COMMAND_RUN) {
+                break;
+            }
+            set_error(error, error_size, "collect: unexpected argument '%s'; see 'ldtap help collect'", argument);
+            return -1;
+        }
+        size_t name_length = 0;
+        int which = find_flag(argument, command, &name_length);
+        if (which < 0) {
+            set_error(error, error_size, "%s: unknown option '%s'; see 'ldtap help %s'",
+                      command == LDTAP_COMMAND_RUN ? "run" : "collect", argument,
+                      command == LDTAP_COMMAND_RUN ? "run" : "collect");
+            return -1;
+        }
+        const char *value = "true";
+        if (settings[which].value_name) {
+            if (argument[name_length] == '=') {
+                value = argument + name_length + 1;
+            } else if (index + 1 < argc) {
+                value = argv[++index];
+            } else {
+                set_error(error, error_size, "%s needs a value: %s %s", settings[which].flag, settings[which].flag,
+                          settings[which].value_name);
+                return -1;
+            }
+        }
+        raw[which] = (struct raw_value){value, settings[which].flag, true};
+        index++;
+    }
+    if (command_index) {
+        *command_index = index;
+    }
+    return 0;
+}
+
+/* ---- validation ---- */
+
+static bool parse_boolean(const struct raw_value *raw, bool *result, char *error, size_t error_size) {
+    if (strcasecmp(raw->text, "true") == 0 || strcasecmp(raw->text, "false") == 0) {
+        *result = strcasecmp(raw->text, "true") == 0;
+        return true;
+    }
+    set_error(error, error_size, "%s: '%s' is not valid; use true or false", raw->source, raw->text);
+    return false;
+}
+
+static bool parse_protocol(const struct raw_value *raw, enum ldtap_otlp_protocol *result, char *error,
+                           size_t error_size) {
+    if (strcmp(raw->text, "http/protobuf") == 0 || strcmp(raw->text, "http/json") == 0) {
+        *result = raw->text[5] == 'p' ? LDTAP_OTLP_HTTP_PROTOBUF : LDTAP_OTLP_HTTP_JSON;
+        return true;
+    }
+    set_error(error, error_size, "%s: '%s' is not supported; use http/protobuf or http/json", raw->source, raw->text);
+    return false;
+}
+
+static bool parse_compression(const struct raw_value *raw, bool *gzip, char *error, size_t error_size) {
+    if (strcmp(raw->text, "gzip") == 0 || strcmp(raw->text, "none") == 0) {
+        *gzip = raw->text[0] == 'g';
+        return true;
+    }
+    set_error(error, error_size, "%s: '%s' is not supported; use gzip or none", raw->source, raw->text);
+    return false;
+}
+
+static bool parse_sampler(const struct raw_value *raw, enum ldtap_sampler_kind *result, char *error,
+                          size_t error_size) {
+    static const char *const names[] = {
+        [LDTAP_SAMPLER_ALWAYS_ON] = "always_on",
+        [LDTAP_SAMPLER_ALWAYS_OFF] = "always_off",
+        [LDTAP_SAMPLER_TRACEIDRATIO] = "traceidratio",
+        [LDTAP_SAMPLER_PARENTBASED_ALWAYS_ON] = "parentbased_always_on",
+        [LDTAP_SAMPLER_PARENTBASED_ALWAYS_OFF] = "parentbased_always_off",
+        [LDTAP_SAMPLER_PARENTBASED_TRACEIDRATIO] = "parentbased_traceidratio",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(raw->text, names[i]) == 0) {
+            *result = (enum ldtap_sampler_kind)i;
+            return true;
+        }
+    }
+    set_error(error, error_size,
+              "%s: '%s' is not supported; use always_on, always_off, traceidratio, parentbased_always_on, "
+              "parentbased_always_off or parentbased_traceidratio",
+              raw->source, raw->text);
+    return false;
+}
+
+static bool parse_ratio(const struct raw_value *raw, double *result, char *error, size_t error_size) {
+    char *end = NULL;
+    errno = 0;
+    double value = strtod(raw->text, &end);
+    if (errno != 0 || *end != '\0' || end == raw->text || !isfinite(value) || value < 0.0 || value > 1.0 ||
+        isspace((unsigned char)raw->text[0])) {
+        set_error(error, error_size, "%s: '%s' is not valid; use a number from 0 to 1", raw->source, raw->text);
+        return false;
+    }
+    *result = value;
+    return true;
+}
+
+static bool check_url(const struct raw_value *raw, char *error, size_t error_size) {
+    if (valid_url(raw->text)) {
+        return true;
+    }
+    set_error(error, error_size, "%s: '%s' is not a valid URL; use http://HOST[:PORT][/PATH] or https://...",
+              raw->source, raw->text);
+    return false;
+}
+
+static char *copy_or_null(const struct raw_value *raw) { return raw->text ? strdup(raw->text) : NULL; }
+
+/* Endpoint precedence: --endpoint, then the traces-specific variable, then the base one. */
+static bool load_endpoint(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT], char *error,
+                          size_t error_size) {
+    const struct raw_value *base = &raw[SETTING_ENDPOINT];
+    const struct raw_value *traces = &raw[SETTING_TRACES_ENDPOINT];
+    if ((base->text && !check_url(base, error, error_size)) || (traces->text && !check_url(traces, error, error_size))) {
+        return false;
+    }
+    if (base->text && (base->from_flag || !traces->text)) {
+        config->traces_url = ldtap_traces_url_from_base(base->text);
+    } else if (traces->text) {
+        config->traces_url = strdup(traces->text);
+    }
+    return true;
+}
+
+static bool load_numbers(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT], char *error,
+                         size_t error_size) {
+    static const struct {
+        enum setting which;
+        size_t field;
+        const char *unit;
+    } numbers[] = {
+        {SETTING_TIMEOUT, offsetof(struct ldtap_config, timeout_ms), "milliseconds"},
+        {SETTING_TRACES_TIMEOUT, offsetof(struct ldtap_config, timeout_ms), "milliseconds"},
+        {SETTING_SCHEDULE_DELAY, offsetof(struct ldtap_config, schedule_delay_ms), "milliseconds"},
+        {SETTING_MAX_QUEUE_SIZE, offsetof(struct ldtap_config, max_queue_spans), "spans"},
+        {SETTING_MAX_EXPORT_BATCH_SIZE, offsetof(struct ldtap_config, max_batch_spans), "spans"},
+        {SETTING_MAX_ROUTES, offsetof(struct ldtap_config, max_routes), "routes"},
+        {SETTING_EXPORT_DEADLINE, offsetof(struct ldtap_config, export_deadline_ms), "milliseconds"},
+    };
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        const struct raw_value *value = &raw[numbers[i].which];
+        uint32_t *field = (uint32_t *)((char *)config + numbers[i].field);
+        if (value->text && !parse_positive_u32(value, field, numbers[i].unit, error, error_size)) {
+            return false;
+        }
+    }
+    if (config->max_batch_spans > config->max_queue_spans) {
+        if (raw[SETTING_MAX_EXPORT_BATCH_SIZE].text) {
+            set_error(error, error_size, "%s: %u is larger than the queue (OTEL_BSP_MAX_QUEUE_SIZE=%u); use at most %u",
+                      raw[SETTING_MAX_EXPORT_BATCH_SIZE].source, config->max_batch_spans, config->max_queue_spans,
+                      config->max_queue_spans);
+            return false;
+        }
+        config->max_batch_spans = config->max_queue_spans; /* only the default was too big */
+    }
+    return true;
+}
+
+static bool load_exporter_choices(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT],
+                                  char *error, size_t error_size) {
+    const struct raw_value *value = &raw[SETTING_TRACES_EXPORTER];
+    if (value->text) {
+        if (strcmp(value->text, "otlp") != 0 && strcmp(value->text, "none") != 0) {
+            set_error(error, error_size, "%s: '%s' is not supported; use otlp or none", value->source, value->text);
+            return false;
+        }
+        config->export_enabled = strcmp(value->text, "otlp") == 0;
+    }
+    for (enum setting which = SETTING_PROTOCOL; which <= SETTING_TRACES_PROTOCOL; which++) {
+        if (raw[which].text && !parse_protocol(&raw[which], &config->protocol, error, error_size)) {
+            return false;
+        }
+    }
+    for (enum setting which = SETTING_COMPRESSION; which <= SETTING_TRACES_COMPRESSION; which++) {
+        if (raw[which].text && !parse_compression(&raw[which], &config->gzip, error, error_size)) {
+            return false;
+        }
+    }
+    struct header_list headers = {.lines = calloc(1, sizeof(char *))};
+    for (enum setting which = SETTING_HEADERS; which <= SETTING_TRACES_HEADERS; which++) {
+        headers.source = raw[which].source;
+        if (headers.lines && raw[which].text &&
+            !ldtap_parse_pairs(raw[which].text, raw[which].source, add_header, &headers, error, error_size)) {
+            config->headers = headers.lines;
+            return false;
+        }
+    }
+    config->headers = headers.lines;
+    if (!config->headers) {
+        set_error(error, error_size, "out of memory");
+        return false;
+    }
+    return load_endpoint(config, raw, error, error_size);
+}
+
+static bool load_ldtap_settings(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT],
+                                char *error, size_t error_size) {
+    if (raw[SETTING_RING_SIZE].text && !parse_ring_size(&raw[SETTING_RING_SIZE], &config->ring_size, error, error_size)) {
+        return false;
+    }
+    const struct raw_value *routes = &raw[SETTING_ROUTES];
+    if (routes->text) {
+        char route_error[256] = "";
+        struct ldtap_route_table *table = ldtap_route_table_create(routes->text, config->max_routes, route_error,
+                                                                   sizeof route_error);
+        if (!table) {
+            set_error(error, error_size, "%s: %s", routes->source, route_error);
+            return false;
+        }
+        ldtap_route_table_free(table);
+    }
+    for (enum setting which = SETTING_OUTPUT; which <= SETTING_SHIM; which++) {
+        if (raw[which].text && raw[which].text[0] == '\0') {
+            set_error(error, error_size, "%s: the value is empty", raw[which].source);
+            return false;
+        }
+    }
+    config->output_path = strdup(raw[SETTING_OUTPUT].text ? raw[SETTING_OUTPUT].text : LDTAP_DEFAULT_OUTPUT);
+    config->routes = copy_or_null(routes);
+    config->run_dir = copy_or_null(&raw[SETTING_RUN_DIR]);
+    config->shim_path = copy_or_null(&raw[SETTING_SHIM]);
+    return true;
+}
+
+int ldtap_config_load(struct ldtap_config *config, enum ldtap_command command, int argc, char **argv,
+                      int *command_index, char *error, size_t error_size) {
+    *config = (struct ldtap_config){
+        .protocol = LDTAP_OTLP_HTTP_PROTOBUF,
+        .gzip = true,
+        .timeout_ms = 10000,
+        .schedule_delay_ms = 5000,
+        .max_queue_spans = 2048,
+        .max_batch_spans = 512,
+        .export_deadline_ms = LDTAP_DEFAULT_EXPORT_DEADLINE_MS,
+        .sampler = LDTAP_SAMPLER_ALWAYS_ON,
+        .sampler_ratio = 1.0,
+        .export_enabled = true,
+        .max_routes = LDTAP_ROUTE_DEFAULT_LIMIT,
+    };
+    struct raw_value raw[SETTING_COUNT] = {{0}};
+    read_environment(raw);
+    if (read_flags(raw, command, argc, argv, command_index, error, error_size) < 0) {
+        return -1;
+    }
+    if (raw[SETTING_HELP].text) {
+        config->help = true;
+        return 0;
+    }
+    config->no_summary = raw[SETTING_NO_SUMMARY].text != NULL;
+    config->quiet = raw[SETTING_QUIET].text != NULL;
+    config->all_users = raw[SETTING_ALL_USERS].text != NULL;
+    if ((raw[SETTING_SDK_DISABLED].text &&
+         !parse_boolean(&raw[SETTING_SDK_DISABLED], &config->sdk_disabled, error, error_size)) ||
+        (raw[SETTING_SAMPLER].text && !parse_sampler(&raw[SETTING_SAMPLER], &config->sampler, error, error_size)) ||
+        (raw[SETTING_SAMPLER_ARG].text &&
+         !parse_ratio(&raw[SETTING_SAMPLER_ARG], &config->sampler_ratio, error, error_size)) ||
+        !load_numbers(config, raw, error, error_size) || !load_exporter_choices(config, raw, error, error_size) ||
+        !load_ldtap_settings(config, raw, error, error_size)) {
+        return -1;
+    }
+    const struct raw_value *attributes = &raw[SETTING_RESOURCE_ATTRIBUTES];
+    if (attributes->text &&
+        !ldtap_parse_pairs(attributes->text, attributes->source, check_attribute, NULL, error, error_size)) {
+        return -1;
+    }
+    config->resource_attributes = copy_or_null(attributes);
+    config->service_name = copy_or_null(&raw[SETTING_SERVICE_NAME]);
+    if (!config->output_path) {
+        set_error(error, error_size, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void ldtap_config_free(struct ldtap_config *config) {
+    for (char **line = config->headers; line && *line; line++) {
+        free(*line);
+    }
+    free(config->headers);
+    free(config->service_name);
+    free(config->resource_attributes);
+    free(config->traces_url);
+    free(config->output_path);
+    free(config->routes);
+    free(config->run_dir);
+    free(config->shim_path);
+    memset(config, 0, sizeof *config);
+}
+
+void ldtap_config_exporter(const struct ldtap_config *config, struct ldtap_exporter_config *exporter) {
+    *exporter = (struct ldtap_exporter_config){
+        .traces_url = config->traces_url,
+        .file_path = config->output_path,
+        .protocol = config->protocol,
+        .gzip = config->gzip,
+        .headers = (const char *const *)config->headers,
+        .timeout_ms = config->timeout_ms,
+        .max_queue_spans = config->max_queue_spans,
+        .max_batch_spans = config->max_batch_spans,
+        .schedule_delay_ms = config->schedule_delay_ms,
+    };
+}
+
+/* Prints `text` from column `indent`, wrapped at 80 columns. */
+static void print_wrapped(FILE *out, const char *text, int column, int indent) {
+    while (*text) {
+        int room = 79 - indent;
+        int length = (int)strlen(text);
+        int cut = length;
+        if (length > room) {
+            cut = room;
+            while (cut > 0 && text[cut] != ' ') {
+                cut--;
+            }
+            cut = cut > 0 ? cut : room;
+        }
+        fprintf(out, "%*s%.*s\n", column < indent ? indent - column : 0, "", cut, text);
+        text += cut;
+        text += strspn(text, " ");
+        column = 0;
+    }
+}
+
+void ldtap_config_print_options(enum ldtap_command command, FILE *out) {
+    unsigned mask = command == LDTAP_COMMAND_RUN ? FOR_RUN : FOR_COLLECT;
+    fputs("Options:\n", out);
+    for (int i = 0; i < SETTING_COUNT; i++) {
+        const struct setting_definition *definition = &settings[i];
+        if (!definition->flag || !(definition->commands & mask)) {
+            continue;
+        }
+        char synopsis[64];
+        snprintf(synopsis, sizeof synopsis, "%c%c%c %s %s", definition->short_flag ? '-' : ' ',
+                 definition->short_flag ? definition->short_flag : ' ', definition->short_flag ? ',' : ' ',
+                 definition->flag, definition->value_name ? definition->value_name : "");
+        int column = fprintf(out, "  %s", synopsis);
+        if (column > 28) {
+            fputc('\n', out);
+            column = 0;
+        }
+        print_wrapped(out, definition->help, column, 30);
+        if (definition->variable) {
+            fprintf(out, "%30s(env %s)\n", "", definition->variable);
+        }
+    }
+    fputs("\nEnvironment (flags win over variables; an empty variable counts as unset):\n", out);
+    for (int i = 0; i < SETTING_COUNT; i++) {
+        if (settings[i].variable && !settings[i].flag && (settings[i].commands & mask)) {
+            fprintf(out, "  %s\n", settings[i].variable);
+            print_wrapped(out, settings[i].help, 0, 6);
+        }
+    }
+}

@@ -1,0 +1,348 @@
+/* The drain loop's per-ring state: attach (validated open, process identity, resource),
+ * read records, decode, summarise, sample, enqueue, and retire dead empty rings. */
+#include "drain.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "decode_http.h"
+#include "discovery.h"
+#include "ldtap_ring.h"
+
+/* Bounds one ring's share of a step so that a busy ring cannot starve the others. */
+#define RECORDS_PER_STEP 4096
+#define RESCAN_INTERVAL_NS 1000000000ull
+/* A ring whose header stays invalid this long (its creator died before publishing the
+ * magic, or it is not a ring) is reported once and ignored. */
+#define OPEN_RETRY_NS 2000000000ull
+
+enum ring_status { RING_PENDING, RING_ATTACHED, RING_BUSY, RING_IGNORED };
+
+/* Header counters as last read, kept so that they outlive the mapping. */
+struct ring_counters {
+    uint64_t dropped_ring_full;
+    uint64_t unparented_async;
+    uint64_t skipped_uncommitted;
+    uint64_t invalid_records;
+};
+
+struct ring_state {
+    char name[NAME_MAX + 1];
+    enum ring_status status;
+    struct ldtap_ring_reader reader;
+    struct ldtap_resource *resource; /* one reference, held while attached */
+    char service_name[LDTAP_NAME_BYTES * 2];
+    int32_t pid;
+    uint64_t process_start_ticks;
+    bool process_gone; /* sticky: a pid that died never comes back as the same process */
+    uint64_t first_seen_ns;
+    struct ring_counters counters;
+    struct ring_state *next;
+};
+
+struct ldtap_drain {
+    struct ldtap_drain_options options;
+    char directory[PATH_MAX];
+    struct ldtap_discovery *discovery;
+    struct ring_state *rings;
+    uint64_t last_scan_ns;
+    uint64_t decoded;
+    uint64_t sampled_out;
+    uint64_t undecodable;
+    uint64_t corrupt_rings;
+    struct ring_counters retired; /* sums over rings already removed */
+    struct ldtap_ring_record *record;
+    struct ldtap_span *span;
+};
+
+static uint64_t monotonic_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
+/* Whether `pid` still runs and is the process that created the ring: field 22 of
+ * /proc/<pid>/stat (start time in clock ticks) tells a reused pid; a zombie has exited. */
+static bool process_alive(int32_t pid, uint64_t start_ticks) {
+    if (pid <= 0) {
+        return false;
+    }
+    char path[64];
+    char text[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *file = fopen(path, "re");
+    if (!file) {
+        return false;
+    }
+    size_t length = fread(text, 1, sizeof text - 1, file);
+    fclose(file);
+    text[length] = '\0';
+    const char *fields = strrchr(text, ')'); /* the command name may contain spaces and ')' */
+    if (!fields || fields[1] != ' ') {
+        return false;
+    }
+    char state = fields[2];
+    if (state == 'Z' || state == 'X') {
+        return false;
+    }
+    const char *field = fields + 2;
+    for (int number = 3; number < 22 && field; number++) {
+        field = strchr(field, ' ');
+        field = field ? field + 1 : NULL;
+    }
+    unsigned long long ticks = field ? strtoull(field, NULL, 10) : 0;
+    return start_ticks == 0 || ticks == start_ticks;
+}
+
+static void warn(const struct ldtap_drain *drain, const char *format, const char *name, const char *detail) {
+    if (!drain->options.quiet) {
+        fprintf(stderr, "ldtap: warning: ");
+        fprintf(stderr, format, drain->directory, name, detail);
+        fputc('\n', stderr);
+    }
+}
+
+static void read_counters(struct ring_state *ring) {
+    /* Plain numbers from a hostile mapping: at worst wrong totals, never a wrong access. */
+    const volatile struct ldtap_ring_header *header = ring->reader.header;
+    ring->counters.dropped_ring_full = header->dropped_ring_full;
+    ring->counters.unparented_async = header->unparented_async_spans;
+    ring->counters.skipped_uncommitted = header->skipped_uncommitted;
+    ring->counters.invalid_records = header->invalid_records;
+}
+
+static void attach(struct ldtap_drain *drain, struct ring_state *ring, uint64_t now) {
+    char path[PATH_MAX + NAME_MAX + 2];
+    char error[256] = "";
+    snprintf(path, sizeof path, "%s/%s", drain->directory, ring->name);
+    int result = ldtap_ring_reader_open(&ring->reader, path, error, sizeof error);
+    if (result == -EWOULDBLOCK || result == -EAGAIN) {
+        ring->status = RING_BUSY; /* another collector drains it; look again on the next scan */
+        return;
+    }
+    if (result != 0) {
+        if (result == -ENOENT) {
+            ring->status = RING_IGNORED;
+        } else if (now - ring->first_seen_ns >= OPEN_RETRY_NS) {
+            warn(drain, "%s/%s: %s; ignoring it", ring->name, error[0] ? error : strerror(-result));
+            ring->status = RING_IGNORED;
+        }
+        return;
+    }
+    struct ldtap_ring_header header;
+    memcpy(&header, ring->reader.header, sizeof header);
+    ring->resource = ldtap_resource_build(&header, &drain->options.resource_defaults);
+    if (!ring->resource) {
+        ldtap_ring_reader_close(&ring->reader);
+        return; /* out of memory: try again on the next step */
+    }
+    snprintf(ring->service_name, sizeof ring->service_name, "%s", ldtap_resource_service_name(ring->resource));
+    ring->pid = header.pid;
+    ring->process_start_ticks = header.process_start_ticks;
+    ring->status = RING_ATTACHED;
+    ldtap_summary_add_process(drain->options.summary, ring->service_name);
+}
+
+static void ring_found(const char *name, uid_t owner, void *context) {
+    struct ldtap_drain *drain = context;
+    if (!drain->options.all_users && owner != getuid()) {
+        return;
+    }
+    for (struct ring_state *ring = drain->rings; ring; ring = ring->next) {
+        if (strcmp(ring->name, name) == 0) {
+            if (ring->status == RING_BUSY) {
+                ring->status = RING_PENDING;
+            }
+            return;
+        }
+    }
+    struct ring_state *ring = calloc(1, sizeof *ring);
+    if (!ring || strlen(name) >= sizeof ring->name) {
+        free(ring);
+        return;
+    }
+    strcpy(ring->name, name);
+    ring->reader.fd = -1;
+    ring->first_seen_ns = monotonic_ns();
+    ring->next = drain->rings;
+    drain->rings = ring;
+}
+
+static void handle_record(struct ldtap_drain *drain, struct ring_state *ring) {
+    const struct ldtap_ring_record *record = drain->record;
+    struct ldtap_span *span = drain->span;
+    memset(span, 0, sizeof *span);
+    span->resource = ring->resource;
+    if (record->type != LDTAP_RECORD_HTTP_SPAN || record->payload_length < sizeof(struct ldtap_span_common) ||
+        !ldtap_decode_http_span(record->payload, record->payload_length, drain->options.routes, ring->service_name,
+                                span)) {
+        drain->undecodable++;
+        return;
+    }
+    drain->decoded++;
+    ldtap_summary_add_span(drain->options.summary, ring->service_name, span);
+    struct ldtap_span_common common;
+    memcpy(&common, record->payload, sizeof common);
+    if (!ldtap_sampler_keep(drain->options.sampler, span->trace_id, common.flags)) {
+        drain->sampled_out++;
+        return;
+    }
+    if (drain->options.exporter) {
+        ldtap_exporter_enqueue(drain->options.exporter, span); /* a full queue counts its own drops */
+    }
+}
+
+/* Returns false when the ring was retired (its state freed by the caller). */
+static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint64_t now) {
+    /* Liveness first: a process found dead now wrote everything it ever will, so the
+     * ring being empty after this pass means it can be removed. */
+    if (!ring->process_gone && !process_alive(ring->pid, ring->process_start_ticks)) {
+        ring->process_gone = true;
+    }
+    for (int taken = 0; taken < RECORDS_PER_STEP; taken++) {
+        enum ldtap_ring_read_status status =
+            ldtap_ring_reader_next(&ring->reader, drain->record, !ring->process_gone, now);
+        if (status == LDTAP_RING_READ_EMPTY) {
+            break;
+        }
+        if (status == LDTAP_RING_READ_CORRUPT) {
+            read_counters(ring);
+            warn(drain, "%s/%s: %s", ring->name, "the ring is corrupt; skipping the rest of it");
+            drain->corrupt_rings++;
+            ldtap_ring_reader_close(&ring->reader);
+            ring->status = RING_IGNORED;
+            return true;
+        }
+        if (status == LDTAP_RING_READ_RECORD) {
+            handle_record(drain, ring);
+        }
+    }
+    read_counters(ring);
+    if (!ring->process_gone || !ldtap_ring_reader_is_empty(&ring->reader)) {
+        return true;
+    }
+    char path[PATH_MAX + NAME_MAX + 2];
+    snprintf(path, sizeof path, "%s/%s", drain->directory, ring->name);
+    unlink(path); /* while we still hold the lock: no other collector drains it meanwhile */
+    ldtap_ring_reader_close(&ring->reader);
+    return false;
+}
+
+static void retire(struct ldtap_drain *drain, struct ring_state *ring) {
+    drain->retired.dropped_ring_full += ring->counters.dropped_ring_full;
+    drain->retired.unparented_async += ring->counters.unparented_async;
+    drain->retired.skipped_uncommitted += ring->counters.skipped_uncommitted;
+    drain->retired.invalid_records += ring->counters.invalid_records;
+    if (ring->status == RING_ATTACHED) {
+        ldtap_ring_reader_close(&ring->reader);
+    }
+    ldtap_resource_release(ring->resource);
+    free(ring);
+}
+
+void ldtap_drain_step(struct ldtap_drain *drain) {
+    uint64_t now = monotonic_ns();
+    ldtap_discovery_poll(drain->discovery, ring_found, drain);
+    if (now - drain->last_scan_ns >= RESCAN_INTERVAL_NS) {
+        drain->last_scan_ns = now;
+        ldtap_discovery_scan(drain->discovery, ring_found, drain);
+    }
+    for (struct ring_state **link = &drain->rings; *link;) {
+        struct ring_state *ring = *link;
+        if (ring->status == RING_PENDING) {
+            attach(drain, ring, now);
+        }
+        if (ring->status == RING_ATTACHED && !drain_ring(drain, ring, now)) {
+            *link = ring->next;
+            ring->status = RING_IGNORED; /* already closed */
+            retire(drain, ring);
+            continue;
+        }
+        link = &ring->next;
+    }
+}
+
+struct ldtap_drain *ldtap_drain_create(const struct ldtap_drain_options *options, char *error, size_t error_size) {
+    struct ldtap_drain *drain = calloc(1, sizeof *drain);
+    if (!drain || !(drain->record = malloc(sizeof *drain->record)) || !(drain->span = malloc(sizeof *drain->span))) {
+        snprintf(error, error_size, "out of memory");
+        ldtap_drain_destroy(drain);
+        return NULL;
+    }
+    drain->options = *options;
+    snprintf(drain->directory, sizeof drain->directory, "%s", options->directory);
+    drain->discovery = ldtap_discovery_open(options->directory, error, error_size);
+    if (!drain->discovery) {
+        ldtap_drain_destroy(drain);
+        return NULL;
+    }
+    drain->last_scan_ns = monotonic_ns();
+    ldtap_discovery_scan(drain->discovery, ring_found, drain);
+    return drain;
+}
+
+int ldtap_drain_poll_fd(const struct ldtap_drain *drain) { return ldtap_discovery_fd(drain->discovery); }
+
+bool ldtap_drain_finish(struct ldtap_drain *drain, uint32_t grace_ms) {
+    uint64_t deadline = monotonic_ns() + (uint64_t)grace_ms * 1000000ull;
+    /* Rings of dead processes always reach empty (uncommitted records are skipped), but a
+     * hostile ring could keep "committing": never wait past this. */
+    uint64_t hard_deadline = deadline + 5000000000ull;
+    for (;;) {
+        ldtap_drain_step(drain);
+        bool waiting_for_dead = false, waiting_for_live = false;
+        for (struct ring_state *ring = drain->rings; ring; ring = ring->next) {
+            if (ring->status == RING_ATTACHED || ring->status == RING_PENDING) {
+                waiting_for_dead |= ring->process_gone;
+                waiting_for_live |= !ring->process_gone;
+            }
+        }
+        if (!waiting_for_dead && !waiting_for_live) {
+            return true;
+        }
+        uint64_t now = monotonic_ns();
+        if ((!waiting_for_dead && now >= deadline) || now >= hard_deadline) {
+            return false;
+        }
+        if (!waiting_for_dead) {
+            nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+        }
+    }
+}
+
+void ldtap_drain_totals(const struct ldtap_drain *drain, struct ldtap_summary_totals *totals) {
+    struct ring_counters sum = drain->retired;
+    for (const struct ring_state *ring = drain->rings; ring; ring = ring->next) {
+        sum.dropped_ring_full += ring->counters.dropped_ring_full;
+        sum.unparented_async += ring->counters.unparented_async;
+        sum.skipped_uncommitted += ring->counters.skipped_uncommitted;
+        sum.invalid_records += ring->counters.invalid_records;
+    }
+    totals->decoded += drain->decoded;
+    totals->sampled_out += drain->sampled_out;
+    totals->dropped_ring_full += sum.dropped_ring_full;
+    totals->unparented_async += sum.unparented_async;
+    totals->skipped_uncommitted += sum.skipped_uncommitted;
+    totals->invalid_records += sum.invalid_records + drain->undecodable;
+    totals->corrupt_rings += drain->corrupt_rings;
+}
+
+void ldtap_drain_destroy(struct ldtap_drain *drain) {
+    if (!drain) {
+        return;
+    }
+    while (drain->rings) {
+        struct ring_state *ring = drain->rings;
+        drain->rings = ring->next;
+        retire(drain, ring);
+    }
+    ldtap_discovery_close(drain->discovery);
+    free(drain->record);
+    free(drain->span);
+    free(drain);
+}

@@ -1,0 +1,52 @@
+/* Draining the rings of one directory: attach each ring found, turn its records into
+ * spans for the summary and the exporter, and retire it once its process is gone and
+ * it is empty. */
+#ifndef LDTAP_DRAIN_H
+#define LDTAP_DRAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exporter.h"
+#include "resource.h"
+#include "route.h"
+#include "sampler.h"
+#include "summary.h"
+
+struct ldtap_drain_options {
+    const char *directory;
+    bool all_users;               /* false: rings of other uids are ignored */
+    bool quiet;                   /* no warnings about corrupt rings */
+    struct ldtap_resource_defaults resource_defaults;
+    struct ldtap_exporter *exporter; /* NULL: export disabled */
+    struct ldtap_route_table *routes;
+    const struct ldtap_sampler *sampler;
+    struct ldtap_summary *summary;
+};
+
+struct ldtap_drain;
+
+/* Watches the directory and attaches the rings already there. NULL with a sentence in
+ * `error`. The options' pointers must outlive the drain. */
+struct ldtap_drain *ldtap_drain_create(const struct ldtap_drain_options *options, char *error, size_t error_size);
+
+/* The descriptor to poll: readable when a ring may have appeared. */
+int ldtap_drain_poll_fd(const struct ldtap_drain *drain);
+
+/* One pass: pick up new rings, drain what is committed in each, retire rings whose
+ * process is gone and whose data is consumed. Never blocks. */
+void ldtap_drain_step(struct ldtap_drain *drain);
+
+/* Drains until every ring of a dead process is empty, giving rings of live processes
+ * up to `grace_ms` to finish (a live process that keeps writing is left as it is).
+ * Returns true when nothing was left behind. */
+bool ldtap_drain_finish(struct ldtap_drain *drain, uint32_t grace_ms);
+
+/* Adds the drain's counters (spans, sampling, the rings' drop counters) to `totals`. */
+void ldtap_drain_totals(const struct ldtap_drain *drain, struct ldtap_summary_totals *totals);
+
+/* Detaches every ring (files of live processes stay) and frees. */
+void ldtap_drain_destroy(struct ldtap_drain *drain);
+
+#endif

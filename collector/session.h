@@ -1,0 +1,39 @@
+/* One collector session shared by `ldtap run` and `ldtap collect`: the ring directory,
+ * exporter, routes, sampler, summary and drain, and the orderly end (final drain, bounded
+ * flush, summary). */
+#ifndef LDTAP_SESSION_H
+#define LDTAP_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "drain.h"
+
+struct ldtap_session {
+    const struct ldtap_config *config;
+    struct ldtap_exporter *exporter; /* NULL when OTEL_TRACES_EXPORTER=none */
+    struct ldtap_route_table *routes;
+    struct ldtap_sampler sampler;
+    struct ldtap_summary *summary;
+    struct ldtap_drain *drain;
+};
+
+/* The base ring directory: --run-dir / LDTAP_RUN_DIR, else $XDG_RUNTIME_DIR/ldtap, else
+ * /dev/shm/ldtap-<uid>. Created 0700 if missing; refused when it is a symlink, not a
+ * directory, owned by another user or writable by others. Returns 0, or -1 with a
+ * sentence in `error`. */
+int ldtap_base_directory(const struct ldtap_config *config, char *path, size_t path_size, char *error,
+                         size_t error_size);
+
+/* Starts the exporter and the drain of `directory`. Returns 0, or -1 with a sentence in
+ * `error` (everything started is stopped again). */
+int ldtap_session_start(struct ldtap_session *session, const struct ldtap_config *config, const char *directory,
+                        const char *fallback_service_name, char *error, size_t error_size);
+
+/* Final drain (live processes get `grace_ms`), flush bounded by the configured export
+ * deadline, the summary on stderr unless --quiet/--no-summary, then frees everything. */
+void ldtap_session_finish(struct ldtap_session *session, uint32_t grace_ms);
+
+#endif

@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# ldtap's benchmarks (never a pass/fail test): instructions the shim adds per call and per
+# ring record (callgrind, N vs 2N so start-up cancels), and server CPU per request under wrk
+# for gunicorn and nginx with and without ldtap. Prints a table.
+# Usage: scripts/bench.sh [BUILD_DIR]; LDTAP_BENCH_PAIRS (5), LDTAP_BENCH_SECONDS (5),
+# LDTAP_BENCH_ONLY=callgrind|wrk.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/common.sh
+
+BUILD=$(resolve_build_dir "${1:-build}")
+PAIRS=${LDTAP_BENCH_PAIRS:-5}
+SECONDS_PER_RUN=${LDTAP_BENCH_SECONDS:-5}
+ONLY=${LDTAP_BENCH_ONLY:-}
+make_temp_dir
+clear_otel_environment
+for tool in valgrind wrk nginx; do
+    command -v "$tool" >/dev/null 2>&1 || [ -x "/usr/sbin/$tool" ] || die "$tool is missing (run scripts/setup.sh)"
+done
+TABLE="$LDTAP_TMP/table"
+: >"$TABLE"
+
+# row WHAT VALUE TARGET NOTE: one line of the final table.
+row() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$TABLE"; }
+
+# ---------------------------------------------------------------- callgrind ----
+# The instrumented runs go through `ldtap run` (a real collector drains the ring, so no
+# record is dropped for lack of room) which preloads libldtap.so into valgrind's guest.
+LDTAP_RUN=("$BUILD/ldtap" run --output /dev/null --no-summary --run-dir "$LDTAP_TMP/run")
+
+# instructions plain|ldtap PROGRAM ARGS...: total Ir of one callgrind run.
+CALLGRIND_RUN=0
+instructions() {
+    local prefix=()
+    [ "$1" = ldtap ] && prefix=("${LDTAP_RUN[@]}" --)
+    shift
+    CALLGRIND_RUN=$((CALLGRIND_RUN + 1))
+    local out="$LDTAP_TMP/callgrind.$CALLGRIND_RUN"
+    "${prefix[@]}" valgrind --tool=callgrind --callgrind-out-file="$out" "$@" \
+        >"$out.log" 2>&1 || { cat "$out.log" >&2; die "callgrind run failed: $*"; }
+    sed -n 's/^summary: *\([0-9]*\).*/\1/p; s/^totals: *\([0-9]*\).*/\1/p' "$out" | head -n 1
+}
+
+# per_iteration N plain|ldtap PROGRAM ARGS...: (Ir(2N) - Ir(N)) / N, running PROGRAM N ARGS...
+per_iteration() {
+    local n=$1 mode=$2 program=$3
+    shift 3
+    local small large
+    small=$(instructions "$mode" "$program" "$n" "$@")
+    large=$(instructions "$mode" "$program" $((2 * n)) "$@")
+    echo $(((large - small) / n))
+}
+
+if [ "$ONLY" != wrk ]; then
+    SOCKET_BENCH="$BUILD/bench_socket_calls"
+    [ -x "$SOCKET_BENCH" ] || die "$SOCKET_BENCH is missing: build with scripts/build.sh"
+
+    log "callgrind: send+recv on an untracked socketpair"
+    N=20000
+    plain=$(per_iteration "$N" plain "$SOCKET_BENCH" untracked)
+    traced=$(per_iteration "$N" ldtap "$SOCKET_BENCH" untracked)
+    # Each iteration is two calls (send, recv).
+    row "untracked socket call, plain (Ir/call)" $((plain / 2)) "" "send+recv 64 B, socketpair"
+    row "untracked socket call, added by shim (Ir/call)" $(((traced - plain) / 2)) "<= 15" ""
+
+    log "callgrind: HTTP keep-alive exchanges on a traced 127.0.0.1 connection"
+    N=2000
+    plain=$(per_iteration "$N" plain "$SOCKET_BENCH" http)
+    traced=$(per_iteration "$N" ldtap "$SOCKET_BENCH" http)
+    row "HTTP exchange, plain (Ir/exchange)" "$plain" "" "4 calls: client+server span"
+    row "HTTP exchange, added by shim (Ir/exchange)" $((traced - plain)) "" "framing + 2 records"
+
+    RING_BENCH="$BUILD/bench_ring_record"
+    if [ -x "$RING_BENCH" ]; then
+        log "callgrind: ring records"
+        N=20000
+        committed=$(per_iteration "$N" plain "$RING_BENCH" commit)
+        dropped=$(per_iteration "$N" plain "$RING_BENCH" drop)
+        row "ring record, committed (Ir/record)" "$committed" "<= 200" "~384 B record"
+        row "ring record, dropped: ring full (Ir/record)" "$dropped" "" ""
+    else
+        row "ring record (Ir/record)" "n/a" "<= 200" "$RING_BENCH not built"
+    fi
+fi
+
+# ---------------------------------------------------------------- wrk ----------
+# CPU time (ns) of PID and all its descendants, from every live thread's schedstat
+# (nanosecond resolution, unlike the 10 ms ticks of /proc/PID/stat).
+cpu_ns_of_tree() {
+    "$LDTAP_PYTHON" - "$1" <<'EOF'
+import os, sys
+root = int(sys.argv[1])
+children = {}
+for entry in os.listdir("/proc"):
+    if entry.isdigit():
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+total, todo = 0, [root]
+while todo:
+    pid = todo.pop()
+    todo.extend(children.get(pid, []))
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+    except OSError:
+        pass
+print(total)
+EOF
+}
+
+# CPU time (ns) of PID's own threads only (the collector, without its children).
+cpu_ns_of_process() {
+    local total=0 task
+    for task in /proc/"$1"/task/*/schedstat; do
+        total=$((total + $(cut -d' ' -f1 "$task")))
+    done
+    echo "$total"
+}
+
+# The server process under `ldtap run` is ldtap's child.
+child_of() {
+    local parent=$1 child="" tries=0
+    while [ -z "$child" ] && [ "$tries" -lt 100 ]; do
+        child=$(ps -o pid= --ppid "$parent" | head -n 1 | tr -d ' ')
+        [ -n "$child" ] || sleep 0.1
+        tries=$((tries + 1))
+    done
+    [ -n "$child" ] || die "no child of $parent"
+    echo "$child"
+}
+
+# measure NAME URL SERVER_ROOT_PID COLLECTOR_PID: one wrk run; appends
+# "name server_ns_per_request collector_ns_per_request requests" to $LDTAP_TMP/samples.
+measure() {
+    local name=$1 url=$2 server=$3 collector=${4:-}
+    local before after collector_before=0 collector_after=0 output requests
+    before=$(cpu_ns_of_tree "$server")
+    [ -n "$collector" ] && collector_before=$(cpu_ns_of_process "$collector")
+    output=$(wrk -t1 -c8 -d"${SECONDS_PER_RUN}s" "$url")
+    after=$(cpu_ns_of_tree "$server")
+    [ -n "$collector" ] && collector_after=$(cpu_ns_of_process "$collector")
+    requests=$(echo "$output" | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p')
+    if echo "$output" | grep -q -E 'Non-2xx|Socket errors: connect [1-9]'; then
+        log "$name: wrk reported errors:"
+        echo "$output" >&2
+    fi
+    [ -n "$requests" ] && [ "$requests" -gt 0 ] || die "$name: wrk completed no request"
+    echo "$name $(((after - before) / requests)) $(((collector_after - collector_before) / requests)) $requests" \
+        >>"$LDTAP_TMP/samples"
+    log "$name: $requests requests, $(((after - before) / requests)) ns server CPU/request"
+}
+
+# bench_server LABEL URL_PATH TARGET START_FUNCTION: starts the server plain and under ldtap
+# (on two ports, both kept running), alternates wrk runs between them PAIRS times.
+bench_server() {
+    local label=$1 url_path=$2 target=$3 start=$4
+    local plain_port traced_port plain_pid traced_ldtap traced_server
+    plain_port=$(free_port)
+    traced_port=$(free_port)
+    "$start" plain "$plain_port" plain_pid
+    "$start" ldtap "$traced_port" traced_ldtap
+    wait_for_port "$plain_port" 30 "$plain_pid"
+    wait_for_port "$traced_port" 30 "$traced_ldtap"
+    traced_server=$(child_of "$traced_ldtap")
+    # Warm-up: worker start, Python imports, first rings.
+    wrk -t1 -c8 -d1s "http://127.0.0.1:$plain_port$url_path" >/dev/null
+    wrk -t1 -c8 -d1s "http://127.0.0.1:$traced_port$url_path" >/dev/null
+    local pair
+    for pair in $(seq 1 "$PAIRS"); do
+        measure "$label-plain" "http://127.0.0.1:$plain_port$url_path" "$plain_pid"
+        measure "$label-ldtap" "http://127.0.0.1:$traced_port$url_path" "$traced_server" "$traced_ldtap"
+    done
+    stop_pid "$plain_pid" TERM 20 || true
+    stop_pid "$traced_ldtap" TERM 30 || true
+    "$LDTAP_PYTHON" - "$LDTAP_TMP/samples" "$label" "$target" >>"$TABLE" <<'EOF'
+import statistics, sys
+path, label, target = sys.argv[1:4]
+samples = {"plain": [], "ldtap": []}
+collector, requests = [], []
+for line in open(path):
+    name, server_ns, collector_ns, count = line.split()
+    if name.startswith(label + "-"):
+        samples[name[len(label) + 1:]].append(int(server_ns))
+        if name.endswith("-ldtap"):
+            collector.append(int(collector_ns))
+            requests.append(int(count))
+plain, traced = statistics.median(samples["plain"]), statistics.median(samples["ldtap"])
+n = len(samples["plain"])
+print(f"{label}: server CPU/request, plain (µs)\t{plain / 1000:.1f}\t\tmedian of {n}")
+print(f"{label}: server CPU/request, ldtap (µs)\t{traced / 1000:.1f}\t\tmedian of {n}")
+print(f"{label}: server CPU/request added\t{(traced / plain - 1) * 100:+.1f}%\t{target}\t"
+      f"runs: {', '.join(f'{(t / p - 1) * 100:+.1f}%' for p, t in zip(samples['plain'], samples['ldtap']))}")
+print(f"{label}: collector CPU/request (µs)\t{statistics.median(collector) / 1000:.1f}\t\t"
+      f"separate process; ~{int(statistics.median(requests))} req/run")
+EOF
+}
+
+start_gunicorn() {
+    local mode=$1 port=$2 __var=$3
+    local server=(/usr/bin/gunicorn -w 2 -k sync -b "127.0.0.1:$port" --chdir "$LDTAP_ROOT/tests/e2e/apps"
+        --log-level warning wsgi_app:app)
+    local -a prefix=()
+    [ "$mode" = ldtap ] && prefix=("${LDTAP_RUN[@]}" --)
+    start_background "$__var" "$LDTAP_TMP/gunicorn-$mode.log" "${prefix[@]}" "${server[@]}"
+}
+
+start_nginx() {
+    local mode=$1 port=$2 __var=$3 dir="$LDTAP_TMP/nginx-$mode"
+    mkdir -p "$dir/www" "$dir/logs"
+    head -c 612 /dev/zero | tr '\0' 'n' >"$dir/www/index.html"
+    local user_line=""
+    # As root nginx would run its worker as "nobody", which could not open a ring in
+    # root's 0700 run dir: keep the worker as the current user.
+    [ "$(id -u)" = 0 ] && user_line="user root;"
+    cat >"$dir/nginx.conf" <<EOF
+$user_line
+daemon off;
+master_process on;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        root $dir/www;
+    }
+}
+EOF
+    local -a prefix=()
+    [ "$mode" = ldtap ] && prefix=("${LDTAP_RUN[@]}" --)
+    start_background "$__var" "$dir/logs/stderr.log" "${prefix[@]}" /usr/sbin/nginx -p "$dir" -e "$dir/logs/error.log" -c "$dir/nginx.conf"
+}
+
+if [ "$ONLY" != callgrind ]; then
+    : >"$LDTAP_TMP/samples"
+    log "wrk: gunicorn (2 sync workers), $PAIRS pairs of ${SECONDS_PER_RUN}s runs"
+    bench_server gunicorn / "<= 3%" start_gunicorn
+    log "wrk: nginx (1 worker, static 612 B file), $PAIRS pairs of ${SECONDS_PER_RUN}s runs"
+    bench_server nginx /index.html "<= 5%" start_nginx
+fi
+
+echo
+echo "ldtap benchmarks ($(nproc) cores, $(uname -r); instrumented runs: ldtap run --output /dev/null --no-summary)"
+{
+    printf 'measure\tvalue\ttarget\tnote\n'
+    cat "$TABLE"
+} | column -t -s $'\t'

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Installs everything ldtap needs to build, test, demo and benchmark on Debian 12, plus the
+# node modules of the OTLP test receiver. Idempotent: a second run installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/common.sh
+
+PACKAGES=(
+    # build
+    build-essential cmake pkg-config clang libclang-rt-14-dev
+    libcriterion-dev libcurl4-openssl-dev zlib1g-dev
+    # end-to-end tests and demo: servers, clients, helpers
+    python3 gunicorn python3-flask curl procps iproute2 coreutils
+    # benchmarks
+    wrk nginx-light valgrind
+    # the independent OTLP receiver used by the e2e tests
+    nodejs
+)
+
+SUDO=()
+if [ "$(id -u)" != 0 ]; then
+    SUDO=(sudo)
+fi
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+        missing+=("$package")
+    fi
+done
+# npm comes with some nodejs builds (NodeSource's provides and conflicts with Debian's npm
+# package), so ask for Debian's npm only when no npm is on the PATH.
+if ! command -v npm >/dev/null 2>&1; then
+    missing+=(npm)
+fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    log "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    "${SUDO[@]}" apt-get update
+    "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+else
+    log "all Debian packages already installed"
+fi
+
+receiver_dir=tests/otlp_receiver
+if [ -f "$receiver_dir/package.json" ]; then
+    marker="$receiver_dir/node_modules/.package-lock.json"
+    if [ -f "$marker" ] && [ "$marker" -nt "$receiver_dir/package.json" ] &&
+        { [ ! -f "$receiver_dir/package-lock.json" ] || [ "$marker" -nt "$receiver_dir/package-lock.json" ] ||
+            cmp -s "$marker" "$receiver_dir/package-lock.json"; }; then
+        log "node modules of $receiver_dir are up to date"
+    elif [ -f "$receiver_dir/package-lock.json" ]; then
+        log "npm ci in $receiver_dir"
+        (cd "$receiver_dir" && npm ci --no-audit --no-fund --loglevel=error)
+    else
+        log "npm install in $receiver_dir"
+        (cd "$receiver_dir" && npm install --no-audit --no-fund --loglevel=error)
+    fi
+fi
+log "setup done"

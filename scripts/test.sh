@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# ldtap's whole test run (what .ci/run calls): setup, build, unit tests, the same under
+# ASan+UBSan, libFuzzer harnesses for a short time each, every end-to-end script.
+# Ends with "N passed, N failed" (suites) and a non-zero exit when anything failed.
+# Environment: LDTAP_BUILD_DIR (default build; -asan and -fuzz variants beside it),
+# LDTAP_FUZZ_SECONDS (default 15), LDTAP_SKIP_SETUP=1, LDTAP_ONLY=e2e (just build + e2e).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/common.sh
+
+BUILD=${LDTAP_BUILD_DIR:-build}
+BUILD_ASAN="$BUILD-asan"
+BUILD_FUZZ="$BUILD-fuzz"
+FUZZ_SECONDS=${LDTAP_FUZZ_SECONDS:-15}
+make_temp_dir
+LOGS="$LDTAP_TMP/logs"
+mkdir -p "$LOGS"
+
+PASSED=0
+FAILED=0
+RESULTS=()
+
+# suite NAME QUIET|LOUD CMD...: runs one suite. LOUD streams its output (test reports worth
+# reading in a CI log); QUIET keeps it in a log file shown only when the suite fails.
+suite() {
+    local name=$1 mode=$2
+    shift 2
+    local log_file="$LOGS/${name//[^A-Za-z0-9_.-]/_}.log" start=$SECONDS status=0
+    echo
+    echo "=== $name"
+    if [ "$mode" = LOUD ]; then
+        "$@" 2>&1 | tee "$log_file" || status=${PIPESTATUS[0]}
+    else
+        "$@" >"$log_file" 2>&1 || status=$?
+    fi
+    local took=$((SECONDS - start))
+    if [ "$status" = 0 ]; then
+        PASSED=$((PASSED + 1))
+        RESULTS+=("PASS  $name (${took}s)")
+        echo "=== PASS $name (${took}s)"
+    else
+        FAILED=$((FAILED + 1))
+        RESULTS+=("FAIL  $name (${took}s, exit $status)")
+        if [ "$mode" = QUIET ]; then
+            echo "--- last lines of $name's output:"
+            tail -n 80 "$log_file"
+        fi
+        echo "=== FAIL $name (${took}s, exit $status)"
+    fi
+    return "$status"
+}
+
+# A suite that cannot run because what it needs failed to build: counted as failed.
+not_run() {
+    FAILED=$((FAILED + 1))
+    RESULTS+=("FAIL  $1 (not run: $2)")
+    echo "=== FAIL $1 (not run: $2)"
+}
+
+run_fuzzer() {
+    local binary=$1 name
+    name=$(basename "$binary")
+    # libFuzzer writes new inputs into its first corpus dir: a scratch one, so the repo's
+    # corpus (read-only here, second) is never modified by a test run.
+    local scratch="$LDTAP_TMP/corpus-$name" corpora=()
+    mkdir -p "$scratch"
+    corpora+=("$scratch")
+    [ -d "tests/fuzz/corpus/$name" ] && corpora+=("tests/fuzz/corpus/$name")
+    "$binary" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+        -artifact_prefix="$LDTAP_TMP/$name-" -print_final_stats=1 "${corpora[@]}"
+}
+
+if [ "${LDTAP_SKIP_SETUP:-0}" != 1 ]; then
+    suite setup QUIET bash scripts/setup.sh || true
+fi
+
+if suite "build ($BUILD)" QUIET bash scripts/build.sh "$BUILD"; then
+    if [ "${LDTAP_ONLY:-}" != e2e ]; then
+        suite "unit tests" LOUD ctest --test-dir "$BUILD" --output-on-failure || true
+    fi
+    BUILD_OK=1
+else
+    BUILD_OK=0
+    not_run "unit tests" "build failed"
+fi
+
+if [ "${LDTAP_ONLY:-}" != e2e ]; then
+    if suite "build ($BUILD_ASAN, ASan+UBSan)" QUIET bash scripts/build.sh "$BUILD_ASAN" -DLDTAP_SANITIZE=ON; then
+        # detect_leaks stays on: the collector must not leak either.
+        ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+            suite "unit tests (ASan+UBSan)" LOUD ctest --test-dir "$BUILD_ASAN" --output-on-failure || true
+    else
+        not_run "unit tests (ASan+UBSan)" "sanitizer build failed"
+    fi
+
+    if suite "build ($BUILD_FUZZ, libFuzzer)" QUIET bash scripts/build.sh "$BUILD_FUZZ" \
+        -DCMAKE_C_COMPILER=clang -DLDTAP_FUZZ=ON -DLDTAP_TESTS=OFF; then
+        for fuzz_source in tests/fuzz/fuzz_*.c; do
+            [ -e "$fuzz_source" ] || continue
+            fuzzer="$BUILD_FUZZ/$(basename "$fuzz_source" .c)"
+            if [ -x "$fuzzer" ]; then
+                suite "$(basename "$fuzzer") (${FUZZ_SECONDS}s)" QUIET run_fuzzer "$fuzzer" || true
+                grep -h -E '^(Done|stat::number_of_executed_units)' "$LOGS/$(basename "$fuzzer")"*.log 2>/dev/null | tail -n 1 || true
+            else
+                not_run "$(basename "$fuzzer")" "not built"
+            fi
+        done
+    else
+        for fuzz_source in tests/fuzz/fuzz_*.c; do
+            [ -e "$fuzz_source" ] && not_run "$(basename "$fuzz_source" .c)" "fuzz build failed"
+        done
+    fi
+fi
+
+for script in tests/e2e/*.sh; do
+    [ -e "$script" ] || continue
+    name="e2e/$(basename "$script" .sh)"
+    if [ "$BUILD_OK" = 1 ]; then
+        # A hung server must not hang CI: timeout, then the script's trap stops its servers.
+        suite "$name" LOUD timeout -k 15 600 bash "$script" "$BUILD" || true
+    else
+        not_run "$name" "build failed"
+    fi
+done
+
+echo
+echo "=== results"
+for line in "${RESULTS[@]}"; do
+    echo "  $line"
+done
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" = 0 ]

@@ -1,0 +1,77 @@
+/* State of one traced TCP connection: its endpoints, the two HTTP framers, and the
+ * pipelined exchanges (request + response) in flight, each becoming one span. */
+#ifndef LDTAP_CONNECTION_H
+#define LDTAP_CONNECTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "http1_framer.h"
+#include "ldtap_ring_abi.h"
+
+/* Pipelined requests awaiting their responses; one more and we give up on the connection. */
+#define LDTAP_PIPELINE_MAX 8
+
+/* Which way bytes moved through the hooked call. */
+enum ldtap_flow { LDTAP_INBOUND = 0, LDTAP_OUTBOUND = 1 };
+
+/* What the caller must do with the connection after feeding it. */
+enum ldtap_feed_result {
+    LDTAP_FEED_CONTINUE = 0, /* keep tracking */
+    LDTAP_FEED_STOP = 1,     /* protocol switched (101, CONNECT tunnel): stop tracking */
+    LDTAP_FEED_GIVE_UP = 2,  /* not HTTP/1.x or beyond limits: stop tracking, count it */
+};
+
+struct ldtap_exchange {
+    struct ldtap_http_span_record record; /* filled in as the exchange progresses */
+    uint64_t serial;                      /* process-wide, increasing */
+    bool head_request;                    /* method HEAD: its response has no body */
+    bool tunnel_request;                  /* method CONNECT */
+    bool request_complete;
+    uint8_t request_head[LDTAP_HTTP_REQUEST_HEAD_MAX];
+};
+
+struct ldtap_connection {
+    uint32_t next_free;         /* pool free-list link: index + 1, 0 ends the list */
+    uint16_t kind;              /* SERVER: requests are read; CLIENT: requests are written */
+    bool request_parser_ready;  /* request_parser begun for the next exchange slot */
+    bool response_parser_ready; /* response_parser begun for the oldest exchange */
+    uint8_t oldest;             /* index of the oldest exchange awaiting its response */
+    uint8_t count;              /* exchanges begun (first request byte seen), not finished */
+    /* Every exchange with a smaller serial is finished. Read by other threads to tell
+     * whether a server span they remember is still being served (see span.h). */
+    uint64_t finished_below;
+    struct ldtap_net_endpoints endpoints;
+    struct ldtap_http_parser request_parser;
+    struct ldtap_http_parser response_parser;
+    uint8_t response_head[LDTAP_HTTP_RESPONSE_HEAD_MAX];
+    struct ldtap_exchange exchanges[LDTAP_PIPELINE_MAX];
+};
+
+/* Maps the connection pool. Returns 0 or -errno. */
+int ldtap_connection_pool_init(void);
+
+/* Connection state for socket `fd`, just accepted (SERVER) or connected (CLIENT), or NULL
+ * if it is not TCP or the pool is exhausted. `peer` is the address given to connect(),
+ * used while a non-blocking connect is still in progress (may be NULL). */
+struct ldtap_connection *ldtap_connection_open(int fd, enum ldtap_span_kind kind,
+                                               const struct sockaddr *peer, socklen_t peer_length);
+
+/* Frames bytes that moved through the socket (only bytes actually transferred). */
+enum ldtap_feed_result ldtap_connection_feed(struct ldtap_connection *connection, enum ldtap_flow flow,
+                                             const uint8_t *bytes, size_t length);
+
+/* The socket was closed: a close-delimited response completes, other exchanges in flight
+ * become spans flagged LDTAP_SPAN_FLAG_NO_RESPONSE; then the state is freed. */
+void ldtap_connection_close(struct ldtap_connection *connection);
+
+/* Stops tracking without writing spans (lost sync, framer gave up, fd duplicated). */
+void ldtap_connection_abandon(struct ldtap_connection *connection);
+
+/* Exchange bookkeeping shared by connection.c and exchange.c. */
+void ldtap_exchange_finish(struct ldtap_connection *connection, uint16_t extra_flags);
+void ldtap_connection_free(struct ldtap_connection *connection);
+
+#endif

@@ -1,0 +1,174 @@
+/* HTTP/1.x exchanges on a traced connection: feeds the bytes each hook moved through the
+ * request and response framers and turns each request/response pair into a span. */
+#include <string.h>
+
+#include "connection.h"
+#include "process.h"
+#include "span.h"
+#include "thread.h"
+
+/* Process-wide exchange numbering, so a serial names one exchange of one connection. */
+static uint64_t next_serial = 1;
+
+/* Framer events that consume nothing in a row before we suspect a framer bug and give up
+ * rather than loop inside the program's read(). */
+#define STALLED_EVENTS_MAX 4
+
+static struct ldtap_exchange *newest_slot(struct ldtap_connection *connection) {
+    return &connection->exchanges[(connection->oldest + connection->count) % LDTAP_PIPELINE_MAX];
+}
+
+static struct ldtap_exchange *oldest_exchange(struct ldtap_connection *connection) {
+    return &connection->exchanges[connection->oldest];
+}
+
+static void on_request_begin(struct ldtap_connection *connection) {
+    struct ldtap_exchange *exchange = newest_slot(connection);
+    connection->count++;
+    exchange->serial = __atomic_fetch_add(&next_serial, 1, __ATOMIC_RELAXED);
+    if (connection->count == 1) /* nothing else in flight: everything before is over */
+        __atomic_store_n(&connection->finished_below, exchange->serial, __ATOMIC_RELEASE);
+    exchange->head_request = false;
+    exchange->tunnel_request = false;
+    exchange->request_complete = false;
+    memset(&exchange->record, 0, sizeof(exchange->record));
+    exchange->record.endpoints = connection->endpoints;
+    ldtap_span_begin(&exchange->record.span, connection->kind);
+    if (connection->kind == LDTAP_SPAN_KIND_SERVER)
+        LDTAP_COUNT(in_flight_requests, 1);
+}
+
+static void on_request_head(struct ldtap_connection *connection) {
+    struct ldtap_exchange *exchange =
+        &connection->exchanges[(connection->oldest + connection->count - 1) % LDTAP_PIPELINE_MAX];
+    const struct ldtap_http_parser *parser = &connection->request_parser;
+    exchange->head_request = parser->method_is_head;
+    exchange->tunnel_request = parser->method_is_connect;
+    if (connection->kind != LDTAP_SPAN_KIND_SERVER)
+        return;
+    ldtap_span_continue_trace(&exchange->record.span, parser->traceparent, parser->traceparent_length);
+    ldtap_span_serve(&exchange->record.span, &connection->finished_below, exchange->serial);
+}
+
+/* The request parser is bound to the newest exchange until its message completes. */
+static void record_request(struct ldtap_exchange *exchange, const struct ldtap_http_parser *parser) {
+    exchange->record.request_body_bytes = parser->body_bytes;
+    exchange->record.request_head_length = parser->head.length;
+    if (parser->head.truncated)
+        exchange->record.span.flags |= LDTAP_SPAN_FLAG_REQUEST_HEAD_TRUNCATED;
+}
+
+static void on_request_complete(struct ldtap_connection *connection) {
+    struct ldtap_exchange *exchange =
+        &connection->exchanges[(connection->oldest + connection->count - 1) % LDTAP_PIPELINE_MAX];
+    record_request(exchange, &connection->request_parser);
+    exchange->request_complete = true;
+    connection->request_parser_ready = false;
+}
+
+void ldtap_exchange_finish(struct ldtap_connection *connection, uint16_t extra_flags) {
+    struct ldtap_exchange *exchange = oldest_exchange(connection);
+    struct ldtap_http_span_record *record = &exchange->record;
+    if (!exchange->request_complete)
+        record_request(exchange, &connection->request_parser);
+    if (connection->response_parser_ready) {
+        const struct ldtap_http_parser *response = &connection->response_parser;
+        record->status_code = response->status_code;
+        record->response_body_bytes = response->body_bytes;
+        record->response_head_length = response->head.length;
+    }
+    record->span.flags |= extra_flags;
+    record->span.end_time_ns = ldtap_now_ns();
+    ldtap_span_write_http(record, exchange->request_head, connection->response_head);
+    if (connection->kind == LDTAP_SPAN_KIND_SERVER)
+        LDTAP_COUNT(in_flight_requests, -1);
+    /* Release: a thread remembering this span as served sees it finished after this. */
+    __atomic_store_n(&connection->finished_below, exchange->serial + 1, __ATOMIC_RELEASE);
+    connection->oldest = (uint8_t)((connection->oldest + 1) % LDTAP_PIPELINE_MAX);
+    connection->count--;
+    connection->response_parser_ready = false;
+}
+
+/* The final response of the oldest exchange was framed. */
+static enum ldtap_feed_result on_response_complete(struct ldtap_connection *connection) {
+    const struct ldtap_http_parser *response = &connection->response_parser;
+    if (ldtap_http_response_is_interim(response)) {
+        connection->response_parser_ready = false; /* 100 Continue: the real one follows */
+        return LDTAP_FEED_CONTINUE;
+    }
+    const struct ldtap_exchange *exchange = oldest_exchange(connection);
+    bool request_complete = exchange->request_complete;
+    bool switched = response->status_code == 101 ||
+                    (exchange->tunnel_request && response->status_code / 100 == 2);
+    ldtap_exchange_finish(connection, 0);
+    if (switched)
+        return LDTAP_FEED_STOP;
+    /* An early answer (413, 401 …) while the request body is still coming: the request
+     * framer is now ahead of the exchange queue; stop rather than mismatch spans. */
+    return request_complete ? LDTAP_FEED_CONTINUE : LDTAP_FEED_STOP;
+}
+
+/* Binds the framer for the message about to arrive; false when it cannot be placed. */
+static bool ready_parser(struct ldtap_connection *connection, bool request) {
+    if (request) {
+        if (connection->count == LDTAP_PIPELINE_MAX)
+            return false;
+        ldtap_http_parser_begin(&connection->request_parser, LDTAP_HTTP_REQUEST, false,
+                                newest_slot(connection)->request_head, LDTAP_HTTP_REQUEST_HEAD_MAX);
+        connection->request_parser_ready = true;
+        return true;
+    }
+    if (connection->count == 0)
+        return false; /* a response to no request: not HTTP as we know it */
+    ldtap_http_parser_begin(&connection->response_parser, LDTAP_HTTP_RESPONSE,
+                            oldest_exchange(connection)->head_request, connection->response_head,
+                            LDTAP_HTTP_RESPONSE_HEAD_MAX);
+    connection->response_parser_ready = true;
+    return true;
+}
+
+enum ldtap_feed_result ldtap_connection_feed(struct ldtap_connection *connection, enum ldtap_flow flow,
+                                             const uint8_t *bytes, size_t length) {
+    bool request = (flow == LDTAP_INBOUND) == (connection->kind == LDTAP_SPAN_KIND_SERVER);
+    struct ldtap_http_parser *parser = request ? &connection->request_parser : &connection->response_parser;
+    bool *ready = request ? &connection->request_parser_ready : &connection->response_parser_ready;
+    int stalled = 0;
+    while (length > 0) {
+        if (!*ready && !ready_parser(connection, request))
+            return LDTAP_FEED_GIVE_UP;
+        size_t consumed = 0;
+        enum ldtap_http_event event = ldtap_http_frame(parser, bytes, length, &consumed);
+        if (consumed > length)
+            return LDTAP_FEED_GIVE_UP;
+        bytes += consumed;
+        length -= consumed;
+        stalled = consumed == 0 ? stalled + 1 : 0;
+        if (stalled > STALLED_EVENTS_MAX)
+            return LDTAP_FEED_GIVE_UP;
+        enum ldtap_feed_result result = LDTAP_FEED_CONTINUE;
+        switch (event) {
+        case LDTAP_HTTP_NEED_MORE:
+            break;
+        case LDTAP_HTTP_MESSAGE_BEGIN:
+            if (request)
+                on_request_begin(connection);
+            break;
+        case LDTAP_HTTP_HEAD_COMPLETE:
+            if (request)
+                on_request_head(connection);
+            break;
+        case LDTAP_HTTP_MESSAGE_COMPLETE:
+            if (request)
+                on_request_complete(connection);
+            else
+                result = on_response_complete(connection);
+            break;
+        case LDTAP_HTTP_GIVE_UP:
+        default:
+            return LDTAP_FEED_GIVE_UP;
+        }
+        if (result != LDTAP_FEED_CONTINUE)
+            return result;
+    }
+    return LDTAP_FEED_CONTINUE;
+}

@@ -1,0 +1,63 @@
+/* Per-descriptor table: one state byte per fd read on every hooked call (the hot
+ * check), and a pointer to the connection state of tracked descriptors. */
+#ifndef LDTAP_FD_TABLE_H
+#define LDTAP_FD_TABLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shim.h"
+
+struct ldtap_connection;
+
+enum ldtap_fd_state {
+    LDTAP_FD_UNTRACKED = 0,
+    LDTAP_FD_TRACKED = 1,
+    /* Bytes moved on the fd while its connection state was unavailable (in use by another
+     * thread, or a signal handler interrupted the shim): the framers lost sync. */
+    LDTAP_FD_DESYNC = 2,
+};
+
+/* Descriptors at or above the capacity are never tracked. A capacity of zero (before
+ * initialisation, when inert, after an internal error) makes every fd untracked. */
+extern LDTAP_INTERNAL uint32_t ldtap_fd_capacity;
+extern LDTAP_INTERNAL uint8_t *ldtap_fd_states;
+
+/* hot: the whole cost of a hooked call on an untracked descriptor. No TLS, no lock: a
+ * bounds check (negative fds wrap to huge) and one byte load. */
+LDTAP_HOT static inline bool ldtap_fd_is_tracked(int fd) {
+    uint32_t capacity = __atomic_load_n(&ldtap_fd_capacity, __ATOMIC_RELAXED);
+    return LDTAP_UNLIKELY((unsigned)fd < capacity) &&
+           LDTAP_UNLIKELY(__atomic_load_n(&ldtap_fd_states[fd], __ATOMIC_RELAXED) != 0);
+}
+
+/* Maps the table, sized from RLIMIT_NOFILE (capped). Returns 0 or -errno. */
+int ldtap_fd_table_init(void);
+
+/* Makes every descriptor untracked from now on (the shim disabled itself). */
+void ldtap_fd_table_disable(void);
+
+/* Starts tracking `fd` with `connection`. Returns the connection previously attached to
+ * that fd (its close was never seen) for the caller to discard, or NULL. */
+struct ldtap_connection *ldtap_fd_install(int fd, struct ldtap_connection *connection);
+
+/* Takes the connection of `fd` for exclusive use by this thread, or NULL (untracked, or
+ * another thread holds it: the fd is then marked LDTAP_FD_DESYNC). */
+struct ldtap_connection *ldtap_fd_take(int fd);
+
+/* Gives a taken connection back. Returns false when the fd stopped being this
+ * connection's meanwhile (closed, reused, desynced): the caller then owns it and must
+ * finish it. */
+bool ldtap_fd_give_back(int fd, struct ldtap_connection *connection);
+
+/* Stops tracking `fd`; returns its connection if nobody holds it, for the caller to
+ * finish, else NULL (the holder finds out when giving it back). */
+struct ldtap_connection *ldtap_fd_untrack(int fd);
+
+/* Marks a tracked fd as out of sync (bytes moved that the framers did not see). */
+void ldtap_fd_mark_desync(int fd);
+
+/* One past the highest fd ever tracked: bounds close_range scans. */
+uint32_t ldtap_fd_high_water(void);
+
+#endif

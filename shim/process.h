@@ -1,0 +1,29 @@
+/* Process-wide lifecycle of the shim: start-up checks and configuration, the process's
+ * ring (created on the first record, again in each forked child), and fork handling. */
+#ifndef LDTAP_PROCESS_H
+#define LDTAP_PROCESS_H
+
+#include <stdbool.h>
+
+#include "fd_table.h"
+#include "ldtap_ring.h"
+
+/* The ring of this process, created on first use. NULL when there is none to be had
+ * right now (another thread is creating it) or ever (creation failed: shim disabled). */
+struct ldtap_ring_writer *ldtap_process_ring(void);
+
+/* True while the shim records: started, not inert, no internal error so far. */
+static inline bool ldtap_recording(void) {
+    return __atomic_load_n(&ldtap_fd_capacity, __ATOMIC_RELAXED) != 0;
+}
+
+/* Adds `delta` to a producer counter of the ring header, e.g. LDTAP_COUNT(shim_errors, 1). */
+#define LDTAP_COUNT(field, delta)                                                          \
+    do {                                                                                   \
+        struct ldtap_ring_writer *ldtap_counted_ring_ = ldtap_process_ring();              \
+        if (ldtap_counted_ring_ != NULL)                                                   \
+            __atomic_fetch_add(&ldtap_counted_ring_->header->field, (delta),               \
+                               __ATOMIC_RELAXED);                                          \
+    } while (0)
+
+#endif

@@ -1,0 +1,243 @@
+/* Ring writer: creates a process's ring file and appends records to it from any thread.
+ * Runs inside arbitrary programs via LD_PRELOAD: no malloc, no stdio, no locks, never waits. */
+#include "ldtap_ring.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Longest decimal rendering of a uint64_t, without NUL. */
+#define DECIMAL_DIGITS_MAX 20u
+
+static size_t format_decimal(char *out, uint64_t value) {
+    char reversed[DECIMAL_DIGITS_MAX];
+    size_t count = 0;
+    do {
+        reversed[count++] = (char)('0' + value % 10);
+        value /= 10;
+    } while (value != 0);
+    for (size_t i = 0; i < count; i++) out[i] = reversed[count - 1 - i];
+    return count;
+}
+
+/* Copies at most capacity - 1 bytes and always terminates; NULL reads as "". */
+static void copy_text(char *destination, size_t capacity, const char *source) {
+    size_t length = source == NULL ? 0 : strnlen(source, capacity - 1);
+    if (length > 0) memcpy(destination, source, length);
+    destination[length] = '\0';
+}
+
+static bool is_valid_data_size(uint64_t data_size) {
+    return data_size >= LDTAP_RING_MIN_DATA_SIZE && data_size <= LDTAP_RING_MAX_DATA_SIZE &&
+           (data_size & (data_size - 1)) == 0;
+}
+
+/* Opens (creating it 0700 if missing) the ring directory and checks that it is a real
+ * directory (not a symlink) that only we can write into. The checks run on the opened fd,
+ * which keeps the checked directory pinned: a rename or symlink swap after the check
+ * cannot redirect the ring file. lstat first only to report a symlink as ELOOP. */
+static int open_private_directory(const char *directory) {
+    if (mkdir(directory, 0700) != 0 && errno != EEXIST) return -errno;
+    struct stat link_status;
+    if (lstat(directory, &link_status) != 0) return -errno;
+    if (S_ISLNK(link_status.st_mode)) return -ELOOP;
+    if (!S_ISDIR(link_status.st_mode)) return -ENOTDIR;
+    int directory_fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (directory_fd < 0) return -errno;
+    struct stat status;
+    int result = directory_fd;
+    if (fstat(directory_fd, &status) != 0)
+        result = -errno;
+    else if (status.st_dev != link_status.st_dev || status.st_ino != link_status.st_ino)
+        result = -ELOOP; /* swapped between lstat and open */
+    else if (status.st_uid != geteuid() || (status.st_mode & 077) != 0)
+        result = -EPERM;
+    if (result < 0) close(directory_fd);
+    return result;
+}
+
+/* "<pid>-<start_time_ns>.ring" into name (at least 48 bytes); returns its length. */
+static size_t format_ring_name(char *name, const struct ldtap_ring_identity *identity) {
+    static const char suffix[] = ".ring";
+    size_t length = format_decimal(name, (uint64_t)identity->pid);
+    name[length++] = '-';
+    length += format_decimal(name + length, identity->start_time_ns);
+    memcpy(name + length, suffix, sizeof suffix);
+    return length + sizeof suffix - 1;
+}
+
+static void fill_identity(struct ldtap_ring_header *header, const struct ldtap_ring_identity *identity,
+                          uint64_t data_size) {
+    header->abi_version = LDTAP_RING_ABI_VERSION;
+    header->header_size = LDTAP_RING_HEADER_SIZE;
+    header->data_size = data_size;
+    header->pid = identity->pid;
+    header->parent_pid = identity->parent_pid;
+    header->start_time_ns = identity->start_time_ns;
+    header->process_start_ticks = identity->process_start_ticks;
+    copy_text(header->executable_name, sizeof header->executable_name, identity->executable_name);
+    copy_text(header->service_name, sizeof header->service_name, identity->service_name);
+    copy_text(header->command_line, sizeof header->command_line, identity->command_line);
+    copy_text(header->resource_attributes, sizeof header->resource_attributes, identity->resource_attributes);
+}
+
+int ldtap_ring_create(struct ldtap_ring_writer *writer, const char *directory,
+                      const struct ldtap_ring_identity *identity, uint64_t data_size,
+                      char *path_out, size_t path_out_size) {
+    if (writer == NULL) return -EINVAL;
+    memset(writer, 0, sizeof *writer); /* a failed create leaves a writer that drops nothing and writes nothing */
+    if (directory == NULL || identity == NULL || identity->pid <= 0 || !is_valid_data_size(data_size))
+        return -EINVAL;
+
+    char name[2 * DECIMAL_DIGITS_MAX + 8];
+    size_t name_length = format_ring_name(name, identity);
+    if (path_out != NULL) {
+        size_t directory_length = strlen(directory);
+        if (directory_length + 1 + name_length + 1 > path_out_size) return -ENAMETOOLONG;
+        memcpy(path_out, directory, directory_length);
+        path_out[directory_length] = '/';
+        memcpy(path_out + directory_length + 1, name, name_length + 1);
+    }
+
+    int saved_errno = errno; /* may run from inside a hook: leave the program's errno alone */
+    int result = 0;
+    int directory_fd = open_private_directory(directory);
+    if (directory_fd < 0) {
+        result = directory_fd;
+        goto out;
+    }
+    int fd = openat(directory_fd, name, O_CREAT | O_EXCL | O_NOFOLLOW | O_RDWR | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        result = -errno;
+        goto out_directory;
+    }
+    size_t mapping_size = (size_t)(LDTAP_RING_HEADER_SIZE + data_size);
+    /* Reserve every tmpfs page now: a page first touched by a record write in a full
+     * /dev/shm would otherwise SIGBUS the traced program. */
+    int allocate_error = posix_fallocate(fd, 0, (off_t)mapping_size);
+    if (allocate_error != 0) {
+        result = -allocate_error;
+        goto out_unlink;
+    }
+    void *mapping = mmap(NULL, mapping_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mapping == MAP_FAILED) {
+        result = -errno;
+        goto out_unlink;
+    }
+    struct ldtap_ring_header *header = mapping;
+    fill_identity(header, identity, data_size);
+    /* Release: pairs with the reader's acquire load of magic in ldtap_ring_reader_open,
+     * so a reader that sees the magic also sees every identity field above. */
+    __atomic_store_n(&header->magic, LDTAP_RING_MAGIC, __ATOMIC_RELEASE);
+    /* Closed only now that the header is published, so a collector woken by
+     * IN_CLOSE_WRITE finds a complete ring. */
+    close(fd);
+
+    writer->header = header;
+    writer->data = (uint8_t *)mapping + LDTAP_RING_HEADER_SIZE;
+    writer->mask = data_size - 1;
+    writer->mapping_size = mapping_size;
+    goto out_directory;
+
+out_unlink:
+    unlinkat(directory_fd, name, 0);
+    close(fd);
+out_directory:
+    close(directory_fd);
+out:
+    errno = saved_errno;
+    return result;
+}
+
+/* The rare case of a record that wraps around the end of the data area: each part is
+ * copied in at most two pieces. Kept out of line so the common path stays small. */
+static __attribute__((noinline, cold)) void copy_parts_wrapping(const struct ldtap_ring_writer *writer,
+                                                                uint64_t position,
+                                                                const struct ldtap_ring_part *parts,
+                                                                int part_count) {
+    uint64_t data_size = writer->mask + 1;
+    for (int i = 0; i < part_count; i++) {
+        uint32_t length = parts[i].length;
+        if (length == 0) continue;
+        uint64_t offset = position & writer->mask;
+        uint64_t room = data_size - offset;
+        if (length <= room) {
+            memcpy(writer->data + offset, parts[i].bytes, length);
+        } else {
+            memcpy(writer->data + offset, parts[i].bytes, room);
+            memcpy(writer->data, (const uint8_t *)parts[i].bytes + room, length - room);
+        }
+        position += length;
+    }
+}
+
+/* hot */
+int ldtap_ring_write(struct ldtap_ring_writer *writer, uint32_t type,
+                     const struct ldtap_ring_part *parts, int part_count) {
+    struct ldtap_ring_header *header = writer->header;
+    if (header == NULL) return -1;
+
+    uint64_t payload_length = 0;
+    for (int i = 0; i < part_count; i++) payload_length += parts[i].length;
+    uint64_t length = (LDTAP_RECORD_HEADER_BYTES + payload_length + 7) & ~(uint64_t)7;
+    if (length > LDTAP_RECORD_MAX_BYTES) {
+        __atomic_fetch_add(&header->dropped_too_large, 1, __ATOMIC_RELAXED);
+        return -1;
+    }
+
+    uint64_t mask = writer->mask;
+    uint64_t head;
+    for (;;) {
+        /* Acquire: pairs with the reader's release store of tail, made after it zeroed the
+         * consumed bytes; we may only write into slots whose zeroing we can see. */
+        uint64_t tail = __atomic_load_n(&header->tail, __ATOMIC_ACQUIRE);
+        /* Loaded after tail (the acquire above keeps the order), so head >= tail and the
+         * subtraction below cannot wrap because of a stale head. */
+        head = __atomic_load_n(&header->head, __ATOMIC_RELAXED);
+        if (head + length - tail > mask + 1) {
+            __atomic_fetch_add(&header->dropped_ring_full, 1, __ATOMIC_RELAXED);
+            return -1;
+        }
+        /* Acquire on success keeps the record-word and payload stores below from moving
+         * above the reservation; release pairs with the reader's acquire load of head. */
+        if (__atomic_compare_exchange_n(&header->head, &head, head + length, true, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED))
+            break;
+    }
+    /* A statistic nobody synchronises on: counted now so that fewer values stay live
+     * across the copies (measured: fewer saved registers). */
+    __atomic_fetch_add(&header->committed_records, 1, __ATOMIC_RELAXED);
+
+    uint64_t offset = head & mask;
+    uint64_t *word = (uint64_t *)(writer->data + offset);
+    uint64_t reserved_word = ldtap_record_word((uint32_t)length, LDTAP_RECORD_STATE_RESERVED, type);
+    /* Relaxed: the reader only needs the length to skip us if we die; nothing else is
+     * published by this store. */
+    __atomic_store_n(word, reserved_word, __ATOMIC_RELAXED);
+    if (offset + length <= mask + 1) {
+        uint8_t *destination = (uint8_t *)(word + 1);
+        for (int i = 0; i < part_count; i++) {
+            uint32_t part_length = parts[i].length;
+            if (part_length == 0) continue; /* bytes may be NULL then */
+            memcpy(destination, parts[i].bytes, part_length);
+            destination += part_length;
+        }
+    } else {
+        copy_parts_wrapping(writer, head + LDTAP_RECORD_HEADER_BYTES, parts, part_count);
+    }
+    /* Release: pairs with the reader's acquire load of this word; a reader that sees
+     * COMMITTED sees the whole payload. The xor turns the state byte from RESERVED into
+     * COMMITTED. */
+    __atomic_store_n(word,
+                     reserved_word ^ ((uint64_t)(LDTAP_RECORD_STATE_RESERVED ^ LDTAP_RECORD_STATE_COMMITTED) << 24),
+                     __ATOMIC_RELEASE);
+    return 0;
+}
+
+void ldtap_ring_forget(struct ldtap_ring_writer *writer) {
+    if (writer->header != NULL) munmap(writer->header, writer->mapping_size);
+    memset(writer, 0, sizeof *writer);
+}

@@ -1,0 +1,107 @@
+/* Span ids, per-thread "currently serving" list for parent/child links, and the span
+ * record writer. */
+#include "span.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "process.h"
+#include "shim.h"
+#include "thread.h"
+#include "traceparent.h"
+
+/* More server requests in flight on one thread than this are not told apart: client
+ * spans are left unparented until the thread is down to one again. */
+#define SERVED_MAX 4
+
+struct served_span {
+    const uint64_t *finished_below; /* the serving connection's watermark */
+    uint64_t serial;
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+};
+
+/* Server spans this thread started and has not seen finish (asyncio: several). */
+static LDTAP_THREAD_LOCAL struct served_span served[SERVED_MAX];
+static LDTAP_THREAD_LOCAL unsigned served_count;
+/* Set when a request in flight was not remembered (list full): parents are ambiguous. */
+static LDTAP_THREAD_LOCAL bool served_overflow;
+
+/* Forgets finished exchanges. The watermark may be raised by another thread (a request
+ * read here, answered there), hence the acquire load. */
+static void prune_served(void) {
+    unsigned kept = 0;
+    for (unsigned i = 0; i < served_count; i++)
+        if (served[i].serial >= __atomic_load_n(served[i].finished_below, __ATOMIC_ACQUIRE))
+            served[kept++] = served[i];
+    served_count = kept;
+    if (kept == 0)
+        served_overflow = false;
+}
+
+void ldtap_span_begin(struct ldtap_span_common *span, enum ldtap_span_kind kind) {
+    memset(span, 0, sizeof(*span));
+    span->start_time_ns = ldtap_now_ns();
+    span->kind = (uint16_t)kind;
+    span->thread_id = ldtap_thread_id();
+    ldtap_random_id(span->span_id, sizeof(span->span_id));
+    if (kind != LDTAP_SPAN_KIND_CLIENT)
+        return; /* server spans get their trace once the request head is read */
+    prune_served();
+    if (served_count == 1 && !served_overflow) {
+        memcpy(span->trace_id, served[0].trace_id, sizeof(span->trace_id));
+        memcpy(span->parent_span_id, served[0].span_id, sizeof(span->parent_span_id));
+        return;
+    }
+    ldtap_random_id(span->trace_id, sizeof(span->trace_id));
+    if (served_count > 1 || served_overflow) {
+        span->flags |= LDTAP_SPAN_FLAG_UNPARENTED_ASYNC;
+        LDTAP_COUNT(unparented_async_spans, 1);
+    }
+}
+
+void ldtap_span_continue_trace(struct ldtap_span_common *span, const char *traceparent,
+                               size_t length) {
+    struct ldtap_trace_context context;
+    if (length > 0 && ldtap_traceparent_parse(traceparent, length, &context)) {
+        memcpy(span->trace_id, context.trace_id, sizeof(span->trace_id));
+        memcpy(span->parent_span_id, context.parent_span_id, sizeof(span->parent_span_id));
+        span->flags |= LDTAP_SPAN_FLAG_REMOTE_PARENT;
+        if (context.trace_flags & 1)
+            span->flags |= LDTAP_SPAN_FLAG_SAMPLED;
+        return;
+    }
+    ldtap_random_id(span->trace_id, sizeof(span->trace_id));
+}
+
+void ldtap_span_serve(const struct ldtap_span_common *span, const uint64_t *finished_below,
+                      uint64_t serial) {
+    prune_served();
+    if (served_count == SERVED_MAX) {
+        served_overflow = true;
+        return;
+    }
+    struct served_span *entry = &served[served_count++];
+    entry->finished_below = finished_below;
+    entry->serial = serial;
+    memcpy(entry->trace_id, span->trace_id, sizeof(entry->trace_id));
+    memcpy(entry->span_id, span->span_id, sizeof(entry->span_id));
+}
+
+void ldtap_span_write_http(const struct ldtap_http_span_record *record,
+                           const uint8_t *request_head, const uint8_t *response_head) {
+    struct ldtap_ring_writer *ring = ldtap_process_ring();
+    if (ring == NULL)
+        return;
+    struct ldtap_ring_part parts[3] = {
+        {record, sizeof(*record)},
+        {request_head, record->request_head_length},
+        {response_head, record->response_head_length},
+    };
+    ldtap_ring_write(ring, LDTAP_RECORD_HTTP_SPAN, parts, 3);
+}
+
+void ldtap_span_reset_thread_after_fork(void) {
+    served_count = 0;
+    served_overflow = false;
+}

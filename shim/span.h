@@ -1,0 +1,34 @@
+/* Span identity and trace context: ids, the server span a thread is serving (parent of
+ * its client spans), and writing finished HTTP spans to the ring. */
+#ifndef LDTAP_SPAN_H
+#define LDTAP_SPAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ldtap_ring_abi.h"
+
+/* Starts a span now on this thread. A client span joins the trace of the one server
+ * span this thread is serving, as its child; with none it starts a trace, and with
+ * several (asyncio) it starts one flagged LDTAP_SPAN_FLAG_UNPARENTED_ASYNC. */
+void ldtap_span_begin(struct ldtap_span_common *span, enum ldtap_span_kind kind);
+
+/* Server span, once its request head is read: continue the caller's trace from a valid
+ * `traceparent` value (length 0: none), else start a new trace. */
+void ldtap_span_continue_trace(struct ldtap_span_common *span, const char *traceparent,
+                               size_t length);
+
+/* This thread serves `span` until the exchange numbered `serial` finishes, which its
+ * connection announces by raising *finished_below above it (connection memory is never
+ * unmapped, so the pointer stays valid even after the connection is gone). */
+void ldtap_span_serve(const struct ldtap_span_common *span, const uint64_t *finished_below,
+                      uint64_t serial);
+
+/* Writes one LDTAP_RECORD_HTTP_SPAN record: `record` then both head copies. */
+void ldtap_span_write_http(const struct ldtap_http_span_record *record,
+                           const uint8_t *request_head, const uint8_t *response_head);
+
+/* In a forked child: the parent's requests are not being served by this process. */
+void ldtap_span_reset_thread_after_fork(void);
+
+#endif

@@ -1,0 +1,81 @@
+/* Thread id cache, xoshiro256** generator seeded once per thread from getrandom(), and
+ * the clock used for span times. */
+#include "thread.h"
+
+#include <stdbool.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shim.h"
+
+static LDTAP_THREAD_LOCAL uint32_t cached_thread_id;
+static LDTAP_THREAD_LOCAL bool generator_seeded;
+static LDTAP_THREAD_LOCAL uint64_t generator[4];
+
+uint32_t ldtap_thread_id(void) {
+    if (cached_thread_id == 0)
+        cached_thread_id = (uint32_t)syscall(SYS_gettid);
+    return cached_thread_id;
+}
+
+/* splitmix64: spreads a weak fallback seed over the generator state. */
+static uint64_t splitmix64(uint64_t *state) {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void seed_generator(void) {
+    if (getrandom(generator, sizeof(generator), GRND_NONBLOCK) != (ssize_t)sizeof(generator)) {
+        /* Early boot or seccomp: ids only need to be unique, not secret. */
+        uint64_t seed = ldtap_now_ns() ^ ((uint64_t)ldtap_thread_id() << 32) ^ (uintptr_t)&seed;
+        for (int i = 0; i < 4; i++)
+            generator[i] = splitmix64(&seed);
+    }
+    if ((generator[0] | generator[1] | generator[2] | generator[3]) == 0)
+        generator[0] = 1; /* the one state xoshiro never leaves */
+    generator_seeded = true;
+}
+
+static uint64_t rotate_left(uint64_t value, int bits) { return (value << bits) | (value >> (64 - bits)); }
+
+static uint64_t next_random(void) {
+    if (!generator_seeded)
+        seed_generator();
+    uint64_t result = rotate_left(generator[1] * 5, 7) * 9;
+    uint64_t shifted = generator[1] << 17;
+    generator[2] ^= generator[0];
+    generator[3] ^= generator[1];
+    generator[1] ^= generator[2];
+    generator[0] ^= generator[3];
+    generator[2] ^= shifted;
+    generator[3] = rotate_left(generator[3], 45);
+    return result;
+}
+
+void ldtap_random_id(uint8_t *bytes, size_t length) {
+    bool all_zero = true;
+    for (size_t i = 0; i < length; i += 8) {
+        uint64_t value = next_random();
+        size_t take = length - i < 8 ? length - i : 8;
+        memcpy(bytes + i, &value, take);
+        all_zero = all_zero && (value & (take == 8 ? ~0ull : ((1ull << (take * 8)) - 1))) == 0;
+    }
+    if (all_zero)
+        bytes[length - 1] = 1;
+}
+
+uint64_t ldtap_now_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
+void ldtap_thread_reset_after_fork(void) {
+    cached_thread_id = 0;
+    generator_seeded = false;
+}

@@ -1,0 +1,95 @@
+/* Throwaway ring inspector for the shim's tests: prints a ring's identity and counters and
+ * each HTTP span record (kind, ids, status, sizes, heads), one line per span.
+ * Usage: ring_dump FILE... (built by tests/e2e/shim_basics.sh, not by CMake). */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ldtap_ring.h"
+
+static void print_hex(const uint8_t *bytes, size_t length) {
+    for (size_t i = 0; i < length; i++)
+        printf("%02x", bytes[i]);
+}
+
+/* Heads are CRLF-separated lines: print them on one line with " | " between. */
+static void print_head(const uint8_t *bytes, size_t length) {
+    for (size_t i = 0; i < length; i++) {
+        if (bytes[i] == '\r')
+            continue;
+        if (bytes[i] == '\n')
+            fputs(i + 1 < length ? " | " : "", stdout);
+        else
+            putchar(bytes[i] >= 0x20 && bytes[i] < 0x7f ? bytes[i] : '?');
+    }
+}
+
+static void print_span(const struct ldtap_ring_record *record) {
+    struct ldtap_http_span_record span;
+    if (record->payload_length < sizeof(span)) {
+        printf("short record\n");
+        return;
+    }
+    memcpy(&span, record->payload, sizeof(span));
+    size_t heads = (size_t)span.request_head_length + span.response_head_length;
+    if (record->payload_length < sizeof(span) + heads) {
+        printf("bad head lengths\n");
+        return;
+    }
+    printf("span kind=%s trace=", span.span.kind == LDTAP_SPAN_KIND_SERVER ? "server" : "client");
+    print_hex(span.span.trace_id, 16);
+    printf(" id=");
+    print_hex(span.span.span_id, 8);
+    printf(" parent=");
+    print_hex(span.span.parent_span_id, 8);
+    printf(" flags=%u status=%u duration_us=%llu tid=%u req_body=%llu resp_body=%llu peer_port=%u local_port=%u",
+           span.span.flags, span.status_code,
+           (unsigned long long)((span.span.end_time_ns - span.span.start_time_ns) / 1000),
+           span.span.thread_id, (unsigned long long)span.request_body_bytes,
+           (unsigned long long)span.response_body_bytes, span.endpoints.peer_port,
+           span.endpoints.local_port);
+    printf(" request=[");
+    print_head(record->payload + sizeof(span), span.request_head_length);
+    printf("] response=[");
+    print_head(record->payload + sizeof(span) + span.request_head_length, span.response_head_length);
+    printf("]\n");
+}
+
+int main(int argc, char **argv) {
+    static struct ldtap_ring_record record;
+    int status = 0;
+    for (int i = 1; i < argc; i++) {
+        struct ldtap_ring_reader reader;
+        char error[256] = "";
+        if (ldtap_ring_reader_open(&reader, argv[i], error, sizeof(error)) != 0) {
+            fprintf(stderr, "%s: %s\n", argv[i], error);
+            status = 1;
+            continue;
+        }
+        const struct ldtap_ring_header *header = reader.header;
+        printf("ring pid=%d ppid=%d exe=%s service=%s cmdline=%s\n", header->pid, header->parent_pid,
+               header->executable_name, header->service_name, header->command_line);
+        for (;;) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            enum ldtap_ring_read_status read_status = ldtap_ring_reader_next(
+                &reader, &record, false, (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec);
+            if (read_status == LDTAP_RING_READ_EMPTY)
+                break;
+            if (read_status == LDTAP_RING_READ_CORRUPT) {
+                printf("corrupt\n");
+                status = 1;
+                break;
+            }
+            if (read_status == LDTAP_RING_READ_RECORD && record.type == LDTAP_RECORD_HTTP_SPAN)
+                print_span(&record);
+        }
+        printf("counters committed=%llu dropped_full=%llu shim_errors=%llu unparented_async=%llu "
+               "abandoned=%llu in_flight=%lld\n",
+               (unsigned long long)header->committed_records, (unsigned long long)header->dropped_ring_full,
+               (unsigned long long)header->shim_errors, (unsigned long long)header->unparented_async_spans,
+               (unsigned long long)header->abandoned_connections, (long long)header->in_flight_requests);
+        ldtap_ring_reader_close(&reader);
+    }
+    return status;
+}
