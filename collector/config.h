@@ -87,6 +87,14 @@ typedef bool (*ldtap_pair_callback)(const char *key, const char *value, void *co
 bool ldtap_parse_pairs(const char *list, const char *source, ldtap_pair_callback callback, void *context,
                        char *error, size_t error_size);
 
+/* Parses an OTEL_EXPORTER_OTLP_HEADERS-style list into "Name: value" lines appended to
+ * the NULL-terminated heap array `*lines` (a name already there is replaced, ignoring
+ * case). Names must be HTTP tokens; values must not contain line breaks. */
+bool ldtap_parse_headers(const char *list, const char *source, char ***lines, char *error, size_t error_size);
+
+/* http:// or https://, a non-empty host, an optional port 1..65535, no spaces or userinfo. */
+bool ldtap_url_is_valid(const char *url);
+
 /* The traces URL for an OTLP base endpoint: base + "/v1/traces" with exactly one slash
  * between. Returns a heap string, or NULL when out of memory. */
 char *ldtap_traces_url_from_base(const char *base);

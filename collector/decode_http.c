@@ -400,9 +400,10 @@ bool ldtap_decode_http_span(const uint8_t *payload, uint32_t payload_length, str
     span->kind = (uint8_t)record.span.kind;
     span->status_code = LDTAP_STATUS_UNSET;
     /* Our own root and child spans are always recorded; a caller's "not sampled" decision
-     * arrives with its traceparent and is kept. */
-    bool remote_unsampled = (record.span.flags & LDTAP_SPAN_FLAG_REMOTE_PARENT) &&
-                            !(record.span.flags & LDTAP_SPAN_FLAG_SAMPLED);
+     * arrives with its traceparent and is kept, on its server span and that span's children. */
+    bool remote_unsampled =
+        (record.span.flags & (LDTAP_SPAN_FLAG_REMOTE_PARENT | LDTAP_SPAN_FLAG_UPSTREAM_DECISION)) &&
+        !(record.span.flags & LDTAP_SPAN_FLAG_SAMPLED);
     span->trace_flags = remote_unsampled ? 0 : 1;
 
     if (record.span.kind == LDTAP_SPAN_KIND_SERVER) {

@@ -128,7 +128,7 @@ static void attach(struct ldtap_drain *drain, struct ring_state *ring, uint64_t 
     if (result != 0) {
         if (result == -ENOENT) {
             ring->status = RING_IGNORED;
-        } else if (now - ring->first_seen_ns >= OPEN_RETRY_NS) {
+        } else if (now >= ring->first_seen_ns + OPEN_RETRY_NS) { /* first_seen may be later than now */
             warn(drain, "%s/%s: %s; ignoring it", ring->name, error[0] ? error : strerror(-result));
             ring->status = RING_IGNORED;
         }

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,10 +46,14 @@ static void initialise_curl_once(void) {
     curl_global_result = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static void set_error(char *error, size_t error_size, const char *format, const char *argument,
-                      const char *detail) {
+static void set_error(char *error, size_t error_size, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+static void set_error(char *error, size_t error_size, const char *format, ...) {
     if (error && error_size) {
-        snprintf(error, error_size, format, argument, detail);
+        va_list arguments;
+        va_start(arguments, format);
+        vsnprintf(error, error_size, format, arguments);
+        va_end(arguments);
     }
 }
 
@@ -118,8 +123,7 @@ static bool open_http(struct ldtap_transport *transport, const struct ldtap_expo
                       size_t error_size) {
     pthread_once(&curl_global_once, initialise_curl_once);
     if (curl_global_result != CURLE_OK) {
-        set_error(error, error_size, "libcurl initialisation failed%s: %s", "",
-                  curl_easy_strerror(curl_global_result));
+        set_error(error, error_size, "libcurl initialisation failed: %s", curl_easy_strerror(curl_global_result));
         return false;
     }
     const char *content_type = config->protocol == LDTAP_OTLP_HTTP_JSON ? "Content-Type: application/json"
@@ -133,21 +137,20 @@ static bool open_http(struct ldtap_transport *transport, const struct ldtap_expo
     for (size_t i = 0; list && config->headers && config->headers[i]; i++) {
         if (!valid_header_line(config->headers[i])) {
             curl_slist_free_all(list);
-            set_error(error, error_size, "exporter header \"%s\" is not a single \"Name: value\" line%s",
-                      config->headers[i], "");
+            set_error(error, error_size, "exporter header \"%s\" is not a single \"Name: value\" line",
+                      config->headers[i]);
             return false;
         }
         struct curl_slist *grown = curl_slist_append(list, config->headers[i]);
         if (!grown) {
             curl_slist_free_all(list);
-            list = NULL;
         }
         list = grown;
     }
     transport->headers = list;
     transport->curl = list ? curl_easy_init() : NULL;
     if (!transport->curl) {
-        set_error(error, error_size, "cannot start an HTTP client for %s%s", config->traces_url, ": out of memory");
+        set_error(error, error_size, "cannot start an HTTP client for %s: out of memory", config->traces_url);
         return false;
     }
     CURL *curl = transport->curl;
@@ -172,8 +175,7 @@ struct ldtap_transport *ldtap_transport_open(const struct ldtap_exporter_config 
     struct ldtap_transport *transport = calloc(1, sizeof *transport);
     const char *target = config->traces_url ? config->traces_url : config->file_path;
     if (!transport || !target || !(transport->target = strdup(target))) {
-        set_error(error, error_size, "%s%s", target ? "out of memory" : "no traces URL and no traces file path",
-                  "");
+        set_error(error, error_size, "%s", target ? "out of memory" : "no traces URL and no traces file path");
         free(transport);
         return NULL;
     }

@@ -27,7 +27,9 @@ static bool ratio_keeps(const struct ldtap_sampler *sampler, const uint8_t trace
 }
 
 bool ldtap_sampler_keep(const struct ldtap_sampler *sampler, const uint8_t trace_id[16], uint16_t record_flags) {
-    bool remote_parent = (record_flags & LDTAP_SPAN_FLAG_REMOTE_PARENT) != 0;
+    /* A span whose trace came in with a traceparent follows the caller's sampled flag,
+     * whether its own parent is that caller (server span) or a local span (client span). */
+    bool remote_parent = (record_flags & (LDTAP_SPAN_FLAG_REMOTE_PARENT | LDTAP_SPAN_FLAG_UPSTREAM_DECISION)) != 0;
     bool parent_sampled = (record_flags & LDTAP_SPAN_FLAG_SAMPLED) != 0;
     switch (sampler->kind) {
     case LDTAP_SAMPLER_ALWAYS_ON:

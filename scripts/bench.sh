@@ -126,7 +126,7 @@ cpu_ns_of_process() {
 child_of() {
     local parent=$1 child="" tries=0
     while [ -z "$child" ] && [ "$tries" -lt 100 ]; do
-        child=$(ps -o pid= --ppid "$parent" | head -n 1 | tr -d ' ')
+        child=$(ps -o pid= --ppid "$parent" | head -n 1 | tr -d ' ' || true)
         [ -n "$child" ] || sleep 0.1
         tries=$((tries + 1))
     done

@@ -19,6 +19,7 @@ struct served_span {
     uint64_t serial;
     uint8_t trace_id[16];
     uint8_t span_id[8];
+    uint16_t inherited_flags; /* the caller's sampling decision, passed on to children */
 };
 
 /* Server spans this thread started and has not seen finish (asyncio: several). */
@@ -51,6 +52,7 @@ void ldtap_span_begin(struct ldtap_span_common *span, enum ldtap_span_kind kind)
     if (served_count == 1 && !served_overflow) {
         memcpy(span->trace_id, served[0].trace_id, sizeof(span->trace_id));
         memcpy(span->parent_span_id, served[0].span_id, sizeof(span->parent_span_id));
+        span->flags |= served[0].inherited_flags;
         return;
     }
     ldtap_random_id(span->trace_id, sizeof(span->trace_id));
@@ -66,7 +68,7 @@ void ldtap_span_continue_trace(struct ldtap_span_common *span, const char *trace
     if (length > 0 && ldtap_traceparent_parse(traceparent, length, &context)) {
         memcpy(span->trace_id, context.trace_id, sizeof(span->trace_id));
         memcpy(span->parent_span_id, context.parent_span_id, sizeof(span->parent_span_id));
-        span->flags |= LDTAP_SPAN_FLAG_REMOTE_PARENT;
+        span->flags |= LDTAP_SPAN_FLAG_REMOTE_PARENT | LDTAP_SPAN_FLAG_UPSTREAM_DECISION;
         if (context.trace_flags & 1)
             span->flags |= LDTAP_SPAN_FLAG_SAMPLED;
         return;
@@ -86,6 +88,7 @@ void ldtap_span_serve(const struct ldtap_span_common *span, const uint64_t *fini
     entry->serial = serial;
     memcpy(entry->trace_id, span->trace_id, sizeof(entry->trace_id));
     memcpy(entry->span_id, span->span_id, sizeof(entry->span_id));
+    entry->inherited_flags = span->flags & (LDTAP_SPAN_FLAG_UPSTREAM_DECISION | LDTAP_SPAN_FLAG_SAMPLED);
 }
 
 void ldtap_span_write_http(const struct ldtap_http_span_record *record,

@@ -16,7 +16,7 @@ start_otlp_receiver() {
     start_background receiver_pid "$log_file" node "$receiver" --port 0 --out "$out_file" "$@"
     local deadline=$((SECONDS + 20))
     until [ -n "$port" ]; do
-        port=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$log_file" 2>/dev/null | head -n 1)
+        port=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$log_file" 2>/dev/null | head -n 1 || true)
         [ -n "$port" ] && break
         if ! kill -0 "$receiver_pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
             cat "$log_file" >&2 || true

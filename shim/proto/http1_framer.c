@@ -5,6 +5,8 @@
 #include <string.h>
 
 _Static_assert(sizeof(struct ldtap_http_parser) <= 400, "the parser is embedded per connection");
+_Static_assert(sizeof(((struct ldtap_http_parser *)0)->value) > LDTAP_HTTP_TRACEPARENT_BYTES,
+               "value collects a traceparent and the byte after it");
 
 /* Where the framer is within a message; stored in parser->phase. */
 enum phase {
@@ -544,9 +546,10 @@ static bool take_list_elements(struct ldtap_http_parser *parser, const uint8_t *
     return true;
 }
 
-/* Keeps the first 55 bytes and, in value[0], the 56th: a later version may append
- * "-fields" that a version-00 reader ignores. `line_length` counts non-blank bytes and
- * `value_length` says blanks are pending; a blank inside the first 56 bytes is invalid. */
+/* Collects the first 56 non-blank bytes in `value` (traceparent[] stays valid for the
+ * caller until the line ends): a later version may append "-fields" after byte 55 that a
+ * version-00 reader ignores. `line_length` counts non-blank bytes and `value_length` says
+ * blanks are pending; a blank inside the first 56 bytes makes the value invalid. */
 static void take_traceparent_bytes(struct ldtap_http_parser *parser, const uint8_t *at, const uint8_t *end) {
     for (; at < end; at++) {
         uint8_t c = *at;
@@ -558,10 +561,8 @@ static void take_traceparent_bytes(struct ldtap_http_parser *parser, const uint8
             parser->flags |= FLAG_TRACEPARENT_INVALID;
         }
         parser->value_length = 0;
-        if (parser->line_length < LDTAP_HTTP_TRACEPARENT_BYTES) {
-            parser->traceparent[parser->line_length] = (char)c;
-        } else if (parser->line_length == LDTAP_HTTP_TRACEPARENT_BYTES) {
-            parser->value[0] = (char)c;
+        if (parser->line_length <= LDTAP_HTTP_TRACEPARENT_BYTES) {
+            parser->value[parser->line_length] = (char)c;
         }
         if (parser->line_length < UINT16_MAX) {
             parser->line_length++;
@@ -573,12 +574,16 @@ static void finish_traceparent(struct ldtap_http_parser *parser) {
     size_t length = parser->line_length;
     bool valid = !(parser->flags & FLAG_TRACEPARENT_INVALID);
     if (length > LDTAP_HTTP_TRACEPARENT_BYTES) {
-        bool version_00 = parser->traceparent[0] == '0' && parser->traceparent[1] == '0';
-        valid = valid && !version_00 && parser->value[0] == '-';
+        bool version_00 = parser->value[0] == '0' && parser->value[1] == '0';
+        valid = valid && !version_00 && parser->value[LDTAP_HTTP_TRACEPARENT_BYTES] == '-';
         length = LDTAP_HTTP_TRACEPARENT_BYTES;
     }
-    parser->traceparent_length = valid ? (uint8_t)length : 0;
-    parser->traceparent[parser->traceparent_length] = '\0';
+    if (!valid) {
+        length = 0;
+    }
+    memcpy(parser->traceparent, parser->value, length);
+    parser->traceparent[length] = '\0';
+    parser->traceparent_length = (uint8_t)length;
 }
 
 static bool take_value_segment(struct ldtap_http_parser *parser, const uint8_t *at, const uint8_t *end) {

@@ -125,7 +125,11 @@ enum ldtap_span_flag {
     LDTAP_SPAN_FLAG_UNPARENTED_ASYNC = 1u << 1, /* a parent was ambiguous: left unparented */
     LDTAP_SPAN_FLAG_REQUEST_HEAD_TRUNCATED = 1u << 2,
     LDTAP_SPAN_FLAG_NO_RESPONSE = 1u << 3,      /* connection closed before a full response */
-    LDTAP_SPAN_FLAG_SAMPLED = 1u << 4,          /* incoming traceparent had the sampled flag */
+    LDTAP_SPAN_FLAG_SAMPLED = 1u << 4,          /* the upstream caller's sampled flag (see below) */
+    /* The trace arrived with a traceparent: set on the server span that read it and on the
+     * client spans it makes, whose SAMPLED bit then carries the caller's decision so that a
+     * parent-based sampler keeps or drops the whole local part of the trace together. */
+    LDTAP_SPAN_FLAG_UPSTREAM_DECISION = 1u << 5,
 };
 
 /* Common head of every span record. Times are CLOCK_REALTIME nanoseconds. */

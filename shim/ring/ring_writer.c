@@ -88,7 +88,7 @@ int ldtap_ring_create(struct ldtap_ring_writer *writer, const char *directory,
                       const struct ldtap_ring_identity *identity, uint64_t data_size,
                       char *path_out, size_t path_out_size) {
     if (writer == NULL) return -EINVAL;
-    memset(writer, 0, sizeof *writer); /* a failed create leaves a writer that drops nothing and writes nothing */
+    memset(writer, 0, sizeof *writer); /* on failure ldtap_ring_write is then a no-op */
     if (directory == NULL || identity == NULL || identity->pid <= 0 || !is_valid_data_size(data_size))
         return -EINVAL;
 

@@ -64,8 +64,8 @@ run_gunicorn() {
 
     # gunicorn's master is ldtap's child; the workers are the master's children.
     local master
-    master=$(ps -o pid= --ppid "$ldtap_pid" | head -n 1 | tr -d ' ')
-    ps -o pid= --ppid "$master" | tr -d ' ' >"$dir/worker_pids"
+    master=$(ps -o pid= --ppid "$ldtap_pid" | head -n 1 | tr -d ' ' || true)
+    ps -o pid= --ppid "$master" | tr -d ' ' >"$dir/worker_pids" || true
     echo "  ..   $mode: gunicorn master $master, workers $(tr '\n' ' ' <"$dir/worker_pids")"
 
     # Credentials must not even reach the ring files (they are outside the process).

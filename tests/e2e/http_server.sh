@@ -24,14 +24,26 @@ printf '{"items": [1, 2, 3]}\n' >"$SITE/data.json"
 make_requests() {
     local port=$1 dir=$2 base="http://127.0.0.1:$1"
     mkdir -p "$dir"
-    curl -s -A e2e/get -D "$dir/1.head" -o "$dir/1.body" "$base/hello.txt"
-    curl -s -A e2e/query -D "$dir/2.head" -o "$dir/2.body" "$base/data.json?token=$SECRET_QUERY&page=2"
-    curl -s -A e2e/missing -D "$dir/3.head" -o "$dir/3.body" "$base/missing.txt"
-    curl -s -A e2e/head -I -D "$dir/4.head" -o "$dir/4.body" "$base/hello.txt"
+    request "$dir" 1 -A e2e/get "$base/hello.txt"
+    request "$dir" 2 -A e2e/query "$base/data.json?token=$SECRET_QUERY&page=2"
+    request "$dir" 3 -A e2e/missing "$base/missing.txt"
+    # HEAD: with -I curl would also write the headers as the "body"; there is none.
+    request "$dir" 4 -A e2e/head -I "$base/hello.txt"
+    : >"$dir/4.body"
     local file
     for file in "$dir"/*.head; do
         grep -v -i -E '^(date|server):' "$file" >"$file.stable" || true
     done
+}
+
+request() {
+    local dir=$1 n=$2 status=0
+    shift 2
+    curl -s -D "$dir/$n.head" -o "$dir/$n.body" "$@" || status=$?
+    if [ "$status" != 0 ]; then
+        echo "  FAIL $dir: request $n (curl $*) failed with curl exit $status"
+        FAILED=1
+    fi
 }
 
 # run_server MODE STOP_SIGNAL [ldtap run options...]: one server run (MODE "baseline" runs
@@ -55,7 +67,7 @@ run_server() {
     if [ "$mode" != baseline ] && [ "$mode" != baseline-int ]; then
         # The query string is cut inside the process: not even the ring file may hold it.
         local rings
-        rings=$(find "$LDTAP_TMP/run-$mode" -type f 2>/dev/null | wc -l)
+        rings=$(find "$LDTAP_TMP/run-$mode" -type f 2>/dev/null | wc -l || true)
         if [ "$rings" -eq 0 ]; then
             echo "  FAIL $mode: no ring file under --run-dir while the server runs"
             FAILED=1
@@ -75,15 +87,23 @@ run_server() {
     echo "$port" >"$LDTAP_TMP/$mode/port"
 }
 
-# check_spans MODE FILE: the exact spans of the four requests.
+# check_spans MODE FILE FORMAT: the exact spans of the four requests; FORMAT is what the
+# receiver must have decoded (protobuf|json), or "file" for ldtap's own OTLP-JSON file.
 check_spans() {
-    local mode=$1 file=$2 port
+    local mode=$1 file=$2 format=$3 port
     port=$(cat "$LDTAP_TMP/$mode/port")
-    "$LDTAP_PYTHON" - "$mode" "$file" "$port" <<'EOF' || FAILED=1
+    "$LDTAP_PYTHON" - "$mode" "$file" "$port" "$format" <<'EOF' || FAILED=1
 import re, sys
-from check_spans import Checker, load_spans, select
-mode, path, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+from check_spans import Checker, load_requests, load_spans, select
+mode, path, port, format_ = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 c = Checker(f"{mode}: spans in {path}")
+requests = load_requests(path)
+c.check(len(requests) >= 1, "at least one export request", len(requests))
+if format_ != "file":
+    c.equal({r.get("_meta", {}).get("format") for r in requests}, {format_}, "receiver decoded format")
+if format_ == "protobuf":
+    c.check(all(r["_meta"].get("reencodedEqual") for r in requests),
+            "protobuf re-encodes to the same bytes (no unknown fields, canonical encoding)")
 spans = load_spans(path)
 c.equal(len(spans), 4, "span count")
 c.equal(sorted(s.kind for s in spans), ["server"] * 4, "kinds")
@@ -163,7 +183,8 @@ OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$RECEIVER_PORT" run_server protobu
 expect_status "protobuf run (SIGTERM)" "$RUN_STATUS" "$BASELINE_TERM"
 check_same_responses protobuf
 wait_for_lines "$LDTAP_TMP/protobuf.jsonl" 1 10 || true
-check_spans protobuf "$LDTAP_TMP/protobuf.jsonl"
+check_spans protobuf "$LDTAP_TMP/protobuf.jsonl" protobuf
+stop_pid "$RECEIVER_PID" TERM 10 || true
 
 echo "== OTLP/HTTP JSON (--endpoint --protocol http/json), stopped with SIGINT"
 start_otlp_receiver RECEIVER_PID RECEIVER_PORT "$LDTAP_TMP/json.jsonl"
@@ -171,14 +192,15 @@ run_server json INT --endpoint "http://127.0.0.1:$RECEIVER_PORT" --protocol http
 expect_status "json run (SIGINT)" "$RUN_STATUS" "$BASELINE_INT"
 check_same_responses json
 wait_for_lines "$LDTAP_TMP/json.jsonl" 1 10 || true
-check_spans json "$LDTAP_TMP/json.jsonl"
+check_spans json "$LDTAP_TMP/json.jsonl" json
+stop_pid "$RECEIVER_PID" TERM 10 || true
 
 echo "== no endpoint: OTLP-JSON lines file and summary, stopped with SIGTERM"
 run_server file TERM --output "$LDTAP_TMP/file/traces.jsonl"
 expect_status "file run (SIGTERM)" "$RUN_STATUS" "$BASELINE_TERM"
 check_same_responses file
 if [ -s "$LDTAP_TMP/file/traces.jsonl" ]; then
-    check_spans file "$LDTAP_TMP/file/traces.jsonl"
+    check_spans file "$LDTAP_TMP/file/traces.jsonl" file
 else
     echo "  FAIL file: $LDTAP_TMP/file/traces.jsonl is missing or empty"
     FAILED=1

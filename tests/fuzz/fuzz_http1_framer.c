@@ -47,8 +47,9 @@ static uint32_t hash_bytes(uint32_t hash, const void *data, size_t length) {
     return hash;
 }
 
-static const char *const copied_names[] = {"host: ", "user-agent: ", "content-type: ", "content-length: ",
-                                           "traceparent: "};
+/* An empty value is copied as "name:". */
+static const char *const copied_names[] = {"host:", "user-agent:", "content-type:", "content-length:",
+                                           "traceparent:"};
 
 /* A line still being copied (the head is unfinished) may hold only part of its name. */
 static bool starts_with_copied_name(const uint8_t *line, size_t length, bool complete) {

@@ -92,6 +92,9 @@ Test(sampler, parent_based_follows_remote_parent) {
         cr_assert_not(ldtap_sampler_keep(&sampler, id, remote_unsampled));
         /* The sampled bit alone (no remote parent) does not decide. */
         cr_assert_eq(ldtap_sampler_keep(&sampler, id, LDTAP_SPAN_FLAG_SAMPLED), k == 0);
+        /* A local child of a server span with a remote parent follows the caller too. */
+        cr_assert(ldtap_sampler_keep(&sampler, id, LDTAP_SPAN_FLAG_UPSTREAM_DECISION | LDTAP_SPAN_FLAG_SAMPLED));
+        cr_assert_not(ldtap_sampler_keep(&sampler, id, LDTAP_SPAN_FLAG_UPSTREAM_DECISION));
     }
     struct ldtap_sampler ratio;
     ldtap_sampler_init(&ratio, LDTAP_SAMPLER_PARENTBASED_TRACEIDRATIO, 0.25);
