@@ -9,9 +9,13 @@ source scripts/lib/common.sh
 BUILD=${LDTAP_BUILD_DIR:-build}
 TRACES="$PWD/ldtap-traces.jsonl"
 
-bash scripts/setup.sh
-bash scripts/build.sh "$BUILD"
 make_temp_dir
+bash scripts/setup.sh
+log "building into $BUILD (log: $LDTAP_TMP/build.log) ..."
+bash scripts/build.sh "$BUILD" >"$LDTAP_TMP/build.log" 2>&1 || {
+    tail -n 40 "$LDTAP_TMP/build.log"
+    die "the build failed"
+}
 clear_otel_environment
 
 SHOP_PORT=$(free_port)
@@ -60,16 +64,13 @@ fi
 echo
 echo "traces: $TRACES ($(wc -l <"$TRACES") OTLP-JSON export requests, one per line)"
 echo
-echo "the first span in it:"
-"$LDTAP_PYTHON" - "$TRACES" <<'EOF'
+echo "its first span (OTLP JSON; attributes flattened here for reading):"
+PYTHONPATH=tests/e2e "$LDTAP_PYTHON" - "$TRACES" <<'EOF'
 import json, sys
-with open(sys.argv[1]) as lines:
-    request = json.loads(lines.readline())
-resource_spans = request["resourceSpans"][0]
-span = resource_spans["scopeSpans"][0]["spans"][0]
-print(json.dumps({"resource": resource_spans.get("resource", {}), "span": span}, indent=2))
+from check_spans import load_spans
+span = load_spans(sys.argv[1])[0]
+print(json.dumps(span.as_dict(), indent=2))
 EOF
-
 echo
 echo "one /checkout trace (server span and its outbound client span):"
 PYTHONPATH=tests/e2e "$LDTAP_PYTHON" - "$TRACES" <<'EOF'
@@ -80,9 +81,9 @@ by_id = {s.span_id: s for s in spans}
 for client in (s for s in spans if s.kind == "client"):
     parent = by_id.get(client.parent_span_id)
     if parent is not None:
-        for span, indent in ((parent, ""), (client, "  └─ ")):
+        for span, name in ((parent, parent.name), (client, "└─ " + client.name)):
             ms = (span.end - span.start) / 1e6
-            print(f"  {indent}{span.name:<24} {span.kind:<6} {ms:7.2f} ms  trace {span.trace_id}")
+            print(f"  {name:<24} {span.kind:<6} {ms:7.2f} ms  trace {span.trace_id}  span {span.span_id}")
         break
 else:
     print("  (none found)")

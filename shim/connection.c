@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 
 #include "process.h"
+#include "saturation.h"
 
 /* Connections traced at once; more are simply not traced. Pages of the pool are only
  * faulted in as connections use them. */
@@ -119,6 +120,6 @@ void ldtap_connection_close(struct ldtap_connection *connection) {
 
 void ldtap_connection_abandon(struct ldtap_connection *connection) {
     if (connection->kind == LDTAP_SPAN_KIND_SERVER && connection->count > 0)
-        LDTAP_COUNT(in_flight_requests, -(int64_t)connection->count);
+        ldtap_requests_finished(connection->count);
     ldtap_connection_free(connection);
 }

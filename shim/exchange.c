@@ -4,6 +4,7 @@
 
 #include "connection.h"
 #include "process.h"
+#include "saturation.h"
 #include "span.h"
 #include "thread.h"
 
@@ -35,7 +36,7 @@ static void on_request_begin(struct ldtap_connection *connection) {
     exchange->record.endpoints = connection->endpoints;
     ldtap_span_begin(&exchange->record.span, connection->kind);
     if (connection->kind == LDTAP_SPAN_KIND_SERVER)
-        LDTAP_COUNT(in_flight_requests, 1);
+        ldtap_requests_started(1);
 }
 
 static void on_request_head(struct ldtap_connection *connection) {
@@ -81,7 +82,7 @@ void ldtap_exchange_finish(struct ldtap_connection *connection, uint16_t extra_f
     record->span.end_time_ns = ldtap_now_ns();
     ldtap_span_write_http(record, exchange->request_head, connection->response_head);
     if (connection->kind == LDTAP_SPAN_KIND_SERVER)
-        LDTAP_COUNT(in_flight_requests, -1);
+        ldtap_requests_finished(1);
     /* Release: a thread remembering this span as served sees it finished after this. */
     __atomic_store_n(&connection->finished_below, exchange->serial + 1, __ATOMIC_RELEASE);
     connection->oldest = (uint8_t)((connection->oldest + 1) % LDTAP_PIPELINE_MAX);

@@ -105,7 +105,13 @@ struct ldtap_ring_header {
     uint64_t unparented_async_spans;  /* [P] client spans left unparented: thread had several requests in flight */
     uint64_t abandoned_connections;   /* [P] connections the framers gave up on */
     int64_t in_flight_requests;       /* [P] server requests started and not yet finished */
-    uint64_t reserved_producer[24];   /* [P] zero; room for later counters (heap stats …) */
+    /* Worker saturation: CLOCK_MONOTONIC nanoseconds during which at least one server
+     * request was in flight, summed over finished busy periods; the current period began
+     * at busy_since_ns when in_flight_requests > 0. Busy so far = busy_time_ns +
+     * (in_flight_requests > 0 ? now - busy_since_ns : 0). */
+    uint64_t busy_time_ns;            /* [P] */
+    uint64_t busy_since_ns;           /* [P] */
+    uint64_t reserved_producer[22];   /* [P] zero; room for later counters (heap stats …) */
 
     _Alignas(64) uint64_t tail;       /* [C] bytes consumed */
     uint64_t consumed_records;        /* [C] */

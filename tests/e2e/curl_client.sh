@@ -87,6 +87,13 @@ stop_pid "$RECEIVER_PID" TERM 10 || true
 echo "== connection refused: curl's exit 7 passes through"
 CLOSED_PORT=$(free_port)
 traced_curl refused 7 --output "$LDTAP_TMP/refused.jsonl" -- -s -o /dev/null "http://127.0.0.1:$CLOSED_PORT/"
+refused_spans=$("$LDTAP_PYTHON" "$LDTAP_ROOT/tests/e2e/check_spans.py" dump "$LDTAP_TMP/refused.jsonl" | grep -c . || true)
+if [ "$refused_spans" = 0 ]; then
+    echo "  ok   refused: no span for a request that was never sent"
+else
+    echo "  FAIL refused: $refused_spans span(s) for a request that was never sent"
+    FAILED=1
+fi
 
 if [ "$FAILED" != 0 ]; then
     log "FAILED (set LDTAP_KEEP_TMP=1 to keep $LDTAP_TMP)"

@@ -49,7 +49,7 @@ run_gunicorn() {
         transfers+=(-o /dev/null "$base/orders/$n?slow")
     done
     # Concurrent requests, so that while one sync worker sleeps the other accepts.
-    curl -s --fail --parallel --parallel-max 4 -A e2e/orders "${transfers[@]}" ||
+    curl -s --no-progress-meter --fail --parallel --parallel-max 4 -A e2e/orders "${transfers[@]}" ||
         { echo "  FAIL $mode: /orders requests failed"; FAILED=1; }
     curl -s --fail -A e2e/proxy -o "$dir/proxy.body" "$base/proxy" ||
         { echo "  FAIL $mode: /proxy failed"; FAILED=1; }

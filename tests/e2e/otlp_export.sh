@@ -29,6 +29,7 @@ run_case() {
     local name="$1" receiver_options="$2" sample_options="$3" expect="$4"
     local dir="$work/$name"
     mkdir -p "$dir"
+    : > "$dir/receiver.out" # exists before the background job opens it, for the poll below
     # shellcheck disable=SC2086
     node "$receiver/receiver.js" --port 0 --out "$dir/accepted.jsonl" --requests "$dir/requests.jsonl" \
         $receiver_options > "$dir/receiver.out" 2>&1 &

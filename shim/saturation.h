@@ -1,0 +1,13 @@
+/* Worker saturation counters in the ring header: server requests in flight and the time
+ * during which at least one was, so the collector can tell a busy worker from an idle one. */
+#ifndef LDTAP_SATURATION_H
+#define LDTAP_SATURATION_H
+
+#include <stdint.h>
+
+/* `count` server requests began (their first byte was read). */
+void ldtap_requests_started(uint32_t count);
+/* `count` server requests ended (answered, abandoned or cut by a close). */
+void ldtap_requests_finished(uint32_t count);
+
+#endif
