@@ -210,7 +210,8 @@ start_gunicorn() {
 }
 
 start_nginx() {
-    local mode=$1 port=$2 __var=$3 dir="$LDTAP_TMP/nginx-$mode"
+    local mode=$1 port=$2 __var=$3
+    local dir="$LDTAP_TMP/nginx-$mode"
     mkdir -p "$dir/www" "$dir/logs"
     head -c 612 /dev/zero | tr '\0' 'n' >"$dir/www/index.html"
     local user_line=""

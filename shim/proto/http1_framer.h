@@ -60,7 +60,7 @@ struct ldtap_http_parser {
     uint64_t content_length;   /* from Content-Length, or UINT64_MAX when absent */
     uint64_t body_remaining;   /* internal: bytes left in the body or current chunk */
     uint64_t body_bytes;       /* body bytes seen (chunk payload only, without framing) */
-    char line_start[48];       /* internal: the method, or the lower-cased header name */
+    char line_start[48];       /* internal: the method, or the start of the header name */
     char value[64];            /* internal: one list element of a framing header value, or
                                   the traceparent value being read */
     char traceparent[LDTAP_HTTP_TRACEPARENT_BYTES + 1]; /* raw header value, NUL-terminated */

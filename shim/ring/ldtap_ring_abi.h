@@ -75,7 +75,8 @@ static inline uint32_t ldtap_record_word_type(uint64_t word) { return (uint32_t)
 
 enum ldtap_record_type {
     LDTAP_RECORD_HTTP_SPAN = 1, /* struct ldtap_http_span_record + heads */
-    /* 2.. reserved for database spans, crashes, logs, heap samples, module maps */
+    LDTAP_RECORD_DB_SPAN = 2,   /* struct ldtap_db_span_record + statement + namespace */
+    /* 3.. reserved for crashes, logs, heap samples, module maps */
 };
 /* Types a reader accepts (others are counted in invalid_records); room for those above. */
 #define LDTAP_RECORD_TYPE_MIN 1u
@@ -180,5 +181,50 @@ struct ldtap_http_span_record {
 
 #define LDTAP_HTTP_REQUEST_HEAD_MAX 1024u
 #define LDTAP_HTTP_RESPONSE_HEAD_MAX 256u
+
+/* Database systems, by OpenTelemetry db.system.name. */
+enum ldtap_db_system {
+    LDTAP_DB_SQLITE = 1,
+    LDTAP_DB_POSTGRESQL = 2,
+    LDTAP_DB_MYSQL = 3,
+    LDTAP_DB_MARIADB = 4,
+    LDTAP_DB_REDIS = 5,
+};
+
+/* Where a database span was seen: a driver's API (libpq, libsqlite3, libmariadb) or the
+ * wire protocol on a socket (asyncpg, PyMySQL, redis-py). A connection traced by a driver
+ * hook is never traced again on the wire. */
+enum ldtap_db_source { LDTAP_DB_SOURCE_DRIVER = 1, LDTAP_DB_SOURCE_WIRE = 2 };
+
+enum ldtap_db_flag {
+    LDTAP_DB_FLAG_ERROR = 1u << 0,              /* the server or library reported an error */
+    LDTAP_DB_FLAG_PREPARED = 1u << 1,           /* text comes from a remembered prepare */
+    LDTAP_DB_FLAG_TRANSACTION_BATCH = 1u << 2,  /* a command queued in MULTI/EXEC or a pipeline */
+};
+
+/*
+ * LDTAP_RECORD_DB_SPAN payload, followed by statement_length bytes of statement text (the
+ * raw head of the statement: SQL, or a Redis command with its arguments separated by
+ * spaces; the collector sanitises it, literals never leave the collector unless the user
+ * opts in) and namespace_length bytes of database name. For SQLite the namespace is the
+ * database file's path; endpoints are zero.
+ */
+struct ldtap_db_span_record {
+    struct ldtap_span_common span; /* kind CLIENT */
+    struct ldtap_net_endpoints endpoints;
+    uint16_t system; /* enum ldtap_db_system */
+    uint16_t source; /* enum ldtap_db_source */
+    uint16_t flags;  /* enum ldtap_db_flag */
+    uint16_t statement_length;
+    uint16_t namespace_length;
+    uint16_t padding;
+    uint32_t statement_full_length; /* the statement's real length: larger means truncated */
+    uint32_t error_code;            /* MySQL errno, SQLite result code, 0: none or SQLSTATE only */
+    char status_code[8];            /* SQLSTATE ("23505"), NUL-padded; "" when none */
+    int64_t rows;                   /* rows returned or affected; -1 unknown */
+};
+
+#define LDTAP_DB_STATEMENT_MAX 2048u
+#define LDTAP_DB_NAMESPACE_MAX 256u
 
 #endif
