@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "drain.h"
+#include "metrics.h"
 
 struct ldtap_session {
     const struct ldtap_config *config;
@@ -18,6 +19,9 @@ struct ldtap_session {
     struct ldtap_sampler sampler;
     struct ldtap_summary *summary;
     struct ldtap_drain *drain;
+    /* Metric store fed by the drain; read by the Prometheus endpoint, the OTLP metrics
+     * exporter and the summary. NULL only if it could not be allocated. */
+    struct ldtap_metrics *metrics;
 };
 
 /* The base ring directory: --run-dir / LDTAP_RUN_DIR, else $XDG_RUNTIME_DIR/ldtap, else

@@ -27,6 +27,9 @@ row() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$TABLE"; }
 # The instrumented runs go through `ldtap run` (a real collector drains the ring, so no
 # record is dropped for lack of room) which preloads libldtap.so into valgrind's guest.
 LDTAP_RUN=("$BUILD/ldtap" run --output /dev/null --no-summary --run-dir "$LDTAP_TMP/run")
+# For the servers under wrk: with the summary (printed at exit, outside the measurement)
+# so the number of spans can be checked against the requests sent.
+LDTAP_RUN_SERVER=("$BUILD/ldtap" run --output /dev/null --run-dir "$LDTAP_TMP/run")
 
 # instructions plain|ldtap PROGRAM ARGS...: total Ir of one callgrind run.
 CALLGRIND_RUN=0
@@ -68,7 +71,14 @@ if [ "$ONLY" != wrk ]; then
     plain=$(per_iteration "$N" plain "$SOCKET_BENCH" http)
     traced=$(per_iteration "$N" ldtap "$SOCKET_BENCH" http)
     row "HTTP exchange, plain (Ir/exchange)" "$plain" "" "4 calls: client+server span"
-    row "HTTP exchange, added by shim (Ir/exchange)" $((traced - plain)) "" "framing + 2 records"
+    # Sanity: every exchange must give a server and a client span, or the figure above
+    # measures untraced calls.
+    "$BUILD/ldtap" run --output "$LDTAP_TMP/exchanges.jsonl" --no-summary --run-dir "$LDTAP_TMP/run" -- \
+        "$SOCKET_BENCH" 100 http
+    spans=$("$LDTAP_PYTHON" tests/e2e/check_spans.py dump "$LDTAP_TMP/exchanges.jsonl" | grep -c . || true)
+    note="framing + 2 records"
+    [ "$spans" = 200 ] || note="MISMATCH: $spans spans for 100 exchanges (expected 200)"
+    row "HTTP exchange, added by shim (Ir/exchange)" $((traced - plain)) "" "$note"
 
     RING_BENCH="$BUILD/bench_ring_record"
     if [ -x "$RING_BENCH" ]; then
@@ -169,7 +179,9 @@ bench_server() {
     traced_server=$(child_of "$traced_ldtap")
     # Warm-up: worker start, Python imports, first rings.
     wrk -t1 -c8 -d1s "http://127.0.0.1:$plain_port$url_path" >/dev/null
-    wrk -t1 -c8 -d1s "http://127.0.0.1:$traced_port$url_path" >/dev/null
+    local warmup
+    warmup=$(wrk -t1 -c8 -d1s "http://127.0.0.1:$traced_port$url_path" | sed -n 's/^ *\([0-9]*\) requests in.*/\1/p')
+    echo "$label-warmup 0 0 ${warmup:-0}" >>"$LDTAP_TMP/samples"
     local pair
     for pair in $(seq 1 "$PAIRS"); do
         measure "$label-plain" "http://127.0.0.1:$plain_port$url_path" "$plain_pid"
@@ -177,14 +189,21 @@ bench_server() {
     done
     stop_pid "$plain_pid" TERM 20 || true
     stop_pid "$traced_ldtap" TERM 30 || true
-    "$LDTAP_PYTHON" - "$LDTAP_TMP/samples" "$label" "$target" >>"$TABLE" <<'EOF'
+    # Sanity: the summary's "N spans written" against every request sent to the traced
+    # server (one span per request expected).
+    local spans
+    spans=$(sed -n 's/^ldtap: \([0-9]*\) spans* written.*/\1/p' "$LDTAP_TMP/$label-ldtap.log" | tail -n 1)
+    "$LDTAP_PYTHON" - "$LDTAP_TMP/samples" "$label" "$target" "${spans:-0}" >>"$TABLE" <<'EOF'
 import statistics, sys
-path, label, target = sys.argv[1:4]
+path, label, target, spans = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 samples = {"plain": [], "ldtap": []}
 collector, requests = [], []
+sent = 0
 for line in open(path):
     name, server_ns, collector_ns, count = line.split()
-    if name.startswith(label + "-"):
+    if name.startswith(label + "-") and name.endswith(("-ldtap", "-warmup")):
+        sent += int(count)
+    if name.startswith(label + "-") and not name.endswith("-warmup"):
         samples[name[len(label) + 1:]].append(int(server_ns))
         if name.endswith("-ldtap"):
             collector.append(int(collector_ns))
@@ -197,6 +216,11 @@ print(f"{label}: server CPU/request added\t{(traced / plain - 1) * 100:+.1f}%\t{
       f"runs: {', '.join(f'{(t / p - 1) * 100:+.1f}%' for p, t in zip(samples['plain'], samples['ldtap']))}")
 print(f"{label}: collector CPU/request (µs)\t{statistics.median(collector) / 1000:.1f}\t\t"
       f"separate process; ~{int(statistics.median(requests))} req/run")
+# wrk does not count the requests in flight when a run ends (up to 8 connections each).
+slack = 8 * (len(samples["ldtap"]) + 1)
+print(f"{label}: spans exported / requests sent\t{spans}/{sent}\t1 each\t"
+      + ("ok (wrk leaves up to 8 a run uncounted)" if abs(spans - sent) <= slack
+         else "MISMATCH: requests went untraced, so the CPU figure understates the cost"))
 EOF
 }
 
@@ -205,7 +229,7 @@ start_gunicorn() {
     local server=(/usr/bin/gunicorn -w 2 -k sync -b "127.0.0.1:$port" --chdir "$LDTAP_ROOT/tests/e2e/apps"
         --log-level warning wsgi_app:app)
     local -a prefix=()
-    [ "$mode" = ldtap ] && prefix=("${LDTAP_RUN[@]}" --)
+    [ "$mode" = ldtap ] && prefix=("${LDTAP_RUN_SERVER[@]}" --)
     start_background "$__var" "$LDTAP_TMP/gunicorn-$mode.log" "${prefix[@]}" "${server[@]}"
 }
 
@@ -240,8 +264,8 @@ http {
 }
 EOF
     local -a prefix=()
-    [ "$mode" = ldtap ] && prefix=("${LDTAP_RUN[@]}" --)
-    start_background "$__var" "$dir/logs/stderr.log" "${prefix[@]}" /usr/sbin/nginx -p "$dir" -e "$dir/logs/error.log" -c "$dir/nginx.conf"
+    [ "$mode" = ldtap ] && prefix=("${LDTAP_RUN_SERVER[@]}" --)
+    start_background "$__var" "$LDTAP_TMP/nginx-$mode.log" "${prefix[@]}" /usr/sbin/nginx -p "$dir" -e "$dir/logs/error.log" -c "$dir/nginx.conf"
 }
 
 if [ "$ONLY" != callgrind ]; then
@@ -253,7 +277,8 @@ if [ "$ONLY" != callgrind ]; then
 fi
 
 echo
-echo "ldtap benchmarks ($(nproc) cores, $(uname -r); instrumented runs: ldtap run --output /dev/null --no-summary)"
+echo "ldtap benchmarks ($(nproc) cores, $(uname -r)); instrumented runs: $BUILD/ldtap run --output /dev/null"
+echo "(callgrind: also --no-summary; wrk: wrk -t1 -c8, ${SECONDS_PER_RUN}s runs, plain and ldtap alternating)"
 {
     printf 'measure\tvalue\ttarget\tnote\n'
     cat "$TABLE"

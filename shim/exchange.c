@@ -134,7 +134,13 @@ enum ldtap_feed_result ldtap_connection_feed(struct ldtap_connection *connection
     struct ldtap_http_parser *parser = request ? &connection->request_parser : &connection->response_parser;
     bool *ready = request ? &connection->request_parser_ready : &connection->response_parser_ready;
     int stalled = 0;
-    while (length > 0) {
+    /* A message without a body (a GET, a Content-Length: 0 or 204 response) is complete
+     * once its head is, but the framer reports that on its next call: make that call even
+     * when the head used up the bytes, or a keep-alive connection's next message would
+     * find this one unfinished (and a response would end its span only when the next
+     * bytes or the close arrive). */
+    bool head_just_completed = false;
+    while (length > 0 || head_just_completed) {
         if (!*ready && !ready_parser(connection, request))
             return LDTAP_FEED_GIVE_UP;
         size_t consumed = 0;
@@ -144,6 +150,7 @@ enum ldtap_feed_result ldtap_connection_feed(struct ldtap_connection *connection
         bytes += consumed;
         length -= consumed;
         stalled = consumed == 0 ? stalled + 1 : 0;
+        head_just_completed = event == LDTAP_HTTP_HEAD_COMPLETE;
         if (stalled > STALLED_EVENTS_MAX)
             return LDTAP_FEED_GIVE_UP;
         enum ldtap_feed_result result = LDTAP_FEED_CONTINUE;

@@ -398,10 +398,20 @@ static enum step on_head_end_lf(struct ldtap_http_parser *parser, struct cursor 
     return *cursor->at++ == '\n' ? STEP_DONE : STEP_FAIL;
 }
 
-/* Names are stored as received; only a name of a known length is compared. */
+/* `name` holds token bytes and known names only [a-z-]: for those, OR-ing 0x20 folds
+ * exactly the upper-case letters, and no other token byte lands on a letter or '-'. */
+static bool matches_known_name(const char *name, const struct known_header *known) {
+    for (size_t i = 0; i < known->length; i++) {
+        if (((uint8_t)name[i] | 0x20) != (uint8_t)known->name[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static const struct known_header *find_known_header(const char *name, size_t length) {
     for (size_t i = 0; i < sizeof known_headers / sizeof known_headers[0]; i++) {
-        if (known_headers[i].length == length && equals_ignoring_case(name, length, known_headers[i].name)) {
+        if (known_headers[i].length == length && matches_known_name(name, &known_headers[i])) {
             return &known_headers[i];
         }
     }
