@@ -33,6 +33,19 @@ enum setting {
     SETTING_SAMPLER_ARG,
     SETTING_TRACES_EXPORTER,
     SETTING_SDK_DISABLED,
+    SETTING_METRICS_EXPORTER,
+    SETTING_PROMETHEUS,
+    SETTING_NO_PROMETHEUS,
+    SETTING_PROMETHEUS_HOST,
+    SETTING_PROMETHEUS_PORT,
+    SETTING_METRICS_ENDPOINT,
+    SETTING_METRICS_HEADERS,
+    SETTING_METRICS_PROTOCOL,
+    SETTING_METRICS_COMPRESSION,
+    SETTING_METRICS_TIMEOUT,
+    SETTING_METRIC_EXPORT_INTERVAL,
+    SETTING_METRIC_EXPORT_TIMEOUT,
+    SETTING_METRICS_TEMPORALITY,
     SETTING_OUTPUT,
     SETTING_ROUTES,
     SETTING_MAX_ROUTES,
@@ -40,6 +53,8 @@ enum setting {
     SETTING_RUN_DIR,
     SETTING_SHIM,
     SETTING_EXPORT_DEADLINE,
+    SETTING_DB_RAW_STATEMENTS,
+    SETTING_SLOW_QUERY_MS,
     SETTING_NO_SUMMARY,
     SETTING_QUIET,
     SETTING_ALL_USERS,
@@ -98,6 +113,36 @@ static const struct setting_definition {
                                  "otlp (default) or none (summary only)"},
     [SETTING_SDK_DISABLED] = {"OTEL_SDK_DISABLED", NULL, 0, NULL, FOR_BOTH,
                               "true: run CMD untraced / collect nothing"},
+    [SETTING_METRICS_EXPORTER] = {"OTEL_METRICS_EXPORTER", NULL, 0, NULL, FOR_BOTH,
+                                  "comma-separated: prometheus, otlp, none (default: prometheus, plus otlp "
+                                  "when an OTLP endpoint is set)"},
+    [SETTING_PROMETHEUS] = {NULL, "--prometheus", 0, "HOST:PORT", FOR_BOTH,
+                            "serve Prometheus metrics at http://HOST:PORT/metrics (default localhost:9464; "
+                            "if that default port is taken: a warning, no endpoint)"},
+    [SETTING_NO_PROMETHEUS] = {NULL, "--no-prometheus", 0, NULL, FOR_BOTH, "do not serve Prometheus metrics"},
+    [SETTING_PROMETHEUS_HOST] = {"OTEL_EXPORTER_PROMETHEUS_HOST", NULL, 0, NULL, FOR_BOTH,
+                                 "address the Prometheus endpoint binds (default localhost, i.e. 127.0.0.1)"},
+    [SETTING_PROMETHEUS_PORT] = {"OTEL_EXPORTER_PROMETHEUS_PORT", NULL, 0, NULL, FOR_BOTH,
+                                 "port of the Prometheus endpoint (default 9464)"},
+    [SETTING_METRICS_ENDPOINT] = {"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", NULL, 0, NULL, FOR_BOTH,
+                                  "full OTLP metrics URL, used as-is (default: the OTLP endpoint + /v1/metrics)"},
+    [SETTING_METRICS_HEADERS] = {"OTEL_EXPORTER_OTLP_METRICS_HEADERS", NULL, 0, NULL, FOR_BOTH,
+                                 "metrics request headers; a name here replaces the same name of "
+                                 "OTEL_EXPORTER_OTLP_HEADERS"},
+    [SETTING_METRICS_PROTOCOL] = {"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", NULL, 0, NULL, FOR_BOTH,
+                                  "http/protobuf or http/json, for metrics"},
+    [SETTING_METRICS_COMPRESSION] = {"OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", NULL, 0, NULL, FOR_BOTH,
+                                     "gzip or none, for metrics"},
+    [SETTING_METRICS_TIMEOUT] = {"OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", NULL, 0, NULL, FOR_BOTH,
+                                 "milliseconds per metrics export request"},
+    [SETTING_METRIC_EXPORT_INTERVAL] = {"OTEL_METRIC_EXPORT_INTERVAL", NULL, 0, NULL, FOR_BOTH,
+                                        "milliseconds between OTLP metrics exports (default 60000)"},
+    [SETTING_METRIC_EXPORT_TIMEOUT] = {"OTEL_METRIC_EXPORT_TIMEOUT", NULL, 0, NULL, FOR_BOTH,
+                                       "milliseconds one OTLP metrics export may take, retries included "
+                                       "(default 30000)"},
+    [SETTING_METRICS_TEMPORALITY] = {"OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", NULL, 0, NULL, FOR_BOTH,
+                                     "cumulative (default), delta (counters and histograms as deltas) or "
+                                     "lowmemory (histograms as deltas)"},
     [SETTING_OUTPUT] = {"LDTAP_OUTPUT", "--output", 'o', "FILE", FOR_BOTH,
                         "OTLP-JSON lines file used when no endpoint is set (default " LDTAP_DEFAULT_OUTPUT ")"},
     [SETTING_ROUTES] = {"LDTAP_ROUTES", "--routes", 0, "PATTERNS", FOR_BOTH,
@@ -112,6 +157,10 @@ static const struct setting_definition {
                       "libldtap.so to preload (default: next to the ldtap binary)"},
     [SETTING_EXPORT_DEADLINE] = {"LDTAP_EXPORT_DEADLINE_MS", "--export-deadline", 0, "MS", FOR_BOTH,
                                  "milliseconds allowed for the final export at exit (default 10000)"},
+    [SETTING_DB_RAW_STATEMENTS] = {"LDTAP_DB_RAW_STATEMENTS", "--db-raw-statements", 0, NULL, FOR_BOTH,
+                                   "true: db.query.text keeps literals (default false: they become ?)"},
+    [SETTING_SLOW_QUERY_MS] = {"LDTAP_SLOW_QUERY_MS", "--slow-query-ms", 0, "MS", FOR_BOTH,
+                               "database spans this long or longer get ldtap.db.slow (default 500; 0: off)"},
     [SETTING_NO_SUMMARY] = {NULL, "--no-summary", 0, NULL, FOR_BOTH, "do not print the summary at exit"},
     [SETTING_QUIET] = {NULL, "--quiet", 'q', NULL, FOR_BOTH, "no summary and no warnings"},
     [SETTING_ALL_USERS] = {NULL, "--all-users", 0, NULL, FOR_COLLECT,
@@ -427,6 +476,220 @@ static bool load_exporter_choices(struct ldtap_config *config, const struct raw_
     return load_endpoint(config, raw, error, error_size);
 }
 
+static bool parse_port(const struct raw_value *raw, const char *text, uint16_t *port, char *error,
+                       size_t error_size) {
+    uint64_t value = 0;
+    if (!parse_unsigned(text, 65535, &value) || value == 0) {
+        set_error(error, error_size, "%s: '%s' is not a valid port; use a number from 1 to 65535", raw->source,
+                  raw->text);
+        return false;
+    }
+    *port = (uint16_t)value;
+    return true;
+}
+
+/* A host name or address: no spaces, slashes or brackets (those belong to URLs). */
+static bool check_host(const struct raw_value *raw, const char *host, size_t length, char *error,
+                       size_t error_size) {
+    bool valid = length > 0;
+    for (size_t i = 0; i < length && valid; i++) {
+        valid = (unsigned char)host[i] > ' ' && host[i] != '/' && host[i] != '[' && host[i] != ']' && host[i] != 0x7f;
+    }
+    if (!valid) {
+        set_error(error, error_size, "%s: '%s' is not a valid host; use a name or address like 127.0.0.1 or ::1",
+                  raw->source, raw->text);
+    }
+    return valid;
+}
+
+/* --prometheus HOST:PORT, with IPv6 addresses in brackets: [::1]:9464. */
+static bool parse_listen_address(const struct raw_value *raw, struct ldtap_config *config, char *error,
+                                 size_t error_size) {
+    const char *text = raw->text;
+    const char *colon = strrchr(text, ':');
+    const char *host = text;
+    size_t host_length = colon ? (size_t)(colon - text) : 0;
+    if (host_length >= 2 && text[0] == '[' && text[host_length - 1] == ']') {
+        host++;
+        host_length -= 2;
+    }
+    if (!colon || (text[0] != '[' && memchr(text, ':', host_length))) {
+        set_error(error, error_size, "%s: '%s' is not valid; use HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464",
+                  raw->source, text);
+        return false;
+    }
+    if (!check_host(raw, host, host_length, error, error_size) ||
+        !parse_port(raw, colon + 1, &config->prometheus_port, error, error_size)) {
+        return false;
+    }
+    free(config->prometheus_host);
+    config->prometheus_host = strndup(host, host_length);
+    config->prometheus_port_explicit = true;
+    return true;
+}
+
+/* OTEL_METRICS_EXPORTER: a comma-separated list; "none" stands alone. */
+static bool parse_metrics_exporters(const struct raw_value *raw, struct ldtap_config *config, char *error,
+                                    size_t error_size) {
+    bool prometheus = false, otlp = false, none = false;
+    const char *item = raw->text;
+    while (*item) {
+        size_t length = strcspn(item, ",");
+        const char *start = item;
+        while (length > 0 && *start == ' ') {
+            start++, length--;
+        }
+        while (length > 0 && start[length - 1] == ' ') {
+            length--;
+        }
+        bool *flag = length == 10 && strncmp(start, "prometheus", 10) == 0 ? &prometheus
+                     : length == 4 && strncmp(start, "otlp", 4) == 0       ? &otlp
+                     : length == 4 && strncmp(start, "none", 4) == 0       ? &none
+                                                                           : NULL;
+        if (!flag && length > 0) {
+            set_error(error, error_size, "%s: '%.*s' is not supported; use prometheus, otlp or none (comma-separated)",
+                      raw->source, (int)length, start);
+            return false;
+        }
+        if (flag) {
+            *flag = true;
+        }
+        item += strcspn(item, ",");
+        item += *item == ',';
+    }
+    if (none && (prometheus || otlp)) {
+        set_error(error, error_size, "%s: '%s' mixes none with exporters; use none alone", raw->source, raw->text);
+        return false;
+    }
+    config->prometheus_enabled = prometheus;
+    config->metrics_otlp_enabled = otlp;
+    return true;
+}
+
+static bool load_metrics_settings(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT],
+                                  char *error, size_t error_size) {
+    const struct raw_value *exporters = &raw[SETTING_METRICS_EXPORTER];
+    const struct raw_value *host = &raw[SETTING_PROMETHEUS_HOST];
+    const struct raw_value *port = &raw[SETTING_PROMETHEUS_PORT];
+    const struct raw_value *listen = &raw[SETTING_PROMETHEUS];
+    config->prometheus_enabled = true;
+    /* otlp is listed by default; load_otlp_metrics turns it off when no endpoint is set. */
+    config->metrics_otlp_enabled = true;
+    if (exporters->text && !parse_metrics_exporters(exporters, config, error, error_size)) {
+        return false;
+    }
+    config->prometheus_host = strdup(host->text ? host->text : LDTAP_DEFAULT_PROMETHEUS_HOST);
+    config->prometheus_port = LDTAP_DEFAULT_PROMETHEUS_PORT;
+    if (!config->prometheus_host) {
+        set_error(error, error_size, "out of memory");
+        return false;
+    }
+    if ((host->text && !check_host(host, host->text, strlen(host->text), error, error_size)) ||
+        (port->text && !parse_port(port, port->text, &config->prometheus_port, error, error_size))) {
+        return false;
+    }
+    config->prometheus_port_explicit = port->text != NULL;
+    if (listen->text && raw[SETTING_NO_PROMETHEUS].text) {
+        set_error(error, error_size, "--prometheus and --no-prometheus contradict each other; use one");
+        return false;
+    }
+    if (listen->text) {
+        config->prometheus_enabled = true;
+        return parse_listen_address(listen, config, error, error_size);
+    }
+    if (raw[SETTING_NO_PROMETHEUS].text) {
+        config->prometheus_enabled = false;
+    }
+    return true;
+}
+
+static bool parse_temporality(const struct raw_value *raw, enum ldtap_metrics_temporality *result, char *error,
+                              size_t error_size) {
+    static const char *const names[] = {
+        [LDTAP_TEMPORALITY_CUMULATIVE] = "cumulative",
+        [LDTAP_TEMPORALITY_DELTA] = "delta",
+        [LDTAP_TEMPORALITY_LOWMEMORY] = "lowmemory",
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcasecmp(raw->text, names[i]) == 0) { /* the spec makes these case-insensitive */
+            *result = (enum ldtap_metrics_temporality)i;
+            return true;
+        }
+    }
+    set_error(error, error_size, "%s: '%s' is not supported; use cumulative, delta or lowmemory", raw->source,
+              raw->text);
+    return false;
+}
+
+/* Metrics-specific variables over the generic OTEL_EXPORTER_OTLP_* ones; --endpoint beats
+ * both endpoint variables, as it does for traces. */
+static bool load_otlp_metrics(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT], char *error,
+                              size_t error_size) {
+    const struct raw_value *base = &raw[SETTING_ENDPOINT];
+    const struct raw_value *endpoint = &raw[SETTING_METRICS_ENDPOINT];
+    if (endpoint->text && !check_url(endpoint, error, error_size)) {
+        return false;
+    }
+    const enum setting pairs[][2] = {{SETTING_PROTOCOL, SETTING_METRICS_PROTOCOL},
+                                     {SETTING_COMPRESSION, SETTING_METRICS_COMPRESSION},
+                                     {SETTING_TIMEOUT, SETTING_METRICS_TIMEOUT},
+                                     {SETTING_HEADERS, SETTING_METRICS_HEADERS}};
+    for (size_t pair = 0; pair < sizeof pairs / sizeof pairs[0]; pair++) {
+        for (size_t i = 0; i < 2; i++) {
+            const struct raw_value *value = &raw[pairs[pair][i]];
+            bool ok = !value->text || (pair == 0   ? parse_protocol(value, &config->metrics_protocol, error, error_size)
+                                       : pair == 1 ? parse_compression(value, &config->metrics_gzip, error, error_size)
+                                       : pair == 2 ? parse_positive_u32(value, &config->metrics_timeout_ms,
+                                                                        "milliseconds", error, error_size)
+                                                   : ldtap_parse_headers(value->text, value->source,
+                                                                         &config->metrics_headers, error, error_size));
+            if (!ok) {
+                return false;
+            }
+        }
+    }
+    const struct raw_value *interval = &raw[SETTING_METRIC_EXPORT_INTERVAL];
+    const struct raw_value *timeout = &raw[SETTING_METRIC_EXPORT_TIMEOUT];
+    const struct raw_value *temporality = &raw[SETTING_METRICS_TEMPORALITY];
+    if ((interval->text &&
+         !parse_positive_u32(interval, &config->metric_export_interval_ms, "milliseconds", error, error_size)) ||
+        (timeout->text &&
+         !parse_positive_u32(timeout, &config->metric_export_timeout_ms, "milliseconds", error, error_size)) ||
+        (temporality->text && !parse_temporality(temporality, &config->metrics_temporality, error, error_size))) {
+        return false;
+    }
+    if (base->text && (base->from_flag || !endpoint->text)) {
+        config->metrics_url = ldtap_otlp_url_from_base(base->text, "/v1/metrics");
+    } else if (endpoint->text) {
+        config->metrics_url = strdup(endpoint->text);
+    }
+    if ((base->text || endpoint->text) && !config->metrics_url) {
+        set_error(error, error_size, "out of memory");
+        return false;
+    }
+    config->metrics_otlp_enabled = config->metrics_otlp_enabled && config->metrics_url != NULL;
+    return true;
+}
+
+static bool load_database_settings(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT],
+                                   char *error, size_t error_size) {
+    const struct raw_value *raw_statements = &raw[SETTING_DB_RAW_STATEMENTS];
+    if (raw_statements->text && !parse_boolean(raw_statements, &config->db_raw_statements, error, error_size)) {
+        return false;
+    }
+    const struct raw_value *slow = &raw[SETTING_SLOW_QUERY_MS];
+    uint64_t slow_ms = 0;
+    if (slow->text) {
+        if (!parse_unsigned(slow->text, UINT32_MAX, &slow_ms)) {
+            set_error(error, error_size, "%s: '%s' is not valid; use a whole number of milliseconds (0: off)",
+                      slow->source, slow->text);
+            return false;
+        }
+        config->slow_query_ms = (uint32_t)slow_ms;
+    }
+    return true;
+}
+
 static bool load_ldtap_settings(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT],
                                 char *error, size_t error_size) {
     if (raw[SETTING_RING_SIZE].text && !parse_ring_size(&raw[SETTING_RING_SIZE], &config->ring_size, error, error_size)) {
@@ -453,7 +716,7 @@ static bool load_ldtap_settings(struct ldtap_config *config, const struct raw_va
     config->routes = copy_or_null(routes);
     config->run_dir = copy_or_null(&raw[SETTING_RUN_DIR]);
     config->shim_path = copy_or_null(&raw[SETTING_SHIM]);
-    return true;
+    return load_database_settings(config, raw, error, error_size);
 }
 
 int ldtap_config_load(struct ldtap_config *config, enum ldtap_command command, int argc, char **argv,
@@ -466,11 +729,23 @@ int ldtap_config_load(struct ldtap_config *config, enum ldtap_command command, i
         .max_queue_spans = 2048,
         .max_batch_spans = 512,
         .export_deadline_ms = LDTAP_DEFAULT_EXPORT_DEADLINE_MS,
+        .slow_query_ms = LDTAP_DEFAULT_SLOW_QUERY_MS,
         .sampler = LDTAP_SAMPLER_ALWAYS_ON,
         .sampler_ratio = 1.0,
         .export_enabled = true,
         .max_routes = LDTAP_ROUTE_DEFAULT_LIMIT,
+        .metrics_protocol = LDTAP_OTLP_HTTP_PROTOBUF,
+        .metrics_gzip = true,
+        .metrics_timeout_ms = 10000,
+        .metric_export_interval_ms = LDTAP_DEFAULT_METRIC_EXPORT_INTERVAL_MS,
+        .metric_export_timeout_ms = LDTAP_DEFAULT_METRIC_EXPORT_TIMEOUT_MS,
+        .metrics_temporality = LDTAP_TEMPORALITY_CUMULATIVE,
+        .metrics_headers = calloc(1, sizeof(char *)),
     };
+    if (!config->metrics_headers) {
+        set_error(error, error_size, "out of memory");
+        return -1;
+    }
     struct raw_value raw[SETTING_COUNT] = {{0}};
     read_environment(raw);
     if (read_flags(raw, command, argc, argv, command_index, error, error_size) < 0) {
@@ -489,6 +764,7 @@ int ldtap_config_load(struct ldtap_config *config, enum ldtap_command command, i
         (raw[SETTING_SAMPLER_ARG].text &&
          !parse_ratio(&raw[SETTING_SAMPLER_ARG], &config->sampler_ratio, error, error_size)) ||
         !load_numbers(config, raw, error, error_size) || !load_exporter_choices(config, raw, error, error_size) ||
+        !load_metrics_settings(config, raw, error, error_size) || !load_otlp_metrics(config, raw, error, error_size) ||
         !load_ldtap_settings(config, raw, error, error_size)) {
         return -1;
     }
@@ -518,6 +794,12 @@ void ldtap_config_free(struct ldtap_config *config) {
     free(config->routes);
     free(config->run_dir);
     free(config->shim_path);
+    free(config->prometheus_host);
+    for (char **line = config->metrics_headers; line && *line; line++) {
+        free(*line);
+    }
+    free(config->metrics_headers);
+    free(config->metrics_url);
     memset(config, 0, sizeof *config);
 }
 
@@ -532,6 +814,19 @@ void ldtap_config_exporter(const struct ldtap_config *config, struct ldtap_expor
         .max_queue_spans = config->max_queue_spans,
         .max_batch_spans = config->max_batch_spans,
         .schedule_delay_ms = config->schedule_delay_ms,
+    };
+}
+
+void ldtap_config_metrics_exporter(const struct ldtap_config *config, struct ldtap_metrics_exporter_config *exporter) {
+    *exporter = (struct ldtap_metrics_exporter_config){
+        .url = config->metrics_url,
+        .protocol = config->metrics_protocol,
+        .gzip = config->metrics_gzip,
+        .headers = (const char *const *)config->metrics_headers,
+        .timeout_ms = config->metrics_timeout_ms,
+        .interval_ms = config->metric_export_interval_ms,
+        .export_timeout_ms = config->metric_export_timeout_ms,
+        .temporality = config->metrics_temporality,
     };
 }
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "exporter.h"
+#include "metrics_exporter.h"
 
 #ifndef LDTAP_VERSION
 #define LDTAP_VERSION "0.1.0"
@@ -16,6 +17,11 @@
 
 #define LDTAP_DEFAULT_OUTPUT "./ldtap-traces.jsonl"
 #define LDTAP_DEFAULT_EXPORT_DEADLINE_MS 10000u
+#define LDTAP_DEFAULT_SLOW_QUERY_MS 500u
+#define LDTAP_DEFAULT_METRIC_EXPORT_INTERVAL_MS 60000u
+#define LDTAP_DEFAULT_METRIC_EXPORT_TIMEOUT_MS 30000u
+#define LDTAP_DEFAULT_PROMETHEUS_HOST "localhost"
+#define LDTAP_DEFAULT_PROMETHEUS_PORT 9464u
 
 enum ldtap_command { LDTAP_COMMAND_RUN, LDTAP_COMMAND_COLLECT };
 
@@ -42,6 +48,8 @@ struct ldtap_config {
     uint32_t max_queue_spans;
     uint32_t max_batch_spans;
     uint32_t export_deadline_ms; /* LDTAP_EXPORT_DEADLINE_MS: bound on the flush at exit */
+    bool db_raw_statements;      /* LDTAP_DB_RAW_STATEMENTS / --db-raw-statements: literals kept */
+    uint32_t slow_query_ms;      /* LDTAP_SLOW_QUERY_MS / --slow-query-ms; 0: off */
     enum ldtap_sampler_kind sampler;
     double sampler_ratio; /* OTEL_TRACES_SAMPLER_ARG for the *traceidratio samplers */
     bool export_enabled;  /* OTEL_TRACES_EXPORTER=otlp (true) or none */
@@ -51,6 +59,21 @@ struct ldtap_config {
     uint64_t ring_size;   /* LDTAP_RING_SIZE / --ring-size in bytes; 0: the shim's default */
     char *run_dir;        /* LDTAP_RUN_DIR / --run-dir: base directory of rings */
     char *shim_path;      /* LDTAP_SHIM / --shim */
+    /* Metrics exporters: OTEL_METRICS_EXPORTER, --prometheus HOST:PORT, --no-prometheus. */
+    bool prometheus_enabled;       /* serve GET /metrics */
+    char *prometheus_host;         /* OTEL_EXPORTER_PROMETHEUS_HOST; never NULL after a load */
+    uint16_t prometheus_port;      /* OTEL_EXPORTER_PROMETHEUS_PORT */
+    bool prometheus_port_explicit; /* a port the user chose: failing to bind it is an error */
+    bool metrics_otlp_enabled;     /* OTLP metrics: listed (or the variable unset) and metrics_url set */
+    /* OTLP metrics: OTEL_EXPORTER_OTLP_METRICS_* over the generic OTEL_EXPORTER_OTLP_*. */
+    char *metrics_url;                 /* full /v1/metrics URL; NULL: no endpoint configured */
+    char **metrics_headers;            /* "Name: value" lines, NULL-terminated; never NULL */
+    enum ldtap_otlp_protocol metrics_protocol;
+    bool metrics_gzip;
+    uint32_t metrics_timeout_ms;        /* per request */
+    uint32_t metric_export_interval_ms; /* OTEL_METRIC_EXPORT_INTERVAL */
+    uint32_t metric_export_timeout_ms;  /* OTEL_METRIC_EXPORT_TIMEOUT */
+    enum ldtap_metrics_temporality metrics_temporality;
     bool no_summary;      /* --no-summary */
     bool quiet;           /* --quiet: no summary, no warnings */
     bool all_users;       /* --all-users (collect, root only) */
@@ -69,6 +92,9 @@ void ldtap_config_free(struct ldtap_config *config);
 
 /* Fills the exporter's configuration (pointers into `config`). */
 void ldtap_config_exporter(const struct ldtap_config *config, struct ldtap_exporter_config *exporter);
+
+/* Fills the OTLP metrics exporter's configuration (pointers into `config`). */
+void ldtap_config_metrics_exporter(const struct ldtap_config *config, struct ldtap_metrics_exporter_config *exporter);
 
 /* Prints the options shared by `run` and `collect` for --help. */
 void ldtap_config_print_options(enum ldtap_command command, FILE *out);
@@ -95,8 +121,10 @@ bool ldtap_parse_headers(const char *list, const char *source, char ***lines, ch
 /* http:// or https://, a non-empty host, an optional port 1..65535, no spaces or userinfo. */
 bool ldtap_url_is_valid(const char *url);
 
-/* The traces URL for an OTLP base endpoint: base + "/v1/traces" with exactly one slash
- * between. Returns a heap string, or NULL when out of memory. */
+/* The URL of one signal for an OTLP base endpoint: base + `signal_path` ("/v1/traces",
+ * "/v1/metrics") with exactly one slash between. A heap string, or NULL when out of memory. */
+char *ldtap_otlp_url_from_base(const char *base, const char *signal_path);
+/* ldtap_otlp_url_from_base(base, "/v1/traces"). */
 char *ldtap_traces_url_from_base(const char *base);
 
 #endif

@@ -67,18 +67,22 @@ bool ldtap_url_is_valid(const char *url) {
     return true;
 }
 
-char *ldtap_traces_url_from_base(const char *base) {
+char *ldtap_otlp_url_from_base(const char *base, const char *signal_path) {
     size_t length = strlen(base);
     while (length > 0 && base[length - 1] == '/') {
         length--;
     }
-    static const char suffix[] = "/v1/traces";
-    char *url = malloc(length + sizeof suffix);
+    size_t path_length = strlen(signal_path);
+    char *url = malloc(length + path_length + 1);
     if (url) {
         memcpy(url, base, length);
-        memcpy(url + length, suffix, sizeof suffix);
+        memcpy(url + length, signal_path, path_length + 1);
     }
     return url;
+}
+
+char *ldtap_traces_url_from_base(const char *base) {
+    return ldtap_otlp_url_from_base(base, "/v1/traces");
 }
 
 static int hex_value(char c) {

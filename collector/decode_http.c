@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "http_head.h"
+#include "record_common.h"
 #include "ldtap_ring_abi.h"
 
 /*
@@ -37,7 +38,7 @@
 #define USER_AGENT_MAX_BYTES 512
 #define URL_FULL_MAX_BYTES 800
 #define HOST_MAX_BYTES 256 /* ldtap_http_split_host accepts at most 255 */
-#define ADDRESS_TEXT_BYTES INET6_ADDRSTRLEN
+#define ADDRESS_TEXT_BYTES LDTAP_ADDRESS_TEXT_BYTES
 #define SHORT_TEXT_BYTES 24 /* scheme, version, error.type, "_OTHER" */
 
 /* Each string attribute takes its bytes plus a NUL of the span's text buffer; the largest
@@ -54,66 +55,6 @@ _Static_assert(SHORT_TEXT_BYTES * 4 + (LDTAP_HTTP_METHOD_MAX_BYTES + 1) + URL_FU
 static const char *const KNOWN_METHODS[] = {"GET",     "HEAD",    "POST",  "PUT",  "DELETE",
                                             "CONNECT", "OPTIONS", "TRACE", "PATCH"};
 
-/* Length of the well-formed UTF-8 sequence at `bytes` (Unicode table 3-7), 0 if none. */
-static size_t utf8_sequence_length(const unsigned char *bytes, size_t available) {
-    unsigned char lead = bytes[0];
-    if (lead < 0x80) {
-        return 1;
-    }
-    size_t length;
-    unsigned char second_min = 0x80, second_max = 0xbf;
-    if (lead >= 0xc2 && lead <= 0xdf) {
-        length = 2;
-    } else if (lead >= 0xe0 && lead <= 0xef) {
-        length = 3;
-        second_min = lead == 0xe0 ? 0xa0 : 0x80; /* no overlong forms */
-        second_max = lead == 0xed ? 0x9f : 0xbf; /* no surrogates */
-    } else if (lead >= 0xf0 && lead <= 0xf4) {
-        length = 4;
-        second_min = lead == 0xf0 ? 0x90 : 0x80;
-        second_max = lead == 0xf4 ? 0x8f : 0xbf; /* nothing above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (available < length || bytes[1] < second_min || bytes[1] > second_max) {
-        return 0;
-    }
-    for (size_t i = 2; i < length; i++) {
-        if ((bytes[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-    }
-    return length;
-}
-
-/* Copies `length` bytes into `out` (capacity >= 1) as valid UTF-8 without control
- * characters, NUL-terminated, stopping before a character that would not fit. Returns the
- * bytes written, NUL excluded. */
-static size_t copy_clean_text(const char *text, size_t length, char *out, size_t capacity) {
-    static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
-    const unsigned char *bytes = (const unsigned char *)text;
-    size_t used = 0;
-    size_t position = 0;
-    while (position < length) {
-        size_t sequence = utf8_sequence_length(bytes + position, length - position);
-        const char *piece = text + position;
-        size_t piece_length = sequence;
-        if (sequence == 0 || (sequence == 1 && (bytes[position] < 0x20 || bytes[position] == 0x7f))) {
-            piece = replacement;
-            piece_length = 3;
-            sequence = sequence ? sequence : 1;
-        }
-        if (used + piece_length > capacity - 1) {
-            break;
-        }
-        memcpy(out + used, piece, piece_length);
-        used += piece_length;
-        position += sequence;
-    }
-    out[used] = '\0';
-    return used;
-}
-
 /* Record text cleaned and capped at `capacity - 1` bytes. False only when the span's
  * text buffer is full, which the static assertions above rule out. */
 static bool add_clean_string(struct ldtap_span *span, const char *key, const char *text, size_t length,
@@ -122,33 +63,12 @@ static bool add_clean_string(struct ldtap_span *span, const char *key, const cha
     if (capacity > sizeof clean) {
         capacity = sizeof clean;
     }
-    size_t clean_length = copy_clean_text(text, length, clean, capacity);
+    size_t clean_length = ldtap_copy_clean_text(text, length, clean, capacity);
     return ldtap_span_add_string(span, key, clean, clean_length);
 }
 
 static bool add_literal(struct ldtap_span *span, const char *key, const char *text) {
     return ldtap_span_add_string(span, key, text, strlen(text));
-}
-
-/* Peer or local address as text; false for AF_UNIX, unknown families and an all-zero
- * address (the shim had none to give). */
-static bool format_address(uint16_t family, const uint8_t address[16], char text[ADDRESS_TEXT_BYTES]) {
-    static const uint8_t zero[16];
-    if (memcmp(address, zero, family == AF_INET ? 4 : 16) == 0) {
-        return false;
-    }
-    if (family == AF_INET) {
-        return inet_ntop(AF_INET, address, text, ADDRESS_TEXT_BYTES) != NULL;
-    }
-    if (family != AF_INET6) {
-        return false;
-    }
-    struct in6_addr ipv6;
-    memcpy(&ipv6, address, sizeof ipv6);
-    if (IN6_IS_ADDR_V4MAPPED(&ipv6)) {
-        return inet_ntop(AF_INET, address + 12, text, ADDRESS_TEXT_BYTES) != NULL;
-    }
-    return inet_ntop(AF_INET6, &ipv6, text, ADDRESS_TEXT_BYTES) != NULL;
 }
 
 /* What both span kinds need from the record, decoded once. */
@@ -208,10 +128,10 @@ static bool add_method(struct ldtap_span *span, struct http_exchange *exchange) 
 }
 
 static void set_name(struct ldtap_span *span, const char *method_label, const char *route) {
-    size_t used = copy_clean_text(method_label, strlen(method_label), span->name, sizeof span->name);
+    size_t used = ldtap_copy_clean_text(method_label, strlen(method_label), span->name, sizeof span->name);
     if (route && used + 2 < sizeof span->name) {
         span->name[used++] = ' ';
-        copy_clean_text(route, strlen(route), span->name + used, sizeof span->name - used);
+        ldtap_copy_clean_text(route, strlen(route), span->name + used, sizeof span->name - used);
     }
 }
 
@@ -271,7 +191,7 @@ static bool decode_server(struct ldtap_span *span, struct http_exchange *exchang
     bool has_route = false;
     if (exchange->path.length > 0) {
         char path[PATH_MAX_BYTES];
-        size_t path_length = copy_clean_text(exchange->path.bytes, exchange->path.length, path, sizeof path);
+        size_t path_length = ldtap_copy_clean_text(exchange->path.bytes, exchange->path.length, path, sizeof path);
         ok &= ldtap_span_add_string(span, "url.path", path, path_length);
         if (routes) {
             ldtap_route_for_path(routes, service_name, path, path_length, route);
@@ -322,7 +242,8 @@ static bool decode_client(struct ldtap_span *span, struct http_exchange *exchang
         int prefix = snprintf(url, sizeof url, "http://%s", authority);
         size_t length = (size_t)prefix;
         if (exchange->path.length > 0) {
-            length += copy_clean_text(exchange->path.bytes, exchange->path.length, url + length, sizeof url - length);
+            length += ldtap_copy_clean_text(exchange->path.bytes, exchange->path.length, url + length,
+                                            sizeof url - length);
         }
         ok &= ldtap_span_add_string(span, "url.full", url, length);
     }
@@ -389,22 +310,10 @@ bool ldtap_decode_http_span(const uint8_t *payload, uint32_t payload_length, str
         exchange.version_minor = response.version_minor;
     }
     find_host(&exchange);
-    exchange.has_peer = format_address(record.endpoints.family, record.endpoints.peer_address, exchange.peer);
-    exchange.has_local = format_address(record.endpoints.family, record.endpoints.local_address, exchange.local);
+    exchange.has_peer = ldtap_format_address(record.endpoints.family, record.endpoints.peer_address, exchange.peer);
+    exchange.has_local = ldtap_format_address(record.endpoints.family, record.endpoints.local_address, exchange.local);
 
-    memcpy(span->trace_id, record.span.trace_id, sizeof span->trace_id);
-    memcpy(span->span_id, record.span.span_id, sizeof span->span_id);
-    memcpy(span->parent_span_id, record.span.parent_span_id, sizeof span->parent_span_id);
-    span->start_time_ns = record.span.start_time_ns;
-    span->end_time_ns = record.span.end_time_ns;
-    span->kind = (uint8_t)record.span.kind;
-    span->status_code = LDTAP_STATUS_UNSET;
-    /* Our own root and child spans are always recorded; a caller's "not sampled" decision
-     * arrives with its traceparent and is kept, on its server span and that span's children. */
-    bool remote_unsampled =
-        (record.span.flags & (LDTAP_SPAN_FLAG_REMOTE_PARENT | LDTAP_SPAN_FLAG_UPSTREAM_DECISION)) &&
-        !(record.span.flags & LDTAP_SPAN_FLAG_SAMPLED);
-    span->trace_flags = remote_unsampled ? 0 : 1;
+    ldtap_span_copy_common(span, &record.span);
 
     if (record.span.kind == LDTAP_SPAN_KIND_SERVER) {
         return decode_server(span, &exchange, routes, service_name);

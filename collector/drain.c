@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "db_rollup.h"
+#include "decode_db.h"
 #include "decode_http.h"
 #include "discovery.h"
 #include "ldtap_ring.h"
@@ -20,6 +22,8 @@
 /* A ring whose header stays invalid this long (its creator died before publishing the
  * magic, or it is not a ring) is reported once and ignored. */
 #define OPEN_RETRY_NS 2000000000ull
+/* How often each live process's /proc and header counters feed the metric store. */
+#define METRICS_INTERVAL_NS 1000000000ull
 
 enum ring_status { RING_PENDING, RING_ATTACHED, RING_BUSY, RING_IGNORED };
 
@@ -41,6 +45,9 @@ struct ring_state {
     uint64_t process_start_ticks;
     bool process_gone; /* sticky: a pid that died never comes back as the same process */
     uint64_t first_seen_ns;
+    uint64_t last_metrics_ns;
+    bool reported_gone; /* the metric store was told the process ended */
+    struct ldtap_db_rollup *db_rollup; /* per-request query rollups; NULL if out of memory */
     struct ring_counters counters;
     struct ring_state *next;
 };
@@ -51,10 +58,12 @@ struct ldtap_drain {
     struct ldtap_discovery *discovery;
     struct ring_state *rings;
     uint64_t last_scan_ns;
+    uint64_t last_self_metrics_ns;
     uint64_t decoded;
     uint64_t sampled_out;
     uint64_t undecodable;
     uint64_t corrupt_rings;
+    uint64_t retired_rollup_evictions;
     struct ring_counters retired; /* sums over rings already removed */
     struct ldtap_ring_record *record;
     struct ldtap_span *span;
@@ -169,8 +178,24 @@ static void ring_found(const char *name, uid_t owner, void *context) {
     strcpy(ring->name, name);
     ring->reader.fd = -1;
     ring->first_seen_ns = monotonic_ns();
+    ring->db_rollup = ldtap_db_rollup_new();
     ring->next = drain->rings;
     drain->rings = ring;
+}
+
+/* Decodes by record type into drain->span; a database span also fills `statement`. */
+static bool decode_record(struct ldtap_drain *drain, struct ring_state *ring, struct ldtap_db_statement *statement) {
+    const struct ldtap_ring_record *record = drain->record;
+    if (record->payload_length < sizeof(struct ldtap_span_common)) {
+        return false;
+    }
+    if (record->type == LDTAP_RECORD_DB_SPAN) {
+        return ldtap_decode_db_span(record->payload, record->payload_length, &drain->options.database, drain->span,
+                                    statement);
+    }
+    return record->type == LDTAP_RECORD_HTTP_SPAN &&
+           ldtap_decode_http_span(record->payload, record->payload_length, drain->options.routes, ring->service_name,
+                                  drain->span);
 }
 
 static void handle_record(struct ldtap_drain *drain, struct ring_state *ring) {
@@ -178,14 +203,20 @@ static void handle_record(struct ldtap_drain *drain, struct ring_state *ring) {
     struct ldtap_span *span = drain->span;
     memset(span, 0, sizeof *span);
     span->resource = ring->resource;
-    if (record->type != LDTAP_RECORD_HTTP_SPAN || record->payload_length < sizeof(struct ldtap_span_common) ||
-        !ldtap_decode_http_span(record->payload, record->payload_length, drain->options.routes, ring->service_name,
-                                span)) {
+    struct ldtap_db_statement statement;
+    if (!decode_record(drain, ring, &statement)) {
         drain->undecodable++;
         return;
     }
     drain->decoded++;
+    /* Before anything reads the span: a server span gets its requests' query rollup. */
+    ldtap_db_rollup_observe(ring->db_rollup, span, monotonic_ns());
+    if (record->type == LDTAP_RECORD_DB_SPAN) {
+        ldtap_summary_add_statement(drain->options.summary, statement.text, span->end_time_ns - span->start_time_ns,
+                                    statement.slow);
+    }
     ldtap_summary_add_span(drain->options.summary, ring->service_name, span);
+    ldtap_metrics_add_span(drain->options.metrics, ring->service_name, span); /* before sampling: exact counts */
     struct ldtap_span_common common;
     memcpy(&common, record->payload, sizeof common);
     if (!ldtap_sampler_keep(drain->options.sampler, span->trace_id, common.flags)) {
@@ -195,6 +226,57 @@ static void handle_record(struct ldtap_drain *drain, struct ring_state *ring) {
     if (drain->options.exporter) {
         ldtap_exporter_enqueue(drain->options.exporter, span); /* a full queue counts its own drops */
     }
+}
+
+/* Hands the ring header's counters to the metric store, which reads /proc as well. */
+static void sample_process(struct ldtap_drain *drain, struct ring_state *ring, bool alive) {
+    /* Plain numbers from a hostile mapping, read without ordering: a torn busy period
+     * costs one noisy sample of a fraction, never a wrong access. */
+    const volatile struct ldtap_ring_header *header = ring->reader.header;
+    uint64_t now = monotonic_ns();
+    int64_t in_flight = header->in_flight_requests;
+    uint64_t busy = header->busy_time_ns, busy_since = header->busy_since_ns;
+    if (in_flight > 0 && busy_since != 0 && now > busy_since) {
+        busy += now - busy_since; /* the current busy period so far */
+    }
+    struct ldtap_process_sample sample = {
+        .pid = ring->pid,
+        .parent_pid = header->parent_pid,
+        .process_start_ticks = ring->process_start_ticks,
+        .resource = ring->resource,
+        .service_name = ring->service_name,
+        .in_flight_requests = in_flight,
+        .busy_time_ns = busy,
+        .committed_records = header->committed_records,
+        .dropped_ring_full = header->dropped_ring_full,
+        .dropped_too_large = header->dropped_too_large,
+        .unparented_async_spans = header->unparented_async_spans,
+        .sampled_at_ns = now,
+    };
+    ldtap_metrics_update_process(drain->options.metrics, &sample, alive);
+}
+
+static void sample_self(struct ldtap_drain *drain) {
+    struct ldtap_summary_totals totals = {0};
+    ldtap_drain_totals(drain, &totals);
+    struct ldtap_self_sample sample = {
+        .records_drained = drain->decoded + drain->undecodable,
+        .invalid_records = totals.invalid_records,
+        .skipped_uncommitted = totals.skipped_uncommitted,
+        .rings_corrupt = drain->corrupt_rings,
+    };
+    for (const struct ring_state *ring = drain->rings; ring; ring = ring->next) {
+        sample.rings_attached += ring->status == RING_ATTACHED;
+    }
+    if (drain->options.exporter) {
+        struct ldtap_export_stats stats;
+        ldtap_exporter_get_stats(drain->options.exporter, &stats);
+        sample.spans_exported = stats.exported_spans;
+        sample.spans_dropped_queue_full = stats.dropped_queue_full;
+        sample.spans_dropped_after_retries = stats.dropped_after_retries;
+        sample.export_failures = stats.failed_requests;
+    }
+    ldtap_metrics_update_self(drain->options.metrics, &sample);
 }
 
 /* Returns false when the ring was retired (its state freed by the caller). */
@@ -223,6 +305,13 @@ static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint6
         }
     }
     read_counters(ring);
+    if (drain->options.metrics && ring->process_gone && !ring->reported_gone) {
+        sample_process(drain, ring, false);
+        ring->reported_gone = true;
+    } else if (drain->options.metrics && !ring->process_gone && now - ring->last_metrics_ns >= METRICS_INTERVAL_NS) {
+        sample_process(drain, ring, true);
+        ring->last_metrics_ns = now;
+    }
     if (!ring->process_gone || !ldtap_ring_reader_is_empty(&ring->reader)) {
         return true;
     }
@@ -241,6 +330,8 @@ static void retire(struct ldtap_drain *drain, struct ring_state *ring) {
     if (ring->status == RING_ATTACHED) {
         ldtap_ring_reader_close(&ring->reader);
     }
+    drain->retired_rollup_evictions += ldtap_db_rollup_evictions(ring->db_rollup);
+    ldtap_db_rollup_free(ring->db_rollup);
     ldtap_resource_release(ring->resource);
     free(ring);
 }
@@ -264,6 +355,10 @@ void ldtap_drain_step(struct ldtap_drain *drain) {
             continue;
         }
         link = &ring->next;
+    }
+    if (drain->options.metrics && now - drain->last_self_metrics_ns >= METRICS_INTERVAL_NS) {
+        drain->last_self_metrics_ns = now;
+        sample_self(drain);
     }
 }
 
@@ -317,7 +412,9 @@ bool ldtap_drain_finish(struct ldtap_drain *drain, uint32_t grace_ms) {
 
 void ldtap_drain_totals(const struct ldtap_drain *drain, struct ldtap_summary_totals *totals) {
     struct ring_counters sum = drain->retired;
+    totals->db_rollup_evictions += drain->retired_rollup_evictions;
     for (const struct ring_state *ring = drain->rings; ring; ring = ring->next) {
+        totals->db_rollup_evictions += ldtap_db_rollup_evictions(ring->db_rollup);
         sum.dropped_ring_full += ring->counters.dropped_ring_full;
         sum.unparented_async += ring->counters.unparented_async;
         sum.skipped_uncommitted += ring->counters.skipped_uncommitted;

@@ -8,7 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "decode_db.h"
 #include "exporter.h"
+#include "metrics.h"
 #include "resource.h"
 #include "route.h"
 #include "sampler.h"
@@ -23,6 +25,8 @@ struct ldtap_drain_options {
     struct ldtap_route_table *routes;
     const struct ldtap_sampler *sampler;
     struct ldtap_summary *summary;
+    struct ldtap_metrics *metrics; /* NULL: no metrics */
+    struct ldtap_db_decode_options database;
 };
 
 struct ldtap_drain;

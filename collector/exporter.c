@@ -7,13 +7,13 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "buffer.h"
+#include "export_common.h"
 #include "export_transport.h"
 #include "otlp_json.h"
 #include "otlp_protobuf.h"
@@ -22,12 +22,6 @@
 #define DEFAULT_MAX_QUEUE_SPANS 2048u
 #define DEFAULT_MAX_BATCH_SPANS 512u
 #define DEFAULT_SCHEDULE_DELAY_MS 5000u
-/* Retries of one batch stop this long after its first attempt. */
-#define RETRY_WINDOW_MS (5u * 60u * 1000u)
-#define BACKOFF_INITIAL_MS 1000u
-#define BACKOFF_MAX_MS 30000u
-#define RETRY_MIN_DELAY_MS 100u
-#define NS_PER_MS 1000000ull
 
 struct ldtap_exporter {
     struct ldtap_transport *transport;
@@ -56,22 +50,6 @@ struct ldtap_exporter {
     struct ldtap_buffer body;
     unsigned int jitter_seed;
 };
-
-static uint64_t monotonic_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
-
-/* Waits on `condition` until `when_ns` at the latest (0: no limit). */
-static void wait_until(pthread_cond_t *condition, pthread_mutex_t *lock, uint64_t when_ns) {
-    if (when_ns == 0) {
-        pthread_cond_wait(condition, lock);
-        return;
-    }
-    struct timespec until = {.tv_sec = (time_t)(when_ns / 1000000000ull), .tv_nsec = (long)(when_ns % 1000000000ull)};
-    pthread_cond_timedwait(condition, lock, &until);
-}
 
 static void set_last_error_locked(struct ldtap_exporter *exporter, const char *message) {
     snprintf(exporter->stats.last_error, sizeof exporter->stats.last_error, "%s", message);
@@ -115,21 +93,9 @@ static void drop_past_deadline_locked(struct ldtap_exporter *exporter) {
     exporter->deadline_ns = 0;
 }
 
-static uint64_t backoff_ms(struct ldtap_exporter *exporter, unsigned attempt) {
-    uint64_t delay = BACKOFF_INITIAL_MS;
-    for (unsigned i = 0; i < attempt && delay < BACKOFF_MAX_MS; i++) {
-        delay *= 2;
-    }
-    if (delay > BACKOFF_MAX_MS) {
-        delay = BACKOFF_MAX_MS;
-    }
-    /* +-20% jitter so many collectors restarted together do not retry in step. */
-    double factor = 0.8 + 0.4 * ((double)rand_r(&exporter->jitter_seed) / RAND_MAX);
-    return (uint64_t)((double)delay * factor);
-}
-
 /* Sleeps until `wake_ns` unless a flush or stop deadline falls first: false means give up. */
-static bool backoff_wait(struct ldtap_exporter *exporter, uint64_t wake_ns) {
+static bool backoff_wait(void *owner, uint64_t wake_ns) {
+    struct ldtap_exporter *exporter = owner;
     bool keep_going = true;
     pthread_mutex_lock(&exporter->lock);
     for (;;) {
@@ -137,10 +103,10 @@ static bool backoff_wait(struct ldtap_exporter *exporter, uint64_t wake_ns) {
             keep_going = false;
             break;
         }
-        if (monotonic_ns() >= wake_ns) {
+        if (ldtap_monotonic_ns() >= wake_ns) {
             break;
         }
-        wait_until(&exporter->wake, &exporter->lock, wake_ns);
+        ldtap_cond_wait_until(&exporter->wake, &exporter->lock, wake_ns);
     }
     if (keep_going) {
         exporter->stats.retried_requests++;
@@ -149,53 +115,34 @@ static bool backoff_wait(struct ldtap_exporter *exporter, uint64_t wake_ns) {
     return keep_going;
 }
 
-static void record_failure(struct ldtap_exporter *exporter, const char *message) {
+static void record_failure(void *owner, const char *message) {
+    struct ldtap_exporter *exporter = owner;
     pthread_mutex_lock(&exporter->lock);
     exporter->stats.failed_requests++;
     set_last_error_locked(exporter, message);
     pthread_mutex_unlock(&exporter->lock);
 }
 
+static uint64_t current_deadline(void *owner) {
+    struct ldtap_exporter *exporter = owner;
+    pthread_mutex_lock(&exporter->lock);
+    uint64_t deadline_ns = exporter->deadline_ns;
+    pthread_mutex_unlock(&exporter->lock);
+    return deadline_ns;
+}
+
 /* Delivers the encoded body, retrying retryable failures; true when it was accepted. */
 static bool deliver(struct ldtap_exporter *exporter) {
-    uint64_t first_attempt_ns = monotonic_ns();
-    char message[sizeof exporter->stats.last_error];
-    for (unsigned attempt = 0;; attempt++) {
-        uint32_t timeout_ms = exporter->timeout_ms;
-        pthread_mutex_lock(&exporter->lock);
-        uint64_t deadline_ns = exporter->deadline_ns;
-        pthread_mutex_unlock(&exporter->lock);
-        if (deadline_ns) {
-            uint64_t now = monotonic_ns();
-            if (now >= deadline_ns) {
-                record_failure(exporter, "flush deadline reached before the batch could be sent");
-                return false;
-            }
-            uint64_t left_ms = (deadline_ns - now + NS_PER_MS - 1) / NS_PER_MS;
-            if (left_ms < timeout_ms) {
-                timeout_ms = (uint32_t)left_ms;
-            }
-        }
-        int64_t retry_after_ms;
-        enum ldtap_send_result result = ldtap_transport_send(exporter->transport, exporter->body.data,
-                                                             exporter->body.length, timeout_ms, &retry_after_ms,
-                                                             message, sizeof message);
-        if (result == LDTAP_SEND_OK) {
-            return true;
-        }
-        record_failure(exporter, message);
-        if (result == LDTAP_SEND_FATAL) {
-            return false;
-        }
-        uint64_t delay_ms = retry_after_ms >= 0 ? (uint64_t)retry_after_ms : backoff_ms(exporter, attempt);
-        if (delay_ms < RETRY_MIN_DELAY_MS) {
-            delay_ms = RETRY_MIN_DELAY_MS; /* "Retry-After: 0" must not become a busy loop */
-        }
-        uint64_t wake_ns = monotonic_ns() + delay_ms * NS_PER_MS;
-        if (wake_ns > first_attempt_ns + RETRY_WINDOW_MS * NS_PER_MS || !backoff_wait(exporter, wake_ns)) {
-            return false; /* last_error keeps the final failure */
-        }
-    }
+    struct ldtap_delivery delivery = {
+        .transport = exporter->transport,
+        .timeout_ms = exporter->timeout_ms,
+        .jitter_seed = &exporter->jitter_seed,
+        .owner = exporter,
+        .deadline_ns = current_deadline,
+        .wait_to_retry = backoff_wait,
+        .failed = record_failure,
+    };
+    return ldtap_deliver(&delivery, exporter->body.data, exporter->body.length);
 }
 
 static bool export_batch(struct ldtap_exporter *exporter, uint32_t count) {
@@ -214,9 +161,9 @@ static bool export_batch(struct ldtap_exporter *exporter, uint32_t count) {
 static void *export_thread(void *argument) {
     struct ldtap_exporter *exporter = argument;
     pthread_mutex_lock(&exporter->lock);
-    uint64_t next_export_ns = monotonic_ns() + exporter->schedule_delay_ms * NS_PER_MS;
+    uint64_t next_export_ns = ldtap_monotonic_ns() + exporter->schedule_delay_ms * LDTAP_NS_PER_MS;
     for (;;) {
-        uint64_t now = monotonic_ns();
+        uint64_t now = ldtap_monotonic_ns();
         if (exporter->deadline_ns && now >= exporter->deadline_ns) {
             drop_past_deadline_locked(exporter);
         }
@@ -225,16 +172,16 @@ static void *export_thread(void *argument) {
                 break;
             }
             if (now >= next_export_ns) {
-                next_export_ns = now + exporter->schedule_delay_ms * NS_PER_MS;
+                next_export_ns = now + exporter->schedule_delay_ms * LDTAP_NS_PER_MS;
             }
             /* Timed, because enqueue only signals a full batch. */
-            wait_until(&exporter->wake, &exporter->lock, next_export_ns);
+            ldtap_cond_wait_until(&exporter->wake, &exporter->lock, next_export_ns);
             continue;
         }
         bool urgent = exporter->count >= exporter->max_batch_spans || exporter->stopping ||
                       exporter->flush_target > exporter->done_sequence;
         if (!urgent && now < next_export_ns) {
-            wait_until(&exporter->wake, &exporter->lock, next_export_ns);
+            ldtap_cond_wait_until(&exporter->wake, &exporter->lock, next_export_ns);
             continue;
         }
         uint32_t count = exporter->count < exporter->max_batch_spans ? exporter->count : exporter->max_batch_spans;
@@ -245,7 +192,7 @@ static void *export_thread(void *argument) {
         bool exported = export_batch(exporter, count);
         pthread_mutex_lock(&exporter->lock);
         retire_spans_locked(exporter, count, exported);
-        next_export_ns = monotonic_ns() + exporter->schedule_delay_ms * NS_PER_MS;
+        next_export_ns = ldtap_monotonic_ns() + exporter->schedule_delay_ms * LDTAP_NS_PER_MS;
     }
     pthread_mutex_unlock(&exporter->lock);
     return NULL;
@@ -256,17 +203,8 @@ static uint32_t or_default(uint32_t value, uint32_t fallback) {
 }
 
 static bool init_sync(struct ldtap_exporter *exporter) {
-    pthread_condattr_t attributes;
-    if (pthread_condattr_init(&attributes) != 0) {
-        return false;
-    }
-    /* Timed waits use CLOCK_MONOTONIC so a wall-clock step cannot stall a batch. */
-    pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
-    bool ok = pthread_mutex_init(&exporter->lock, NULL) == 0 &&
-              pthread_cond_init(&exporter->wake, &attributes) == 0 &&
-              pthread_cond_init(&exporter->progress, &attributes) == 0;
-    pthread_condattr_destroy(&attributes);
-    return ok;
+    return pthread_mutex_init(&exporter->lock, NULL) == 0 && ldtap_monotonic_cond_init(&exporter->wake) &&
+           ldtap_monotonic_cond_init(&exporter->progress);
 }
 
 static void free_exporter(struct ldtap_exporter *exporter) {
@@ -294,7 +232,7 @@ struct ldtap_exporter *ldtap_exporter_start(const struct ldtap_exporter_config *
         exporter->max_batch_spans = exporter->capacity;
     }
     exporter->schedule_delay_ms = or_default(config->schedule_delay_ms, DEFAULT_SCHEDULE_DELAY_MS);
-    exporter->jitter_seed = (unsigned)monotonic_ns() ^ (unsigned)(uintptr_t)exporter;
+    exporter->jitter_seed = (unsigned)ldtap_monotonic_ns() ^ (unsigned)(uintptr_t)exporter;
     ldtap_buffer_init(&exporter->body);
     exporter->slots = calloc(exporter->capacity, sizeof *exporter->slots);
     exporter->batch = calloc(exporter->max_batch_spans, sizeof *exporter->batch);
@@ -308,12 +246,7 @@ struct ldtap_exporter *ldtap_exporter_start(const struct ldtap_exporter_config *
         free_exporter(exporter);
         return NULL;
     }
-    /* The thread must not take the process's signals (ldtap run forwards them to CMD). */
-    sigset_t all_signals, previous;
-    sigfillset(&all_signals);
-    pthread_sigmask(SIG_SETMASK, &all_signals, &previous);
-    int failed = pthread_create(&exporter->thread, NULL, export_thread, exporter);
-    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    int failed = ldtap_start_export_thread(&exporter->thread, export_thread, exporter);
     if (failed) {
         snprintf(error, error_size, "cannot start the span exporter thread: %s", strerror(failed));
         free_exporter(exporter);
@@ -345,7 +278,7 @@ bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, const struct ldtap_
 /* Asks the thread to resolve everything enqueued so far by `deadline_ms` from now. With
  * several flushes at once the earliest deadline applies to all of them. */
 static uint64_t request_flush_locked(struct ldtap_exporter *exporter, uint32_t deadline_ms) {
-    uint64_t deadline_ns = monotonic_ns() + (uint64_t)deadline_ms * NS_PER_MS;
+    uint64_t deadline_ns = ldtap_monotonic_ns() + (uint64_t)deadline_ms * LDTAP_NS_PER_MS;
     if (exporter->flush_target < exporter->enqueued_sequence) {
         exporter->flush_target = exporter->enqueued_sequence;
     }
@@ -363,9 +296,9 @@ void ldtap_exporter_flush(struct ldtap_exporter *exporter, uint32_t deadline_ms)
         uint64_t deadline_ns = request_flush_locked(exporter, deadline_ms);
         /* The thread resolves the flush by the deadline (a request in flight is cut by its
          * timeout); the extra second only guards against a resolver that ignores it. */
-        uint64_t give_up_ns = deadline_ns + 1000 * NS_PER_MS;
-        while (exporter->done_sequence < target && monotonic_ns() < give_up_ns) {
-            wait_until(&exporter->progress, &exporter->lock, give_up_ns);
+        uint64_t give_up_ns = deadline_ns + 1000 * LDTAP_NS_PER_MS;
+        while (exporter->done_sequence < target && ldtap_monotonic_ns() < give_up_ns) {
+            ldtap_cond_wait_until(&exporter->progress, &exporter->lock, give_up_ns);
         }
     }
     pthread_mutex_unlock(&exporter->lock);

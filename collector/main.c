@@ -4,6 +4,7 @@
 
 #include "cli_collect.h"
 #include "cli_run.h"
+#include "cli_top.h"
 #include "config.h"
 
 static void print_help(FILE *out) {
@@ -14,6 +15,7 @@ static void print_help(FILE *out) {
           "Commands:\n"
           "  run [options] [--] CMD [ARGS...]  run CMD traced; exit with its status\n"
           "  collect [options]                 drain the rings of programs preloaded by hand\n"
+          "  top [--url URL] [--interval S]    live view of a collector's metrics (q quits)\n"
           "  help [COMMAND]                    show help (for COMMAND)\n"
           "\n"
           "Options:\n"
@@ -33,8 +35,10 @@ static int help_for(const char *command) {
         ldtap_cli_run_help(stdout);
     } else if (strcmp(command, "collect") == 0) {
         ldtap_cli_collect_help(stdout);
+    } else if (strcmp(command, "top") == 0) {
+        ldtap_cli_top_help(stdout);
     } else {
-        fprintf(stderr, "ldtap: help: unknown command '%s'; use run or collect\n", command);
+        fprintf(stderr, "ldtap: help: unknown command '%s'; use run, collect or top\n", command);
         return 2;
     }
     return 0;
@@ -52,6 +56,9 @@ int main(int argc, char **argv) {
     if (strcmp(command, "collect") == 0) {
         return ldtap_cli_collect(argc - 2, argv + 2);
     }
+    if (strcmp(command, "top") == 0) {
+        return ldtap_cli_top(argc - 2, argv + 2);
+    }
     if (strcmp(command, "help") == 0) {
         return help_for(argc > 2 ? argv[2] : NULL);
     }
@@ -62,6 +69,6 @@ int main(int argc, char **argv) {
         printf("ldtap %s\n", LDTAP_VERSION);
         return 0;
     }
-    fprintf(stderr, "ldtap: '%s' is not a command; use run, collect or help\n", command);
+    fprintf(stderr, "ldtap: '%s' is not a command; use run, collect, top or help\n", command);
     return 2;
 }

@@ -63,6 +63,7 @@ struct ldtap_process_sample {
     int64_t in_flight_requests;
     uint64_t busy_time_ns; /* busy so far, current period included (see the ABI) */
     uint64_t committed_records, dropped_ring_full, dropped_too_large, unparented_async_spans;
+    uint64_t sampled_at_ns; /* CLOCK_MONOTONIC when busy_time_ns was computed; 0: now */
 };
 
 /* ldtap's own health, from the drain and the exporter. */
@@ -92,5 +93,31 @@ void ldtap_metrics_update_self(struct ldtap_metrics *metrics, const struct ldtap
 void ldtap_metrics_collect(struct ldtap_metrics *metrics, ldtap_metric_visitor visitor, void *context);
 
 uint64_t ldtap_metrics_dropped_series(const struct ldtap_metrics *metrics);
+
+/* For the exit summary: what the store remembers of each process (live or gone; a
+ * bounded number of gone ones) and each service's saturation peaks. */
+struct ldtap_process_report {
+    int32_t pid;
+    int32_t parent_pid;
+    const char *service_name;
+    bool is_master; /* its children are traced too (gunicorn's arbiter) */
+    bool alive;
+    bool has_memory;          /* RSS was read at least once */
+    uint64_t rss_first_bytes; /* at the first reading */
+    uint64_t rss_last_bytes;  /* at the latest reading while it ran */
+};
+struct ldtap_service_report {
+    const char *service_name;
+    bool has_busy_fraction;
+    double busy_fraction_max; /* highest ldtap.service.busy_fraction seen */
+    int64_t accept_queue_max; /* highest accept queue of its listening sockets; -1: none seen */
+};
+struct ldtap_metrics_report_visitor {
+    void (*process)(void *context, const struct ldtap_process_report *report);
+    void (*service)(void *context, const struct ldtap_service_report *report);
+    void *context;
+};
+/* Any thread; visitors run under the store's lock and must not call back into it. */
+void ldtap_metrics_report(struct ldtap_metrics *metrics, const struct ldtap_metrics_report_visitor *visitor);
 
 #endif

@@ -1,6 +1,26 @@
-/* Resource grouping and UTF-8 repair for the OTLP encoders. Protobuf `string` fields must
- * be UTF-8 (the Go collector rejects the request otherwise), and traced bytes are not. */
+/* What every OTLP encoder shares: resource grouping, UTF-8 repair (protobuf `string`
+ * fields must be UTF-8, the Go collector rejects the request otherwise, and traced bytes are
+ * not), protobuf wire primitives and JSON values. Field numbers: common/v1/common.proto. */
 #include "otlp_common.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    RESOURCE_ATTRIBUTES = 1,
+    SCOPE_NAME = 1,
+    SCOPE_VERSION = 2,
+    KEY_VALUE_KEY = 1,
+    KEY_VALUE_VALUE = 2,
+    ANY_VALUE_STRING = 1,
+    ANY_VALUE_BOOL = 2,
+    ANY_VALUE_INT = 3,
+    ANY_VALUE_DOUBLE = 4,
+};
 
 static const uint8_t replacement_character[3] = {0xEF, 0xBF, 0xBD};
 
@@ -98,4 +118,315 @@ void ldtap_utf8_append_sanitized(struct ldtap_buffer *buffer, const char *text, 
         at += used;
     }
     ldtap_buffer_append(buffer, bytes + clean_start, length - clean_start);
+}
+
+/* ---- protobuf wire format ---- */
+
+size_t ldtap_protobuf_varint_size(uint64_t value) {
+    size_t size = 1;
+    while (value >= 0x80) {
+        value >>= 7;
+        size++;
+    }
+    return size;
+}
+
+void ldtap_protobuf_put_varint(struct ldtap_buffer *out, uint64_t value) {
+    uint8_t bytes[10];
+    size_t used = 0;
+    while (value >= 0x80) {
+        bytes[used++] = (uint8_t)(value | 0x80);
+        value >>= 7;
+    }
+    bytes[used++] = (uint8_t)value;
+    ldtap_buffer_append(out, bytes, used);
+}
+
+size_t ldtap_protobuf_tag_size(uint32_t field) {
+    return ldtap_protobuf_varint_size((uint64_t)field << 3);
+}
+
+size_t ldtap_protobuf_length_delimited_size(uint32_t field, size_t payload_size) {
+    return ldtap_protobuf_tag_size(field) + ldtap_protobuf_varint_size(payload_size) + payload_size;
+}
+
+void ldtap_protobuf_put_tag(struct ldtap_buffer *out, uint32_t field, enum ldtap_wire_type wire) {
+    ldtap_protobuf_put_varint(out, ((uint64_t)field << 3) | wire);
+}
+
+void ldtap_protobuf_put_length_header(struct ldtap_buffer *out, uint32_t field, size_t payload_size) {
+    ldtap_protobuf_put_tag(out, field, LDTAP_WIRE_LENGTH);
+    ldtap_protobuf_put_varint(out, payload_size);
+}
+
+/* Fixed-width fields are little-endian on the wire whatever the host order. */
+void ldtap_protobuf_put_fixed(struct ldtap_buffer *out, uint64_t value, size_t width) {
+    uint8_t bytes[8];
+    for (size_t i = 0; i < width; i++) {
+        bytes[i] = (uint8_t)(value >> (8 * i));
+    }
+    ldtap_buffer_append(out, bytes, width);
+}
+
+void ldtap_protobuf_put_string(struct ldtap_buffer *out, uint32_t field, const char *text, size_t length,
+                             size_t sanitized_length) {
+    ldtap_protobuf_put_length_header(out, field, sanitized_length);
+    if (sanitized_length == length) {
+        ldtap_buffer_append(out, text, length);
+    } else {
+        ldtap_utf8_append_sanitized(out, text, length);
+    }
+}
+
+/* ---- attributes: KeyValue { key = 1; AnyValue value = 2 } ---- */
+
+static size_t any_value_size(const char *text, const struct ldtap_attribute *attribute) {
+    switch (attribute->type) {
+    case LDTAP_VALUE_STRING:
+        return ldtap_protobuf_length_delimited_size(
+            ANY_VALUE_STRING,
+            ldtap_utf8_sanitized_length(text + attribute->string_offset, attribute->string_length));
+    case LDTAP_VALUE_BOOL:
+        return ldtap_protobuf_tag_size(ANY_VALUE_BOOL) + 1;
+    case LDTAP_VALUE_INT:
+        return ldtap_protobuf_tag_size(ANY_VALUE_INT) + ldtap_protobuf_varint_size((uint64_t)attribute->int_value);
+    case LDTAP_VALUE_DOUBLE:
+        return ldtap_protobuf_tag_size(ANY_VALUE_DOUBLE) + 8;
+    default:
+        return 0; /* an empty AnyValue: the attribute is kept, its value unknown */
+    }
+}
+
+static void put_any_value(struct ldtap_buffer *out, const char *text, const struct ldtap_attribute *attribute) {
+    /* A oneof member is written even when it holds the default value. */
+    switch (attribute->type) {
+    case LDTAP_VALUE_STRING: {
+        const char *value = text + attribute->string_offset;
+        ldtap_protobuf_put_string(out, ANY_VALUE_STRING, value, attribute->string_length,
+                         ldtap_utf8_sanitized_length(value, attribute->string_length));
+        break;
+    }
+    case LDTAP_VALUE_BOOL:
+        ldtap_protobuf_put_tag(out, ANY_VALUE_BOOL, LDTAP_WIRE_VARINT);
+        ldtap_buffer_append_byte(out, attribute->bool_value ? 1 : 0);
+        break;
+    case LDTAP_VALUE_INT:
+        ldtap_protobuf_put_tag(out, ANY_VALUE_INT, LDTAP_WIRE_VARINT);
+        ldtap_protobuf_put_varint(out, (uint64_t)attribute->int_value);
+        break;
+    case LDTAP_VALUE_DOUBLE:
+        ldtap_protobuf_put_tag(out, ANY_VALUE_DOUBLE, LDTAP_WIRE_FIXED64);
+        ldtap_protobuf_put_double(out, attribute->double_value);
+        break;
+    default:
+        break;
+    }
+}
+
+static size_t key_value_size(const char *text, const struct ldtap_attribute *attribute) {
+    size_t key_length = ldtap_utf8_sanitized_length(attribute->key, strlen(attribute->key));
+    return ldtap_protobuf_length_delimited_size(KEY_VALUE_KEY, key_length) +
+           ldtap_protobuf_length_delimited_size(KEY_VALUE_VALUE, any_value_size(text, attribute));
+}
+
+size_t ldtap_protobuf_attributes_size(uint32_t field, const char *text, const struct ldtap_attribute *attributes,
+                              uint16_t count) {
+    size_t size = 0;
+    for (uint16_t i = 0; i < count; i++) {
+        size += ldtap_protobuf_length_delimited_size(field, key_value_size(text, &attributes[i]));
+    }
+    return size;
+}
+
+void ldtap_protobuf_put_attributes(struct ldtap_buffer *out, uint32_t field, const char *text,
+                           const struct ldtap_attribute *attributes, uint16_t count) {
+    for (uint16_t i = 0; i < count; i++) {
+        const struct ldtap_attribute *attribute = &attributes[i];
+        size_t key_length = strlen(attribute->key);
+        ldtap_protobuf_put_length_header(out, field, key_value_size(text, attribute));
+        ldtap_protobuf_put_string(out, KEY_VALUE_KEY, attribute->key, key_length,
+                         ldtap_utf8_sanitized_length(attribute->key, key_length));
+        ldtap_protobuf_put_length_header(out, KEY_VALUE_VALUE, any_value_size(text, attribute));
+        put_any_value(out, text, attribute);
+    }
+}
+
+void ldtap_protobuf_put_double(struct ldtap_buffer *out, double value) {
+    uint64_t bits;
+    memcpy(&bits, &value, sizeof bits);
+    ldtap_protobuf_put_fixed(out, bits, 8);
+}
+
+size_t ldtap_protobuf_resource_size(uint32_t field, const struct ldtap_resource *resource) {
+    if (!resource) {
+        return 0;
+    }
+    return ldtap_protobuf_length_delimited_size(
+        field, ldtap_protobuf_attributes_size(RESOURCE_ATTRIBUTES, resource->text, resource->attributes,
+                                              resource->attribute_count));
+}
+
+void ldtap_protobuf_put_resource(struct ldtap_buffer *out, uint32_t field, const struct ldtap_resource *resource) {
+    if (!resource) {
+        return;
+    }
+    ldtap_protobuf_put_length_header(out, field,
+                                     ldtap_protobuf_attributes_size(RESOURCE_ATTRIBUTES, resource->text,
+                                                                    resource->attributes, resource->attribute_count));
+    ldtap_protobuf_put_attributes(out, RESOURCE_ATTRIBUTES, resource->text, resource->attributes,
+                                  resource->attribute_count);
+}
+
+static size_t scope_payload_size(void) {
+    return ldtap_protobuf_length_delimited_size(SCOPE_NAME, strlen(LDTAP_OTLP_SCOPE_NAME)) +
+           ldtap_protobuf_length_delimited_size(SCOPE_VERSION, strlen(LDTAP_OTLP_SCOPE_VERSION));
+}
+
+size_t ldtap_protobuf_scope_size(uint32_t field) {
+    return ldtap_protobuf_length_delimited_size(field, scope_payload_size());
+}
+
+void ldtap_protobuf_put_scope(struct ldtap_buffer *out, uint32_t field) {
+    ldtap_protobuf_put_length_header(out, field, scope_payload_size());
+    ldtap_protobuf_put_string(out, SCOPE_NAME, LDTAP_OTLP_SCOPE_NAME, strlen(LDTAP_OTLP_SCOPE_NAME),
+                              strlen(LDTAP_OTLP_SCOPE_NAME));
+    ldtap_protobuf_put_string(out, SCOPE_VERSION, LDTAP_OTLP_SCOPE_VERSION, strlen(LDTAP_OTLP_SCOPE_VERSION),
+                              strlen(LDTAP_OTLP_SCOPE_VERSION));
+}
+
+/* ---- OTLP/JSON values ---- */
+
+static const char hex_digits[] = "0123456789abcdef";
+
+static bool needs_escape(uint8_t byte) {
+    return byte < 0x20 || byte == '"' || byte == '\\' || byte >= 0x7F;
+}
+
+static void append_escape(struct ldtap_buffer *out, uint8_t byte) {
+    char escaped[7] = {'\\', 0, 0, 0, 0, 0, 0};
+    switch (byte) {
+    case '"': escaped[1] = '"'; break;
+    case '\\': escaped[1] = '\\'; break;
+    case '\b': escaped[1] = 'b'; break;
+    case '\f': escaped[1] = 'f'; break;
+    case '\n': escaped[1] = 'n'; break;
+    case '\r': escaped[1] = 'r'; break;
+    case '\t': escaped[1] = 't'; break;
+    default:
+        memcpy(escaped + 1, "u00", 3);
+        escaped[4] = hex_digits[byte >> 4];
+        escaped[5] = hex_digits[byte & 0xF];
+        ldtap_buffer_append(out, escaped, 6);
+        return;
+    }
+    ldtap_buffer_append(out, escaped, 2);
+}
+
+void ldtap_json_append_string(struct ldtap_buffer *out, const char *text, size_t length) {
+    const uint8_t *bytes = (const uint8_t *)text;
+    size_t run_start = 0;
+    size_t at = 0;
+    ldtap_buffer_append_byte(out, '"');
+    while (at < length) {
+        if (!needs_escape(bytes[at])) {
+            at++;
+            continue;
+        }
+        ldtap_buffer_append(out, bytes + run_start, at - run_start);
+        if (bytes[at] < 0x80) {
+            append_escape(out, bytes[at]);
+            at++;
+        } else {
+            bool valid;
+            size_t used = ldtap_utf8_next(bytes + at, length - at, &valid);
+            if (valid) {
+                ldtap_buffer_append(out, bytes + at, used);
+            } else {
+                ldtap_buffer_append_cstring(out, "\\ufffd");
+            }
+            at += used;
+        }
+        run_start = at;
+    }
+    ldtap_buffer_append(out, bytes + run_start, at - run_start);
+    ldtap_buffer_append_byte(out, '"');
+}
+
+void ldtap_json_append_format(struct ldtap_buffer *out, const char *format, ...) {
+    char text[128]; /* callers format at most a few numbers */
+    va_list arguments;
+    va_start(arguments, format);
+    int length = vsnprintf(text, sizeof text, format, arguments);
+    va_end(arguments);
+    if (length > 0) {
+        ldtap_buffer_append(out, text, (size_t)length < sizeof text ? (size_t)length : sizeof text - 1);
+    }
+}
+
+/* The shortest %g form that reads back as the same double; proto3's JSON mapping spells
+ * the non-finite values as strings. */
+void ldtap_json_append_double(struct ldtap_buffer *out, double value) {
+    if (isnan(value)) {
+        ldtap_buffer_append_cstring(out, "\"NaN\"");
+        return;
+    }
+    if (isinf(value)) {
+        ldtap_buffer_append_cstring(out, value > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+        return;
+    }
+    char text[40];
+    for (int precision = 15; precision <= 17; precision++) {
+        snprintf(text, sizeof text, "%.*g", precision, value);
+        if (strtod(text, NULL) == value) {
+            break;
+        }
+    }
+    ldtap_buffer_append_cstring(out, text);
+}
+
+void ldtap_json_append_attributes(struct ldtap_buffer *out, const char *text, const struct ldtap_attribute *attributes,
+                              uint16_t count) {
+    ldtap_buffer_append_cstring(out, "\"attributes\":[");
+    for (uint16_t i = 0; i < count; i++) {
+        const struct ldtap_attribute *attribute = &attributes[i];
+        ldtap_buffer_append_cstring(out, i ? ",{\"key\":" : "{\"key\":");
+        ldtap_json_append_string(out, attribute->key, strlen(attribute->key));
+        ldtap_buffer_append_cstring(out, ",\"value\":{");
+        switch (attribute->type) {
+        case LDTAP_VALUE_STRING:
+            ldtap_buffer_append_cstring(out, "\"stringValue\":");
+            ldtap_json_append_string(out, text + attribute->string_offset, attribute->string_length);
+            break;
+        case LDTAP_VALUE_BOOL:
+            ldtap_buffer_append_cstring(out, attribute->bool_value ? "\"boolValue\":true" : "\"boolValue\":false");
+            break;
+        case LDTAP_VALUE_INT:
+            ldtap_json_append_format(out, "\"intValue\":\"%" PRId64 "\"", attribute->int_value);
+            break;
+        case LDTAP_VALUE_DOUBLE:
+            ldtap_buffer_append_cstring(out, "\"doubleValue\":");
+            ldtap_json_append_double(out, attribute->double_value);
+            break;
+        default:
+            break;
+        }
+        ldtap_buffer_append_cstring(out, "}}");
+    }
+    ldtap_buffer_append_byte(out, ']');
+}
+
+void ldtap_json_append_resource(struct ldtap_buffer *out, const struct ldtap_resource *resource) {
+    if (resource) {
+        ldtap_buffer_append_cstring(out, "\"resource\":{");
+        ldtap_json_append_attributes(out, resource->text, resource->attributes, resource->attribute_count);
+        ldtap_buffer_append_cstring(out, "},");
+    }
+}
+
+void ldtap_json_append_scope(struct ldtap_buffer *out) {
+    ldtap_buffer_append_cstring(out, "\"scope\":{\"name\":");
+    ldtap_json_append_string(out, LDTAP_OTLP_SCOPE_NAME, strlen(LDTAP_OTLP_SCOPE_NAME));
+    ldtap_buffer_append_cstring(out, ",\"version\":");
+    ldtap_json_append_string(out, LDTAP_OTLP_SCOPE_VERSION, strlen(LDTAP_OTLP_SCOPE_VERSION));
+    ldtap_buffer_append_byte(out, '}');
 }

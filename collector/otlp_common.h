@@ -1,5 +1,6 @@
-/* Pieces both OTLP encoders share: the instrumentation scope, resource grouping and the
- * UTF-8 repair that keeps a collector from rejecting a whole batch over one bad byte. */
+/* Pieces every OTLP encoder (traces and metrics, protobuf and JSON) shares: the
+ * instrumentation scope, resource grouping, the UTF-8 repair that keeps a collector from
+ * rejecting a whole batch over one bad byte, protobuf wire primitives and JSON values. */
 #ifndef LDTAP_OTLP_COMMON_H
 #define LDTAP_OTLP_COMMON_H
 
@@ -28,5 +29,53 @@ size_t ldtap_utf8_next(const uint8_t *bytes, size_t length, bool *valid);
 /* Length of `text` after each invalid subpart is replaced by U+FFFD (3 bytes). */
 size_t ldtap_utf8_sanitized_length(const char *text, size_t length);
 void ldtap_utf8_append_sanitized(struct ldtap_buffer *buffer, const char *text, size_t length);
+
+/* ---- protobuf wire format. Sizes are computed before a message is written, so every
+ * length prefix is known up front and output is canonical, written once. ---- */
+
+enum ldtap_wire_type { LDTAP_WIRE_VARINT = 0, LDTAP_WIRE_FIXED64 = 1, LDTAP_WIRE_LENGTH = 2, LDTAP_WIRE_FIXED32 = 5 };
+
+size_t ldtap_protobuf_varint_size(uint64_t value);
+void ldtap_protobuf_put_varint(struct ldtap_buffer *out, uint64_t value);
+size_t ldtap_protobuf_tag_size(uint32_t field);
+/* Tag, length prefix and payload of a length-delimited field. */
+size_t ldtap_protobuf_length_delimited_size(uint32_t field, size_t payload_size);
+void ldtap_protobuf_put_tag(struct ldtap_buffer *out, uint32_t field, enum ldtap_wire_type wire);
+void ldtap_protobuf_put_length_header(struct ldtap_buffer *out, uint32_t field, size_t payload_size);
+/* Little-endian, `width` 4 or 8 bytes, without a tag. */
+void ldtap_protobuf_put_fixed(struct ldtap_buffer *out, uint64_t value, size_t width);
+/* A double as its IEEE-754 bits, without a tag. */
+void ldtap_protobuf_put_double(struct ldtap_buffer *out, double value);
+/* A string field; `sanitized_length` is ldtap_utf8_sanitized_length(text, length). */
+void ldtap_protobuf_put_string(struct ldtap_buffer *out, uint32_t field, const char *text, size_t length,
+                               size_t sanitized_length);
+/* Repeated KeyValue `field`: string values live in `text` at string_offset. */
+size_t ldtap_protobuf_attributes_size(uint32_t field, const char *text, const struct ldtap_attribute *attributes,
+                                      uint16_t count);
+void ldtap_protobuf_put_attributes(struct ldtap_buffer *out, uint32_t field, const char *text,
+                                   const struct ldtap_attribute *attributes, uint16_t count);
+/* Resource { attributes = 1 } as field `field`, absent when `resource` is NULL. */
+size_t ldtap_protobuf_resource_size(uint32_t field, const struct ldtap_resource *resource);
+void ldtap_protobuf_put_resource(struct ldtap_buffer *out, uint32_t field, const struct ldtap_resource *resource);
+/* InstrumentationScope { name = 1; version = 2 } for ldtap, as field `field`. */
+size_t ldtap_protobuf_scope_size(uint32_t field);
+void ldtap_protobuf_put_scope(struct ldtap_buffer *out, uint32_t field);
+
+/* ---- OTLP/JSON values (the proto3 JSON mapping) ---- */
+
+/* Appends `text` as a quoted JSON string: control characters, quote, backslash and DEL
+ * escaped, invalid UTF-8 replaced by \ufffd, so any bytes give valid JSON. */
+void ldtap_json_append_string(struct ldtap_buffer *out, const char *text, size_t length);
+/* The shortest form that reads back as the same double; non-finite values as strings. */
+void ldtap_json_append_double(struct ldtap_buffer *out, double value);
+/* printf into the buffer; for a few numbers at a time (at most 127 bytes). */
+void ldtap_json_append_format(struct ldtap_buffer *out, const char *format, ...) __attribute__((format(printf, 2, 3)));
+/* "attributes":[{"key":..,"value":{..}},..] */
+void ldtap_json_append_attributes(struct ldtap_buffer *out, const char *text,
+                                  const struct ldtap_attribute *attributes, uint16_t count);
+/* "resource":{"attributes":[..]}, followed by a comma; nothing when `resource` is NULL. */
+void ldtap_json_append_resource(struct ldtap_buffer *out, const struct ldtap_resource *resource);
+/* "scope":{"name":"ldtap","version":..} */
+void ldtap_json_append_scope(struct ldtap_buffer *out);
 
 #endif

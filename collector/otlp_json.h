@@ -9,14 +9,11 @@
 #include <stddef.h>
 
 #include "buffer.h"
+#include "otlp_common.h"
 #include "span.h"
 
 /* Appends one request (no trailing newline) holding spans[0..count) to `out`, grouped
  * like the protobuf encoder. False when memory ran out (`out->failed`). */
 bool ldtap_otlp_json_encode(struct ldtap_buffer *out, const struct ldtap_span *const *spans, size_t count);
-
-/* Appends `text` as a quoted JSON string: control characters, quote, backslash and DEL
- * escaped, invalid UTF-8 replaced by \ufffd, so any bytes give valid JSON. */
-void ldtap_json_append_string(struct ldtap_buffer *out, const char *text, size_t length);
 
 #endif

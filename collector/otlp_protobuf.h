@@ -16,8 +16,4 @@
  * False when memory ran out (`out->failed`). */
 bool ldtap_otlp_protobuf_encode(struct ldtap_buffer *out, const struct ldtap_span *const *spans, size_t count);
 
-/* Base-128 varint helpers, exposed for tests. */
-size_t ldtap_protobuf_varint_size(uint64_t value);
-void ldtap_protobuf_put_varint(struct ldtap_buffer *out, uint64_t value);
-
 #endif

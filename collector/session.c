@@ -9,6 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Series the metric store keeps (histograms per route x status, process gauges): enough
+ * for 1,000 routes x 10 status codes with body sizes, about 20 MB at most. */
+#define METRICS_MAX_SERIES 50000
+
 int ldtap_base_directory(const struct ldtap_config *config, char *path, size_t path_size, char *error,
                          size_t error_size) {
     const char *runtime = getenv("XDG_RUNTIME_DIR");
@@ -41,15 +45,78 @@ int ldtap_base_directory(const struct ldtap_config *config, char *path, size_t p
     return 0;
 }
 
+/* Serves /metrics once the store exists. The default port is a convenience: a second
+ * `ldtap run` finding it taken warns and carries on without an endpoint. A port the user
+ * chose is a promise, so failing to bind it stops the start. */
+static int start_prometheus(struct ldtap_session *session, char *error, size_t error_size) {
+    const struct ldtap_config *config = session->config;
+    if (!config->prometheus_enabled || !session->metrics) {
+        return 0;
+    }
+    char detail[256] = "";
+    int error_number = 0;
+    session->prometheus = ldtap_prometheus_server_start(config->prometheus_host, config->prometheus_port,
+                                                        session->metrics, &error_number, detail, sizeof detail);
+    if (session->prometheus) {
+        return 0;
+    }
+    if (!config->prometheus_port_explicit && error_number == EADDRINUSE) {
+        if (!config->quiet) {
+            fprintf(stderr,
+                    "ldtap: warning: Prometheus endpoint disabled: port %u is in use (another ldtap?); "
+                    "choose one with --prometheus HOST:PORT or OTEL_EXPORTER_PROMETHEUS_PORT\n",
+                    (unsigned)config->prometheus_port);
+        }
+        return 0;
+    }
+    snprintf(error, error_size, "Prometheus endpoint: %s (set --prometheus HOST:PORT, "
+             "OTEL_EXPORTER_PROMETHEUS_HOST/PORT, or --no-prometheus)", detail);
+    return -1;
+}
+
+static int start_metrics_exporter(struct ldtap_session *session, char *error, size_t error_size) {
+    const struct ldtap_config *config = session->config;
+    if (!config->metrics_otlp_enabled) {
+        return 0;
+    }
+    struct ldtap_metrics_exporter_config exporter_config;
+    ldtap_config_metrics_exporter(config, &exporter_config);
+    char detail[256] = "";
+    session->metrics_exporter = ldtap_metrics_exporter_start(&exporter_config, session->metrics, detail, sizeof detail);
+    if (!session->metrics_exporter) {
+        snprintf(error, error_size, "OTLP metrics exporter: %s", detail);
+        return -1;
+    }
+    return 0;
+}
+
+/* The final export sees everything the last drain added; it must end before the store is
+ * freed. Failures are counted and the last one is reported. */
+static void stop_metrics_exporter(struct ldtap_session *session) {
+    const struct ldtap_config *config = session->config;
+    if (!session->metrics_exporter) {
+        return;
+    }
+    struct ldtap_metrics_export_stats stats = {0};
+    ldtap_metrics_exporter_stop(session->metrics_exporter, config->export_deadline_ms, &stats);
+    session->metrics_exporter = NULL;
+    if (stats.failed_exports && !config->quiet) {
+        fprintf(stderr, "ldtap: metrics export: %llu of %llu exports failed; last error: %s\n",
+                (unsigned long long)stats.failed_exports,
+                (unsigned long long)(stats.failed_exports + stats.exports), stats.last_error);
+    }
+}
+
 int ldtap_session_start(struct ldtap_session *session, const struct ldtap_config *config, const char *directory,
                         const char *fallback_service_name, char *error, size_t error_size) {
     memset(session, 0, sizeof *session);
     session->config = config;
     char detail[256] = "";
     session->summary = ldtap_summary_new();
+    session->metrics = ldtap_metrics_create(METRICS_MAX_SERIES);
     session->routes = ldtap_route_table_create(config->routes ? config->routes : "", config->max_routes, detail,
                                                sizeof detail);
-    if (!session->summary || !session->routes) {
+    if (!session->summary || !session->routes || !session->metrics) {
         snprintf(error, error_size, "%s", session->routes ? "out of memory" : detail);
         goto failed;
     }
@@ -74,24 +141,49 @@ int ldtap_session_start(struct ldtap_session *session, const struct ldtap_config
         .routes = session->routes,
         .sampler = &session->sampler,
         .summary = session->summary,
+        .metrics = session->metrics,
+        .database = {.raw_statements = config->db_raw_statements, .slow_query_ms = config->slow_query_ms},
     };
     session->drain = ldtap_drain_create(&options, error, error_size);
-    if (session->drain) {
+    if (session->drain && start_prometheus(session, error, error_size) == 0 &&
+        start_metrics_exporter(session, error, error_size) == 0) {
         return 0;
     }
+    ldtap_prometheus_server_stop(session->prometheus);
+    ldtap_drain_destroy(session->drain);
 failed:
     if (session->exporter) {
         ldtap_exporter_stop(session->exporter, 0, &(struct ldtap_export_stats){0});
     }
     ldtap_route_table_free(session->routes);
     ldtap_summary_free(session->summary);
+    ldtap_metrics_free(session->metrics);
     memset(session, 0, sizeof *session);
     return -1;
+}
+
+static void report_process(void *context, const struct ldtap_process_report *report) {
+    if (report->has_memory) {
+        struct ldtap_summary_memory memory = {report->pid, report->is_master, report->rss_first_bytes,
+                                              report->rss_last_bytes};
+        ldtap_summary_add_memory(context, report->service_name, &memory);
+    }
+}
+
+static void report_service(void *context, const struct ldtap_service_report *report) {
+    if (report->has_busy_fraction || report->accept_queue_max >= 0) {
+        ldtap_summary_add_saturation(context, report->service_name, report->has_busy_fraction,
+                                     report->busy_fraction_max, report->accept_queue_max);
+    }
 }
 
 void ldtap_session_finish(struct ldtap_session *session, uint32_t grace_ms) {
     const struct ldtap_config *config = session->config;
     ldtap_drain_finish(session->drain, grace_ms);
+    /* Before the store is freed: the server thread reads it at every scrape. */
+    ldtap_prometheus_server_stop(session->prometheus);
+    session->prometheus = NULL;
+    stop_metrics_exporter(session);
     struct ldtap_summary_totals totals = {
         .destination = config->traces_url ? config->traces_url : config->output_path,
         .to_file = config->traces_url == NULL,
@@ -109,11 +201,15 @@ void ldtap_session_finish(struct ldtap_session *session, uint32_t grace_ms) {
     }
     ldtap_drain_totals(session->drain, &totals);
     totals.route_overflow = ldtap_route_overflow_count(session->routes);
+    struct ldtap_metrics_report_visitor visitor = {report_process, report_service, session->summary};
+    ldtap_metrics_report(session->metrics, &visitor);
     if (!config->quiet && !config->no_summary) {
         ldtap_summary_print(session->summary, &totals, stderr);
     }
     ldtap_drain_destroy(session->drain);
     ldtap_route_table_free(session->routes);
     ldtap_summary_free(session->summary);
+    /* Last: the metric readers (Prometheus, OTLP metrics) are stopped by now. */
+    ldtap_metrics_free(session->metrics);
     memset(session, 0, sizeof *session);
 }

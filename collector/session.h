@@ -11,6 +11,8 @@
 #include "config.h"
 #include "drain.h"
 #include "metrics.h"
+#include "metrics_exporter.h"
+#include "prometheus_server.h"
 
 struct ldtap_session {
     const struct ldtap_config *config;
@@ -22,6 +24,10 @@ struct ldtap_session {
     /* Metric store fed by the drain; read by the Prometheus endpoint, the OTLP metrics
      * exporter and the summary. NULL only if it could not be allocated. */
     struct ldtap_metrics *metrics;
+    /* OTLP metrics export thread; NULL unless metrics_otlp_enabled. Reads `metrics`. */
+    struct ldtap_metrics_exporter *metrics_exporter;
+    /* GET /metrics from `metrics`; NULL when disabled or its default port was taken. */
+    struct ldtap_prometheus_server *prometheus;
 };
 
 /* The base ring directory: --run-dir / LDTAP_RUN_DIR, else $XDG_RUNTIME_DIR/ldtap, else

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "summary_statements.h"
+
 #define HISTOGRAM_GAMMA 1.02
 /* gamma^1514 is about 1e13 ns, a little under 3 hours: longer spans land in the last bucket. */
 #define HISTOGRAM_BUCKETS 1515
@@ -14,6 +16,10 @@
 #define SUMMARY_MAX_ROWS 4096
 #define ROWS_PRINTED_PER_SECTION 20
 #define LABEL_COLUMNS 32
+#define MEMORY_ROWS_PRINTED 20
+#define GROWING_MIN_BYTES (10ull * 1024 * 1024)
+#define GROWING_MIN_RATIO 0.20
+#define MIB (1024.0 * 1024.0)
 
 struct ldtap_histogram {
     uint64_t total;
@@ -63,6 +69,11 @@ struct summary_service {
     char *name;
     uint64_t spans;
     uint64_t processes;
+    struct ldtap_summary_memory *memory;
+    size_t memory_count, memory_capacity;
+    bool has_saturation, has_busy_fraction;
+    double busy_fraction_max;
+    int64_t accept_queue_max;
 };
 
 struct ldtap_summary {
@@ -72,6 +83,7 @@ struct ldtap_summary {
     size_t index_capacity;
     struct summary_service *services;
     size_t service_count, service_capacity;
+    struct ldtap_statement_stats *statements; /* created with the first statement */
 };
 
 struct ldtap_summary *ldtap_summary_new(void) { return calloc(1, sizeof(struct ldtap_summary)); }
@@ -87,7 +99,9 @@ void ldtap_summary_free(struct ldtap_summary *summary) {
     }
     for (size_t i = 0; i < summary->service_count; i++) {
         free(summary->services[i].name);
+        free(summary->services[i].memory);
     }
+    ldtap_statement_stats_free(summary->statements);
     free(summary->rows);
     free(summary->index);
     free(summary->services);
@@ -131,6 +145,42 @@ void ldtap_summary_add_process(struct ldtap_summary *summary, const char *servic
     if (service) {
         service->processes++;
     }
+}
+
+void ldtap_summary_add_memory(struct ldtap_summary *summary, const char *service_name,
+                              const struct ldtap_summary_memory *memory) {
+    struct summary_service *service = find_service(summary, service_name);
+    if (service && grow((void **)&service->memory, &service->memory_capacity, service->memory_count + 1,
+                        sizeof *service->memory)) {
+        service->memory[service->memory_count++] = *memory;
+    }
+}
+
+void ldtap_summary_add_saturation(struct ldtap_summary *summary, const char *service_name, bool has_busy_fraction,
+                                  double busy_fraction_max, int64_t accept_queue_max) {
+    struct summary_service *service = find_service(summary, service_name);
+    if (service) {
+        service->has_saturation = has_busy_fraction || accept_queue_max >= 0;
+        service->has_busy_fraction = has_busy_fraction;
+        service->busy_fraction_max = busy_fraction_max;
+        service->accept_queue_max = accept_queue_max;
+    }
+}
+
+bool ldtap_summary_rss_growing(uint64_t first_bytes, uint64_t last_bytes) {
+    if (last_bytes <= first_bytes) {
+        return false;
+    }
+    uint64_t growth = last_bytes - first_bytes;
+    return growth > GROWING_MIN_BYTES && (double)growth > GROWING_MIN_RATIO * (double)first_bytes;
+}
+
+void ldtap_summary_add_statement(struct ldtap_summary *summary, const char *statement, uint64_t duration_ns,
+                                 bool slow) {
+    if (!summary->statements) {
+        summary->statements = ldtap_statement_stats_new();
+    }
+    ldtap_statement_stats_add(summary->statements, statement, duration_ns, slow);
 }
 
 static size_t hash_key(const char *service, uint8_t kind, const char *label) {
@@ -212,9 +262,12 @@ static void append_attribute(char *out, size_t size, const struct ldtap_span *sp
 
 void ldtap_summary_add_span(struct ldtap_summary *summary, const char *service_name, const struct ldtap_span *span) {
     char label[512] = "";
-    append_attribute(label, sizeof label, span, "http.request.method", "?");
+    bool database = ldtap_span_find(span, "db.system.name") != NULL;
+    append_attribute(label, sizeof label, span, database ? "db.system.name" : "http.request.method", "?");
     strcat(label, " ");
-    if (span->kind == 3) { /* client: where the request went */
+    if (database && !ldtap_span_find(span, "server.address")) {
+        append_attribute(label, sizeof label, span, "db.namespace", "?"); /* SQLite: the database file */
+    } else if (span->kind == 3) { /* client: where the request went */
         append_attribute(label, sizeof label, span, "server.address", "?");
         strcat(label, ":");
         append_attribute(label, sizeof label, span, "server.port", "?");
@@ -291,6 +344,66 @@ static void print_section(FILE *out, struct summary_row **rows, size_t count, co
     }
 }
 
+static int64_t memory_growth(const struct ldtap_summary_memory *memory) {
+    return (int64_t)memory->rss_last_bytes - (int64_t)memory->rss_first_bytes;
+}
+
+static int compare_memory_by_growth(const void *left, const void *right) {
+    int64_t a = memory_growth(left), b = memory_growth(right);
+    return a < b ? 1 : a > b ? -1 : 0;
+}
+
+/* One row per process, largest growth first:
+ *   PROCESS     ROLE    RSS FIRST  RSS LAST     GROWTH      %
+ *   pid 4242    worker   21.3 MiB 121.5 MiB +100.2 MiB  +470% growing */
+static void print_memory(FILE *out, const struct summary_service *service) {
+    if (service->memory_count == 0) {
+        return;
+    }
+    qsort(service->memory, service->memory_count, sizeof *service->memory, compare_memory_by_growth);
+    fprintf(out, "  %-12s%-7s%10s%10s%11s%7s\n", "PROCESS", "ROLE", "RSS FIRST", "RSS LAST", "GROWTH", "%");
+    bool any_growing = false;
+    for (size_t i = 0; i < service->memory_count && i < MEMORY_ROWS_PRINTED; i++) {
+        const struct ldtap_summary_memory *memory = &service->memory[i];
+        char process[16], first[16], last[16], growth[16], percent[16];
+        snprintf(process, sizeof process, "pid %d", (int)memory->pid);
+        snprintf(first, sizeof first, "%.1f MiB", (double)memory->rss_first_bytes / MIB);
+        snprintf(last, sizeof last, "%.1f MiB", (double)memory->rss_last_bytes / MIB);
+        snprintf(growth, sizeof growth, "%+.1f MiB", (double)memory_growth(memory) / MIB);
+        if (memory->rss_first_bytes > 0) {
+            snprintf(percent, sizeof percent, "%+.0f%%",
+                     100.0 * (double)memory_growth(memory) / (double)memory->rss_first_bytes);
+        } else {
+            snprintf(percent, sizeof percent, "-");
+        }
+        bool growing = ldtap_summary_rss_growing(memory->rss_first_bytes, memory->rss_last_bytes);
+        any_growing |= growing;
+        fprintf(out, "  %-12s%-7s%10s%10s%11s%7s%s\n", process, memory->is_master ? "master" : "worker", first, last,
+                growth, percent, growing ? " growing" : "");
+    }
+    if (service->memory_count > MEMORY_ROWS_PRINTED) {
+        fprintf(out, "  ... %zu more processes\n", service->memory_count - MEMORY_ROWS_PRINTED);
+    }
+    if (any_growing) {
+        fputs("  growing: RSS grew by more than 10 MiB and by more than 20%\n", out);
+    }
+}
+
+static void print_saturation(FILE *out, const struct summary_service *service) {
+    if (!service->has_saturation) {
+        return;
+    }
+    fputs("  saturation:", out);
+    if (service->has_busy_fraction) {
+        fprintf(out, " busy fraction max %.2f (1: all busy)", service->busy_fraction_max);
+    }
+    if (service->accept_queue_max >= 0) {
+        fprintf(out, "%s accept queue max %lld", service->has_busy_fraction ? ";" : "",
+                (long long)service->accept_queue_max);
+    }
+    fputc('\n', out);
+}
+
 static void print_service(FILE *out, const struct ldtap_summary *summary, const struct summary_service *service,
                           struct summary_row **scratch) {
     fprintf(out, "ldtap: %s \xe2\x80\x94 %llu span%s from %llu process%s\n", service->name,
@@ -310,6 +423,8 @@ static void print_service(FILE *out, const struct ldtap_summary *summary, const 
         }
         print_section(out, scratch, count, sections[s].title);
     }
+    print_memory(out, service);
+    print_saturation(out, service);
 }
 
 /* Prints "ldtap: " lines of `items` separated by "; ", wrapped before 80 columns. */
@@ -354,6 +469,7 @@ static void print_totals(FILE *out, const struct ldtap_summary_totals *totals) {
         {totals->unparented_async, "unparented async spans"},
         {totals->route_overflow, "paths over the route limit"},
         {totals->corrupt_rings, "corrupt rings skipped"},
+        {totals->db_rollup_evictions, "query rollups evicted"},
     };
     char items[sizeof details / sizeof details[0]][64];
     size_t count = 0;
@@ -384,6 +500,7 @@ void ldtap_summary_print(const struct ldtap_summary *summary, const struct ldtap
     }
     free(services);
     free(scratch);
+    ldtap_statement_stats_print(summary->statements, out);
     print_totals(out, totals);
     fflush(out);
 }

@@ -34,6 +34,7 @@ struct ldtap_summary_totals {
     uint64_t unparented_async;
     uint64_t route_overflow;
     uint64_t corrupt_rings;
+    uint64_t db_rollup_evictions; /* requests whose query rollup aged out or lost its place */
     const char *destination; /* traces URL or file path */
     bool to_file;
     bool export_disabled; /* OTEL_TRACES_EXPORTER=none */
@@ -47,6 +48,30 @@ void ldtap_summary_free(struct ldtap_summary *summary);
 void ldtap_summary_add_process(struct ldtap_summary *summary, const char *service_name);
 /* Counts every decoded span, sampled or not. */
 void ldtap_summary_add_span(struct ldtap_summary *summary, const char *service_name, const struct ldtap_span *span);
+/* A process's resident memory at first sight and at its last reading, for the memory
+ * table under its service. */
+struct ldtap_summary_memory {
+    int32_t pid;
+    bool is_master;
+    uint64_t rss_first_bytes;
+    uint64_t rss_last_bytes;
+};
+void ldtap_summary_add_memory(struct ldtap_summary *summary, const char *service_name,
+                              const struct ldtap_summary_memory *memory);
+/* Saturation peaks of a service: highest busy fraction of its workers (mean over them,
+ * 1 = all busy) and highest accept queue seen (-1: no listening socket). */
+void ldtap_summary_add_saturation(struct ldtap_summary *summary, const char *service_name, bool has_busy_fraction,
+                                  double busy_fraction_max, int64_t accept_queue_max);
+/* The "growing" flag: RSS grew by more than both 10 MiB and 20% of the first reading.
+ * Both, because a small process's RSS moves by large percentages and a large one's by
+ * many MiB without leaking. */
+bool ldtap_summary_rss_growing(uint64_t first_bytes, uint64_t last_bytes);
+
+/* Counts one database statement execution (sanitised text) for the slowest-statements
+ * section; `slow` marks executions that took at least LDTAP_SLOW_QUERY_MS. */
+void ldtap_summary_add_statement(struct ldtap_summary *summary, const char *statement, uint64_t duration_ns,
+                                 bool slow);
+
 /* Prints per-service tables (at most 80 columns) and the totals. */
 void ldtap_summary_print(const struct ldtap_summary *summary, const struct ldtap_summary_totals *totals, FILE *out);
 

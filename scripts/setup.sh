@@ -8,9 +8,11 @@ source scripts/lib/common.sh
 PACKAGES=(
     # build
     build-essential cmake pkg-config clang libclang-rt-14-dev
-    libcriterion-dev libcurl4-openssl-dev zlib1g-dev
+    libcriterion-dev libcurl4-openssl-dev zlib1g-dev libmicrohttpd-dev
     # end-to-end tests and demo: servers, clients, helpers
     python3 gunicorn python3-flask curl procps iproute2 coreutils
+    # Prometheus endpoint and `ldtap top` tests: a real Prometheus + promtool, tmux
+    prometheus tmux
     # benchmarks
     wrk nginx-light valgrind
     # the independent OTLP receiver used by the e2e tests

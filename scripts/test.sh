@@ -100,7 +100,8 @@ if [ "${LDTAP_ONLY:-}" != e2e ]; then
             fuzzer="$BUILD_FUZZ/$(basename "$fuzz_source" .c)"
             if [ -x "$fuzzer" ]; then
                 suite "$(basename "$fuzzer") (${FUZZ_SECONDS}s)" QUIET run_fuzzer "$fuzzer" || true
-                grep -h -E '^(Done|stat::number_of_executed_units)' "$LOGS/$(basename "$fuzzer")"*.log 2>/dev/null | tail -n 1 || true
+                runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$LOGS/$(basename "$fuzzer")"*.log 2>/dev/null | tail -n 1 || true)
+                echo "    $(basename "$fuzzer"): ${runs:-?} inputs executed"
             else
                 not_run "$(basename "$fuzzer")" "not built"
             fi

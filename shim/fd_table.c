@@ -96,6 +96,13 @@ struct ldtap_connection *ldtap_fd_untrack(int fd) {
     return __atomic_exchange_n(&fd_connections[fd], NULL, __ATOMIC_ACQ_REL);
 }
 
+struct ldtap_connection *ldtap_fd_mark_driver(int fd) {
+    if (!in_table(fd))
+        return NULL;
+    __atomic_store_n(&ldtap_fd_states[fd], LDTAP_FD_DRIVER, __ATOMIC_RELEASE);
+    return __atomic_exchange_n(&fd_connections[fd], NULL, __ATOMIC_ACQ_REL);
+}
+
 void ldtap_fd_mark_desync(int fd) {
     if (!in_table(fd))
         return;

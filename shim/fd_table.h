@@ -16,6 +16,10 @@ enum ldtap_fd_state {
     /* Bytes moved on the fd while its connection state was unavailable (in use by another
      * thread, or a signal handler interrupted the shim): the framers lost sync. */
     LDTAP_FD_DESYNC = 2,
+    /* A database driver hook (libpq, libmariadb) traces this socket's queries: no framer
+     * may trace them again. Never combined with the bits above; not "tracked" for the hot
+     * check. Left behind by a close, it is overwritten when the number is next classified. */
+    LDTAP_FD_DRIVER = 4,
 };
 
 /* Descriptors at or above the capacity are never tracked. A capacity of zero (before
@@ -28,7 +32,13 @@ extern LDTAP_INTERNAL uint8_t *ldtap_fd_states;
 LDTAP_HOT static inline bool ldtap_fd_is_tracked(int fd) {
     uint32_t capacity = __atomic_load_n(&ldtap_fd_capacity, __ATOMIC_RELAXED);
     return LDTAP_UNLIKELY((unsigned)fd < capacity) &&
-           LDTAP_UNLIKELY(__atomic_load_n(&ldtap_fd_states[fd], __ATOMIC_RELAXED) != 0);
+           LDTAP_UNLIKELY(__atomic_load_n(&ldtap_fd_states[fd], __ATOMIC_RELAXED) & LDTAP_FD_TRACKED);
+}
+
+/* True when a database driver hook has claimed `fd` (see LDTAP_FD_DRIVER). */
+static inline bool ldtap_fd_is_driver(int fd) {
+    return (unsigned)fd < __atomic_load_n(&ldtap_fd_capacity, __ATOMIC_RELAXED) &&
+           __atomic_load_n(&ldtap_fd_states[fd], __ATOMIC_RELAXED) == LDTAP_FD_DRIVER;
 }
 
 /* Maps the table, sized from RLIMIT_NOFILE (capped). Returns 0 or -errno. */
@@ -53,6 +63,10 @@ bool ldtap_fd_give_back(int fd, struct ldtap_connection *connection);
 /* Stops tracking `fd`; returns its connection if nobody holds it, for the caller to
  * finish, else NULL (the holder finds out when giving it back). */
 struct ldtap_connection *ldtap_fd_untrack(int fd);
+
+/* Hands `fd` to a database driver hook (LDTAP_FD_DRIVER). Returns the connection it was
+ * tracked with, for the caller to abandon, or NULL. */
+struct ldtap_connection *ldtap_fd_mark_driver(int fd);
 
 /* Marks a tracked fd as out of sync (bytes moved that the framers did not see). */
 void ldtap_fd_mark_desync(int fd);

@@ -84,6 +84,25 @@ wait_for_lines "$LDTAP_TMP/missing.jsonl" 1 10 || true
 check_client_span missing "$LDTAP_TMP/missing.jsonl" /nothing-here 404 error
 stop_pid "$RECEIVER_PID" TERM 10 || true
 
+echo "== keep-alive: curl fetches two URLs over one connection to a keep-alive server"
+BACKEND_PORT=$(free_port)
+start_background BACKEND_PID "$LDTAP_TMP/backend.log" "$LDTAP_PYTHON" "$LDTAP_ROOT/tests/e2e/apps/backend.py" "$BACKEND_PORT"
+wait_for_port "$BACKEND_PORT" 20 "$BACKEND_PID" || die "the keep-alive server did not start"
+traced_curl keepalive 0 --output "$LDTAP_TMP/keepalive.jsonl" -- -s -o /dev/null -o /dev/null \
+    -w '%{num_connects}\n' "http://127.0.0.1:$BACKEND_PORT/ping" "http://127.0.0.1:$BACKEND_PORT/other"
+"$LDTAP_PYTHON" - "$LDTAP_TMP/keepalive.jsonl" "$BACKEND_PORT" "$(awk '{ total += $1 } END { print total }' "$LDTAP_TMP/keepalive.stdout")" <<'EOF' || FAILED=1
+import sys
+from check_spans import Checker, load_spans
+path, port, connects = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+c = Checker("keepalive: spans")
+c.equal(connects, 1, "connections curl opened for 2 requests")
+spans = load_spans(path)
+c.equal(sorted((s.kind, s.attr("url.full"), s.attr("http.response.status_code")) for s in spans),
+        [("client", f"http://127.0.0.1:{port}/other", 404), ("client", f"http://127.0.0.1:{port}/ping", 200)],
+        "one client span per request on the kept-alive connection")
+c.finish()
+EOF
+
 echo "== connection refused: curl's exit 7 passes through"
 CLOSED_PORT=$(free_port)
 traced_curl refused 7 --output "$LDTAP_TMP/refused.jsonl" -- -s -o /dev/null "http://127.0.0.1:$CLOSED_PORT/"

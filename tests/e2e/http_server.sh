@@ -217,6 +217,37 @@ for route in "GET /hello.txt" "GET /data.json" "GET /missing.txt" "HEAD /hello.t
     fi
 done
 
+echo "== keep-alive: three requests on one connection (http.server --protocol HTTP/1.1)"
+KEEPALIVE_PORT=$(free_port)
+mkdir -p "$LDTAP_TMP/keepalive"
+start_background KEEPALIVE_PID "$LDTAP_TMP/keepalive/server.log" \
+    "$BUILD/ldtap" run --service-name e2e-http-server --run-dir "$LDTAP_TMP/run-keepalive" \
+    --output "$LDTAP_TMP/keepalive/traces.jsonl" -- \
+    "$LDTAP_PYTHON" -m http.server --protocol HTTP/1.1 --bind 127.0.0.1 --directory "$SITE" "$KEEPALIVE_PORT"
+wait_for_port "$KEEPALIVE_PORT" 20 "$KEEPALIVE_PID" || die "keep-alive server did not start"
+connects=$(curl -s -A e2e/keepalive -o /dev/null -o /dev/null -o /dev/null -w '%{num_connects}\n' \
+    "http://127.0.0.1:$KEEPALIVE_PORT/hello.txt" "http://127.0.0.1:$KEEPALIVE_PORT/data.json" \
+    "http://127.0.0.1:$KEEPALIVE_PORT/missing.txt" | awk '{ total += $1 } END { print total }')
+sleep 0.3
+stop_pid "$KEEPALIVE_PID" INT 20 || FAILED=1
+if [ "$connects" = 1 ]; then
+    echo "  ok   keepalive: curl made 3 requests over 1 connection"
+else
+    echo "  FAIL keepalive: curl opened $connects connections for 3 requests"
+    FAILED=1
+fi
+"$LDTAP_PYTHON" - "$LDTAP_TMP/keepalive/traces.jsonl" <<'EOF' || FAILED=1
+import sys
+from check_spans import Checker, load_spans
+c = Checker("keepalive: spans")
+spans = load_spans(sys.argv[1])
+c.equal(sorted(s.name for s in spans), ["GET /data.json", "GET /hello.txt", "GET /missing.txt"],
+        "one server span per request on the kept-alive connection")
+c.equal(len({s.attr("network.peer.port") for s in spans}), 1, "all from one client port (one connection)")
+c.equal(sorted(s.attr("http.response.status_code") for s in spans), [200, 200, 404], "status codes")
+c.finish()
+EOF
+
 echo "== the query string never leaves the process"
 exported=("$LDTAP_TMP/protobuf.jsonl" "$LDTAP_TMP/json.jsonl")
 [ -f "$LDTAP_TMP/file/traces.jsonl" ] && exported+=("$LDTAP_TMP/file/traces.jsonl")

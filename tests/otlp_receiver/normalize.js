@@ -1,5 +1,5 @@
-// Decodes OTLP trace requests (protobuf via the official generated definitions shipped
-// in @opentelemetry/otlp-transformer, or OTLP/JSON) into one normalised shape for tests.
+// Decodes OTLP trace and metrics requests (protobuf via the official generated definitions
+// shipped in @opentelemetry/otlp-transformer, or OTLP/JSON) into one normalised shape for tests.
 'use strict';
 
 const root = require('@opentelemetry/otlp-transformer/build/src/generated/root');
@@ -124,7 +124,134 @@ function decodeTraces(body, isJson) {
   return normalized;
 }
 
-// Metrics and logs are only decoded generically for now (byte fields as hex).
+// ---- metrics ----
+
+// Field names the OTLP/JSON mapping allows, per message: fromObject ignores unknown ones,
+// so a misspelt field would otherwise pass unnoticed.
+const METRIC_KEYS = {
+  request: ['resourceMetrics'],
+  resourceMetrics: ['resource', 'scopeMetrics', 'schemaUrl'],
+  scopeMetrics: ['scope', 'metrics', 'schemaUrl'],
+  metric: ['name', 'description', 'unit', 'gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary', 'metadata'],
+  data: ['dataPoints', 'aggregationTemporality', 'isMonotonic'],
+  numberPoint: ['attributes', 'startTimeUnixNano', 'timeUnixNano', 'asDouble', 'asInt', 'exemplars', 'flags'],
+  histogramPoint: ['attributes', 'startTimeUnixNano', 'timeUnixNano', 'count', 'sum', 'bucketCounts',
+    'explicitBounds', 'exemplars', 'flags', 'min', 'max'],
+};
+
+function checkKeys(object, kind) {
+  for (const key of Object.keys(object || {})) {
+    if (!METRIC_KEYS[kind].includes(key)) throw new Error(`unknown ${kind} field ${key}`);
+  }
+}
+
+function checkMetricsJson(request) {
+  checkKeys(request, 'request');
+  for (const resourceMetrics of request.resourceMetrics || []) {
+    checkKeys(resourceMetrics, 'resourceMetrics');
+    for (const scopeMetrics of resourceMetrics.scopeMetrics || []) {
+      checkKeys(scopeMetrics, 'scopeMetrics');
+      for (const metric of scopeMetrics.metrics || []) {
+        checkKeys(metric, 'metric');
+        for (const type of ['gauge', 'sum', 'histogram']) {
+          if (!metric[type]) continue;
+          checkKeys(metric[type], 'data');
+          for (const point of metric[type].dataPoints || []) {
+            checkKeys(point, type === 'histogram' ? 'histogramPoint' : 'numberPoint');
+            for (const key of ['startTimeUnixNano', 'timeUnixNano', 'count', 'asInt']) {
+              if (point[key] !== undefined && typeof point[key] !== 'string') throw new Error(`${key} must be a decimal string`);
+            }
+            for (const count of point.bucketCounts || []) {
+              if (typeof count !== 'string') throw new Error('bucketCounts must be decimal strings');
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+function exactNumber(value) {
+  if (value === undefined || value === null) return 0;
+  const number = Number(String(value));
+  return Number.isSafeInteger(number) ? number : String(value);
+}
+
+function normalizePoint(point, histogram) {
+  const attributes = flatten(point.attributes);
+  const normalized = {
+    attributes: attributes.values,
+    attributeTypes: attributes.types,
+    startTimeUnixNano: decimal(point.startTimeUnixNano),
+    timeUnixNano: decimal(point.timeUnixNano),
+  };
+  if (histogram) {
+    normalized.count = exactNumber(point.count);
+    if (point.sum !== undefined && point.sum !== null) normalized.sum = Number(point.sum);
+    normalized.bucketCounts = (point.bucketCounts || []).map(exactNumber);
+    normalized.explicitBounds = (point.explicitBounds || []).map(Number);
+    if (point.min !== undefined && point.min !== null) normalized.min = Number(point.min);
+    if (point.max !== undefined && point.max !== null) normalized.max = Number(point.max);
+  } else if (point.asInt !== undefined && point.asInt !== null) {
+    normalized.asInt = exactNumber(point.asInt);
+  } else {
+    normalized.asDouble = Number(point.asDouble || 0);
+  }
+  return normalized;
+}
+
+function normalizeMetric(metric) {
+  const type = ['gauge', 'sum', 'histogram', 'exponentialHistogram', 'summary'].find((name) => metric[name]);
+  const data = metric[type] || {};
+  return {
+    name: metric.name || '',
+    description: metric.description || '',
+    unit: metric.unit || '',
+    type: type || 'none',
+    aggregationTemporality: data.aggregationTemporality || 0,
+    isMonotonic: Boolean(data.isMonotonic),
+    dataPoints: (data.dataPoints || []).map((point) => normalizePoint(point, type === 'histogram')),
+  };
+}
+
+function normalizeMetricsObject(request) {
+  return {
+    resourceMetrics: (request.resourceMetrics || []).map((resourceMetrics) => {
+      const resource = flatten(resourceMetrics.resource && resourceMetrics.resource.attributes);
+      return {
+        resource: resource.values,
+        resourceTypes: resource.types,
+        scopeMetrics: (resourceMetrics.scopeMetrics || []).map((scopeMetrics) => ({
+          scope: { name: (scopeMetrics.scope && scopeMetrics.scope.name) || '', version: (scopeMetrics.scope && scopeMetrics.scope.version) || '' },
+          metrics: (scopeMetrics.metrics || []).map(normalizeMetric),
+        })),
+      };
+    }),
+  };
+}
+
+// Both encodings go through the official generated message type: protobuf by decode (and
+// a re-encode that must give back the same bytes), JSON by fromObject after a strict
+// field-name check.
+function decodeMetrics(body, isJson) {
+  let message;
+  const meta = { format: isJson ? 'json' : 'protobuf', bytes: body.length };
+  if (isJson) {
+    const object = JSON.parse(body.toString('utf8'));
+    checkMetricsJson(object);
+    message = MetricsRequest.fromObject(object);
+  } else {
+    message = MetricsRequest.decode(body);
+    meta.reencodedEqual = Buffer.from(MetricsRequest.encode(message).finish()).equals(body);
+  }
+  const error = MetricsRequest.verify(message);
+  if (error) throw new Error(`invalid ExportMetricsServiceRequest: ${error}`);
+  const normalized = normalizeMetricsObject(MetricsRequest.toObject(message, TO_OBJECT));
+  normalized._meta = meta;
+  return normalized;
+}
+
+// Logs are only decoded generically for now (byte fields as hex).
 function hexBytes(value) {
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return hex(value);
   if (Array.isArray(value)) return value.map(hexBytes);
@@ -137,9 +264,9 @@ function hexBytes(value) {
 }
 
 function decodeOther(signal, body, isJson) {
+  if (signal === 'metrics') return { signal, ...decodeMetrics(body, isJson) };
   if (isJson) return { signal, request: JSON.parse(body.toString('utf8')) };
-  const type = signal === 'metrics' ? MetricsRequest : LogsRequest;
-  return { signal, request: hexBytes(type.toObject(type.decode(body), TO_OBJECT)) };
+  return { signal, request: hexBytes(LogsRequest.toObject(LogsRequest.decode(body), TO_OBJECT)) };
 }
 
-module.exports = { decodeTraces, decodeOther };
+module.exports = { decodeTraces, decodeMetrics, decodeOther };

@@ -138,3 +138,46 @@ Test(summary, totals_when_sampled_and_disabled) {
     free(text);
     ldtap_summary_free(summary);
 }
+
+Test(summary, rss_growing_needs_both_ten_mib_and_twenty_percent) {
+    const uint64_t mib = 1024 * 1024;
+    cr_assert(ldtap_summary_rss_growing(25 * mib, 137 * mib));
+    cr_assert_not(ldtap_summary_rss_growing(25 * mib, 34 * mib), "+9 MiB is +36% but under 10 MiB");
+    cr_assert_not(ldtap_summary_rss_growing(500 * mib, 590 * mib), "+90 MiB is only +18%");
+    cr_assert(ldtap_summary_rss_growing(500 * mib, 620 * mib));
+    cr_assert_not(ldtap_summary_rss_growing(50 * mib, 40 * mib), "shrinking");
+}
+
+Test(summary, memory_rows_and_saturation_fit_80_columns) {
+    struct ldtap_summary *summary = ldtap_summary_new();
+    ldtap_summary_add_process(summary, "shop");
+    struct ldtap_summary_memory leaking = {2147483, false, 25u << 20, 137u << 20};
+    struct ldtap_summary_memory steady = {4403, false, 25u << 20, 26u << 20};
+    ldtap_summary_add_memory(summary, "shop", &steady);
+    ldtap_summary_add_memory(summary, "shop", &leaking);
+    ldtap_summary_add_saturation(summary, "shop", true, 0.97, 123456);
+    char *text = NULL;
+    size_t length = 0;
+    FILE *out = open_memstream(&text, &length);
+    struct ldtap_summary_totals totals = {.destination = "traces.jsonl", .to_file = true};
+    ldtap_summary_print(summary, &totals, out);
+    fclose(out);
+    cr_assert(strstr(text, "pid 2147483"), "%s", text);
+    const char *leak_row = strstr(text, "pid 2147483");
+    const char *steady_row = strstr(text, "pid 4403");
+    cr_assert(leak_row < steady_row, "largest growth first:\n%s", text);
+    cr_assert(strstr(leak_row, "growing") < steady_row, "%s", text);
+    const char *steady_end = strchr(steady_row, '\n');
+    const char *steady_flag = strstr(steady_row, "growing");
+    cr_assert(!steady_flag || steady_flag > steady_end, "the steady worker is not growing:\n%s", text);
+    cr_assert(strstr(text, "busy fraction max 0.97"), "%s", text);
+    cr_assert(strstr(text, "accept queue max 123456"), "%s", text);
+    for (char *line = text; *line;) {
+        char *end = strchr(line, '\n');
+        size_t columns = end ? (size_t)(end - line) : strlen(line);
+        cr_assert_leq(columns, 80, "line too wide: %.*s", (int)columns, line);
+        line = end ? end + 1 : line + columns;
+    }
+    free(text);
+    ldtap_summary_free(summary);
+}

@@ -5,6 +5,9 @@ import sys
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
+    # Keep-alive, so clients can send several requests over one connection.
+    protocol_version = "HTTP/1.1"
+
     def do_GET(self):
         if self.path.split("?")[0] == "/ping":
             status, body = 200, b"pong\n"

@@ -1,0 +1,312 @@
+/* /proc readers for per-process metrics: stat and status for memory, CPU and threads,
+ * fd/ for descriptors and socket inodes, net/tcp{,6} for listeners' accept queues. */
+#include "process_stats.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* /proc/net/tcp of a busy host can be megabytes; past this the rest is not read. */
+#define NET_TABLE_MAX_BYTES (32u * 1024u * 1024u)
+
+bool ldtap_parse_proc_stat(const char *text, long ticks_per_second, struct ldtap_process_stats *stats) {
+    /* The command name (field 2) may hold spaces and ')': fields start after the last ')'. */
+    const char *cursor = strrchr(text, ')');
+    if (!cursor || cursor[1] != ' ' || ticks_per_second <= 0) {
+        return false;
+    }
+    cursor += 2;
+    unsigned long long values[25] = {0};
+    int field = 3;
+    for (; field <= 24 && *cursor; field++) {
+        if (field > 3) { /* field 3 is the state letter */
+            char *end;
+            values[field] = strtoull(cursor, &end, 10);
+            if (end == cursor) {
+                return false;
+            }
+            cursor = end;
+        } else {
+            while (*cursor && *cursor != ' ') {
+                cursor++;
+            }
+        }
+        while (*cursor == ' ') {
+            cursor++;
+        }
+    }
+    if (field <= 24) {
+        return false;
+    }
+    stats->user_seconds = (double)values[14] / (double)ticks_per_second;
+    stats->system_seconds = (double)values[15] / (double)ticks_per_second;
+    stats->threads = (uint32_t)values[20];
+    stats->start_ticks = values[22];
+    stats->virtual_bytes = values[23];
+    return true;
+}
+
+/* The number after "<key>:" at the start of a line of `text`, in its unit; false if absent. */
+static bool status_value(const char *text, const char *key, uint64_t *value) {
+    size_t key_length = strlen(key);
+    for (const char *line = text; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        if (strncmp(line, key, key_length) == 0 && line[key_length] == ':') {
+            char *end;
+            unsigned long long number = strtoull(line + key_length + 1, &end, 10);
+            if (end == line + key_length + 1) {
+                return false;
+            }
+            *value = number;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool ldtap_parse_proc_status(const char *text, struct ldtap_process_stats *stats) {
+    uint64_t value;
+    if (!status_value(text, "VmRSS", &value)) {
+        return false;
+    }
+    stats->rss_bytes = value * 1024; /* the kernel always prints kB here */
+    if (stats->virtual_bytes == 0 && status_value(text, "VmSize", &value)) {
+        stats->virtual_bytes = value * 1024;
+    }
+    if (stats->threads == 0 && status_value(text, "Threads", &value)) {
+        stats->threads = (uint32_t)value;
+    }
+    return true;
+}
+
+/* Parses "hex:hex" at *cursor; advances past it. */
+static bool hex_pair(const char **cursor, unsigned long long *first, unsigned long long *second) {
+    char *end;
+    *first = strtoull(*cursor, &end, 16);
+    if (end == *cursor || *end != ':') {
+        return false;
+    }
+    const char *start = end + 1;
+    *second = strtoull(start, &end, 16);
+    if (end == start) {
+        return false;
+    }
+    *cursor = end;
+    return true;
+}
+
+/* One row: "sl: local rem st tx:rx tr:when retrnsmt uid timeout inode ...". */
+static bool parse_tcp_row(const char *line, struct ldtap_listen_socket *socket) {
+    const char *cursor = strchr(line, ':'); /* after the slot number */
+    if (!cursor) {
+        return false;
+    }
+    cursor++;
+    while (*cursor == ' ') {
+        cursor++;
+    }
+    const char *colon = strchr(cursor, ' ');
+    if (!colon) {
+        return false;
+    }
+    /* local address: hex address, ':', hex port */
+    const char *port_text = memchr(cursor, ':', (size_t)(colon - cursor));
+    if (!port_text) {
+        return false;
+    }
+    unsigned long port = strtoul(port_text + 1, NULL, 16);
+    char *end;
+    cursor = colon;
+    while (*cursor == ' ') {
+        cursor++;
+    }
+    cursor = strchr(cursor, ' '); /* skip the remote address */
+    if (!cursor) {
+        return false;
+    }
+    unsigned long state = strtoul(cursor, &end, 16);
+    if (end == cursor || state != 0x0A) {
+        return false;
+    }
+    cursor = end;
+    while (*cursor == ' ') {
+        cursor++;
+    }
+    unsigned long long transmit, receive, ignored_first, ignored_second;
+    (void)transmit;
+    if (!hex_pair(&cursor, &transmit, &receive)) {
+        return false;
+    }
+    while (*cursor == ' ') {
+        cursor++;
+    }
+    if (!hex_pair(&cursor, &ignored_first, &ignored_second)) { /* tr:tm->when */
+        return false;
+    }
+    /* retrnsmt, uid, timeout, then the inode: all decimal except retrnsmt (hex). */
+    for (int skipped = 0; skipped < 3; skipped++) {
+        while (*cursor == ' ') {
+            cursor++;
+        }
+        while (*cursor && *cursor != ' ' && *cursor != '\n') {
+            cursor++;
+        }
+    }
+    unsigned long long inode = strtoull(cursor, &end, 10);
+    if (end == cursor || port > 0xffff) {
+        return false;
+    }
+    *socket = (struct ldtap_listen_socket){.inode = inode,
+                                           .port = (uint16_t)port,
+                                           .accept_queue = (uint32_t)receive};
+    return true;
+}
+
+size_t ldtap_parse_net_tcp(const char *text, struct ldtap_listen_socket *sockets, size_t capacity) {
+    size_t count = 0;
+    const char *line = strchr(text, '\n'); /* the first line is the column titles */
+    while (line && count < capacity) {
+        line++;
+        if (*line && parse_tcp_row(line, &sockets[count])) {
+            count++;
+        }
+        line = strchr(line, '\n');
+    }
+    return count;
+}
+
+/* Reads a whole /proc file (NUL-terminated) into a malloc'd buffer; NULL on failure. */
+static char *read_text(const char *path, size_t limit) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return NULL;
+    }
+    size_t capacity = 4096, used = 0;
+    char *text = malloc(capacity);
+    while (text) {
+        if (capacity - used < 2) {
+            char *grown = capacity < limit ? realloc(text, capacity * 2) : NULL;
+            if (!grown) {
+                break; /* at the limit: what was read so far is used */
+            }
+            text = grown;
+            capacity *= 2;
+        }
+        ssize_t got = read(fd, text + used, capacity - used - 1);
+        if (got <= 0) {
+            break;
+        }
+        used += (size_t)got;
+    }
+    close(fd);
+    if (text) {
+        text[used] = '\0';
+    }
+    return text;
+}
+
+static void read_listeners(int32_t pid, struct ldtap_listen_socket *table, size_t *count, size_t capacity) {
+    static const char *const files[] = {"tcp", "tcp6"};
+    for (size_t i = 0; i < 2 && *count < capacity; i++) {
+        char path[64];
+        /* The process's own namespace: a containerised program's sockets are not in ours. */
+        snprintf(path, sizeof path, "/proc/%d/net/%s", (int)pid, files[i]);
+        char *text = read_text(path, NET_TABLE_MAX_BYTES);
+        if (text) {
+            *count += ldtap_parse_net_tcp(text, table + *count, capacity - *count);
+            free(text);
+        }
+    }
+}
+
+/* Adds a matched listener, merging sockets on the same port (tcp and tcp6, SO_REUSEPORT):
+ * connections waiting on any of them wait for this process. */
+static void add_listener(struct ldtap_process_stats *stats, struct ldtap_listen_socket *socket) {
+    for (uint32_t i = 0; i < stats->listen_count; i++) {
+        if (stats->listen[i].port == socket->port) {
+            stats->listen[i].accept_queue += socket->accept_queue;
+            return;
+        }
+    }
+    if (stats->listen_count < LDTAP_PROCESS_MAX_LISTEN) {
+        stats->listen[stats->listen_count++] = *socket;
+    }
+}
+
+/* Counts descriptors and matches socket inodes against the listening sockets. */
+static bool read_descriptors(int32_t pid, struct ldtap_listen_socket *listeners, size_t listener_count,
+                             struct ldtap_process_stats *stats) {
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
+    DIR *directory = opendir(path);
+    if (!directory) {
+        return false;
+    }
+    uint32_t count = 0;
+    for (struct dirent *entry; (entry = readdir(directory));) {
+        if (entry->d_name[0] == '.') {
+            continue;
+        }
+        count++;
+        if (listener_count == 0) {
+            continue;
+        }
+        char target[64];
+        ssize_t length = readlinkat(dirfd(directory), entry->d_name, target, sizeof target - 1);
+        if (length <= 8 || strncmp(target, "socket:[", 8) != 0) {
+            continue;
+        }
+        target[length] = '\0';
+        unsigned long long inode = strtoull(target + 8, NULL, 10);
+        for (size_t i = 0; i < listener_count; i++) {
+            if (listeners[i].inode == inode && inode != 0) {
+                add_listener(stats, &listeners[i]);
+                listeners[i].inode = 0; /* a dup'ed descriptor must not count it twice */
+                break;
+            }
+        }
+    }
+    closedir(directory);
+    stats->open_descriptors = count;
+    return true;
+}
+
+bool ldtap_process_stats_read(int32_t pid, uint64_t start_ticks, struct ldtap_process_stats *stats) {
+    memset(stats, 0, sizeof *stats);
+    if (pid <= 0) {
+        return false;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    char *stat_text = read_text(path, 64 * 1024);
+    long ticks_per_second = sysconf(_SC_CLK_TCK);
+    bool ok = stat_text && ldtap_parse_proc_stat(stat_text, ticks_per_second, stats);
+    free(stat_text);
+    if (!ok || (start_ticks != 0 && stats->start_ticks != start_ticks)) {
+        return false; /* gone, or the pid now belongs to another process */
+    }
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    char *status_text = read_text(path, 64 * 1024);
+    ok = status_text && ldtap_parse_proc_status(status_text, stats);
+    free(status_text);
+    if (!ok) {
+        return false;
+    }
+    struct timespec boot;
+    clock_gettime(CLOCK_BOOTTIME, &boot); /* stat's start time counts from boot */
+    double uptime = (double)boot.tv_sec + (double)boot.tv_nsec / 1e9 - (double)stats->start_ticks / ticks_per_second;
+    stats->uptime_seconds = uptime > 0 ? uptime : 0;
+
+    enum { MAX_LISTENERS = 256 }; /* the host's listening sockets, not only this process's */
+    struct ldtap_listen_socket *listeners = malloc(MAX_LISTENERS * sizeof *listeners);
+    size_t listener_count = 0;
+    if (listeners) {
+        read_listeners(pid, listeners, &listener_count, MAX_LISTENERS);
+    }
+    ok = read_descriptors(pid, listeners, listener_count, stats);
+    free(listeners);
+    return ok;
+}

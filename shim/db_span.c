@@ -1,0 +1,251 @@
+/* Database client span assembly for the driver hooks: statement heads, endpoints of the
+ * drivers' sockets, and two small mmap'd tables keyed by library handles. */
+#include "db_span.h"
+
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "connection.h"
+#include "fd_table.h"
+#include "span.h"
+#include "thread.h"
+
+LDTAP_THREAD_LOCAL unsigned ldtap_db_depth;
+
+/* ---- memory mapped on first use (never our own allocator, never in a hook again) ---- */
+
+/* Publishes one zeroed mapping of `bytes` in *slot; racing threads keep the first. */
+static void *map_once(void **slot, size_t bytes) {
+    void *table = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (LDTAP_LIKELY(table != NULL))
+        return table;
+    void *fresh = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (fresh == MAP_FAILED)
+        return NULL;
+    if (__atomic_compare_exchange_n(slot, &table, fresh, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return fresh;
+    munmap(fresh, bytes);
+    return table;
+}
+
+/* ---- spans ---- */
+
+static uint16_t copy_statement(struct ldtap_db_span *span, const char *statement, size_t length) {
+    if (statement == NULL)
+        return 0;
+    size_t full = length == LDTAP_DB_NUL_TERMINATED ? strlen(statement) : length;
+    size_t kept = full < LDTAP_DB_STATEMENT_MAX ? full : LDTAP_DB_STATEMENT_MAX;
+    memcpy(span->statement, statement, kept);
+    span->record.statement_full_length = full < UINT32_MAX ? (uint32_t)full : UINT32_MAX;
+    return (uint16_t)kept;
+}
+
+void ldtap_db_span_begin(struct ldtap_db_span *span, enum ldtap_db_system system,
+                         const char *statement, size_t length) {
+    LDTAP_RECORD(
+        {
+            memset(&span->record, 0, sizeof(span->record));
+            ldtap_span_begin(&span->record.span, LDTAP_SPAN_KIND_CLIENT);
+            span->record.system = (uint16_t)system;
+            span->record.source = LDTAP_DB_SOURCE_DRIVER;
+            span->record.rows = -1;
+            span->record.statement_length = copy_statement(span, statement, length);
+        },
+        (void)0);
+}
+
+void ldtap_db_span_fail(struct ldtap_db_span *span, uint32_t error_code, const char *sqlstate) {
+    span->record.flags |= LDTAP_DB_FLAG_ERROR;
+    if (error_code != 0)
+        span->record.error_code = error_code;
+    if (sqlstate == NULL || span->record.status_code[0] != '\0')
+        return; /* the first error's SQLSTATE is the one that explains the failure */
+    for (size_t i = 0; i + 1 < sizeof(span->record.status_code) && sqlstate[i] != '\0'; i++)
+        span->record.status_code[i] = sqlstate[i];
+}
+
+static void write_record(struct ldtap_db_span *span, const char *namespace_name) {
+    struct ldtap_db_span_record *record = &span->record;
+    record->span.end_time_ns = ldtap_now_ns();
+    record->namespace_length =
+        namespace_name != NULL ? (uint16_t)strnlen(namespace_name, LDTAP_DB_NAMESPACE_MAX) : 0;
+    struct ldtap_ring_writer *ring = ldtap_process_ring();
+    if (ring == NULL)
+        return;
+    struct ldtap_ring_part parts[3] = {
+        {record, sizeof(*record)},
+        {span->statement, record->statement_length},
+        {namespace_name, record->namespace_length},
+    };
+    ldtap_ring_write(ring, LDTAP_RECORD_DB_SPAN, parts, 3);
+}
+
+void ldtap_db_span_end(struct ldtap_db_span *span, const char *namespace_name) {
+    LDTAP_RECORD(write_record(span, namespace_name), (void)0);
+}
+
+/* ---- endpoints of drivers' sockets, cached per fd while it is LDTAP_FD_DRIVER ---- */
+
+static struct ldtap_net_endpoints *driver_endpoints; /* indexed by fd, ldtap_fd_capacity long */
+
+/* Address bytes and port of an AF_INET/AF_INET6 socket address; others leave zeros. */
+static void take_address(const struct sockaddr_storage *address, uint8_t bytes[16], uint16_t *port) {
+    const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
+    const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)address;
+    switch (address->ss_family) {
+    case AF_INET:
+        memcpy(bytes, &v4->sin_addr, sizeof(v4->sin_addr));
+        *port = ntohs(v4->sin_port);
+        break;
+    case AF_INET6:
+        memcpy(bytes, &v6->sin6_addr, sizeof(v6->sin6_addr));
+        *port = ntohs(v6->sin6_port);
+        break;
+    default:
+        break;
+    }
+}
+
+static void read_endpoints(int fd, struct ldtap_net_endpoints *endpoints) {
+    struct sockaddr_storage local = {0}, peer = {0};
+    socklen_t local_length = sizeof(local), peer_length = sizeof(peer);
+    memset(endpoints, 0, sizeof(*endpoints));
+    if (getsockname(fd, (struct sockaddr *)&local, &local_length) != 0)
+        return;
+    endpoints->family = local.ss_family;
+    take_address(&local, endpoints->local_address, &endpoints->local_port);
+    if (getpeername(fd, (struct sockaddr *)&peer, &peer_length) == 0)
+        take_address(&peer, endpoints->peer_address, &endpoints->peer_port);
+}
+
+static void find_peer(struct ldtap_db_span *span, int fd) {
+    uint32_t capacity = __atomic_load_n(&ldtap_fd_capacity, __ATOMIC_ACQUIRE);
+    if (fd < 0 || (uint32_t)fd >= capacity)
+        return;
+    struct ldtap_net_endpoints *cache =
+        map_once((void **)&driver_endpoints, (size_t)capacity * sizeof(*cache));
+    if (cache == NULL)
+        return;
+    if (!ldtap_fd_is_driver(fd)) {
+        /* First query on this connection: the framers saw only its handshake. */
+        struct ldtap_connection *framed = ldtap_fd_mark_driver(fd);
+        if (framed != NULL)
+            ldtap_connection_abandon(framed);
+        read_endpoints(fd, &cache[fd]);
+    }
+    span->record.endpoints = cache[fd];
+}
+
+void ldtap_db_span_peer(struct ldtap_db_span *span, int fd) { LDTAP_RECORD(find_peer(span, fd), (void)0); }
+
+/* ---- tables keyed by handles: open addressing over a short window, no locks ---- */
+
+#define TABLE_BITS 8
+#define TABLE_SLOTS (1u << TABLE_BITS)
+#define TABLE_WINDOW 8 /* slots probed from a key's home slot */
+
+struct table_slot {
+    uint64_t key; /* 0: free. Claimed with a CAS, freed with a release store */
+    const void *connection;
+    struct ldtap_db_span span;
+};
+
+static struct table_slot *pending_slots;
+static struct table_slot *prepared_slots;
+
+static struct table_slot *slots_of(struct table_slot **table) {
+    return map_once((void **)table, TABLE_SLOTS * sizeof(struct table_slot));
+}
+
+static uint32_t home_of(uint64_t key) { return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - TABLE_BITS)); }
+
+static struct table_slot *table_find(struct table_slot *slots, uint64_t key) {
+    uint32_t home = home_of(key);
+    for (uint32_t i = 0; i < TABLE_WINDOW; i++) {
+        struct table_slot *slot = &slots[(home + i) % TABLE_SLOTS];
+        if (__atomic_load_n(&slot->key, __ATOMIC_ACQUIRE) == key)
+            return slot;
+    }
+    return NULL;
+}
+
+/* The slot of `key`, or a free one claimed for it; with `evict`, else the home slot. */
+static struct table_slot *table_claim(struct table_slot *slots, uint64_t key, bool evict) {
+    struct table_slot *slot = table_find(slots, key);
+    if (slot != NULL)
+        return slot;
+    uint32_t home = home_of(key);
+    for (uint32_t i = 0; i < TABLE_WINDOW; i++) {
+        slot = &slots[(home + i) % TABLE_SLOTS];
+        uint64_t free_key = 0;
+        if (__atomic_compare_exchange_n(&slot->key, &free_key, key, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED))
+            return slot;
+    }
+    if (!evict)
+        return NULL;
+    slot = &slots[home];
+    __atomic_store_n(&slot->key, key, __ATOMIC_RELEASE);
+    return slot;
+}
+
+static uint64_t handle_key(const void *handle) { return (uint64_t)(uintptr_t)handle; }
+
+struct ldtap_db_span *ldtap_db_pending_start(const void *handle) {
+    struct table_slot *slots = slots_of(&pending_slots);
+    struct table_slot *slot = slots != NULL ? table_claim(slots, handle_key(handle), false) : NULL;
+    return slot != NULL ? &slot->span : NULL;
+}
+
+struct ldtap_db_span *ldtap_db_pending_find(const void *handle) {
+    struct table_slot *slots = __atomic_load_n(&pending_slots, __ATOMIC_ACQUIRE);
+    struct table_slot *slot = slots != NULL ? table_find(slots, handle_key(handle)) : NULL;
+    return slot != NULL ? &slot->span : NULL;
+}
+
+void ldtap_db_pending_end(struct ldtap_db_span *span, const char *namespace_name) {
+    ldtap_db_span_end(span, namespace_name);
+    struct table_slot *slot = (struct table_slot *)((char *)span - offsetof(struct table_slot, span));
+    __atomic_store_n(&slot->key, 0, __ATOMIC_RELEASE); /* after the record is written */
+}
+
+uint64_t ldtap_db_prepared_key(const void *connection, const char *name) {
+    uint64_t key = 0xcbf29ce484222325ull ^ handle_key(connection); /* FNV-1a over the name */
+    for (const unsigned char *c = (const unsigned char *)(name != NULL ? name : ""); *c != '\0'; c++)
+        key = (key ^ *c) * 0x100000001b3ull;
+    return key != 0 ? key : 1;
+}
+
+void ldtap_db_prepared_remember(uint64_t key, const void *connection, const char *statement,
+                                size_t length) {
+    struct table_slot *slots = slots_of(&prepared_slots);
+    struct table_slot *slot = slots != NULL ? table_claim(slots, key, true) : NULL;
+    if (slot == NULL)
+        return;
+    slot->connection = connection;
+    slot->span.record.statement_length = copy_statement(&slot->span, statement, length);
+}
+
+const void *ldtap_db_prepared_recall(uint64_t key, struct ldtap_db_span *span) {
+    struct table_slot *slots = __atomic_load_n(&prepared_slots, __ATOMIC_ACQUIRE);
+    struct table_slot *slot = slots != NULL ? table_find(slots, key) : NULL;
+    if (slot == NULL)
+        return NULL;
+    uint16_t length = slot->span.record.statement_length;
+    if (length > 0) {
+        memcpy(span->statement, slot->span.statement, length);
+        span->record.statement_length = length;
+        span->record.statement_full_length = slot->span.record.statement_full_length;
+        span->record.flags |= LDTAP_DB_FLAG_PREPARED;
+    }
+    return slot->connection;
+}
+
+void ldtap_db_prepared_forget(uint64_t key) {
+    struct table_slot *slots = __atomic_load_n(&prepared_slots, __ATOMIC_ACQUIRE);
+    struct table_slot *slot = slots != NULL ? table_find(slots, key) : NULL;
+    if (slot != NULL)
+        __atomic_store_n(&slot->key, 0, __ATOMIC_RELEASE);
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# End-to-end: gunicorn (2 sync workers) under `ldtap run`; one worker leaks 1 MiB per
+# /leak request, the other does not. The exit summary must flag the leaking worker's RSS
+# growth as "growing" and not the other's. Usage: worker_memory.sh BUILD_DIR
+set -euo pipefail
+source "$(dirname "$0")/../../scripts/lib/common.sh"
+
+BUILD=$(resolve_build_dir "${1:-}")
+make_temp_dir
+clear_otel_environment
+APPS="$LDTAP_ROOT/tests/e2e/apps"
+GUNICORN=/usr/bin/gunicorn
+[ -x "$GUNICORN" ] || die "$GUNICORN is missing (run scripts/setup.sh)"
+LEAK_MIB=60
+FAILED=0
+fail() {
+    echo "  FAIL $*"
+    FAILED=1
+}
+
+PORT=$(free_port)
+export CLAIM_FILE="$LDTAP_TMP/leaker.pid"
+metrics_options=()
+if "$BUILD/ldtap" run --help 2>&1 | grep -q -- --no-prometheus; then
+    metrics_options=(--no-prometheus)
+fi
+start_background LDTAP_PID "$LDTAP_TMP/ldtap.log" \
+    "$BUILD/ldtap" run --service-name e2e-memory --run-dir "$LDTAP_TMP/run" --output "$LDTAP_TMP/traces.jsonl" \
+    "${metrics_options[@]}" -- "$GUNICORN" -w 2 -k sync -b "127.0.0.1:$PORT" --chdir "$APPS" metrics_app:app
+wait_for_port "$PORT" 30 "$LDTAP_PID" || { cat "$LDTAP_TMP/ldtap.log" >&2; die "gunicorn did not start"; }
+sleep 1 # both workers up, or one gets every request
+
+# Concurrent naps reach both workers: each creates its ring (and gets an RSS baseline).
+# Then the first /claim names the leaker; /leak requests go to either worker until the
+# leaker has leaked LEAK_MIB (the other worker answers "skipped").
+"$LDTAP_PYTHON" - "$PORT" "$LEAK_MIB" <<'PY' || fail "the client failed"
+import sys, threading, urllib.request
+port, target = int(sys.argv[1]), int(sys.argv[2])
+base = "http://127.0.0.1:%d" % port
+def get(path):
+    with urllib.request.urlopen(base + path, timeout=10) as response:
+        return response.read().decode()
+workers = set()
+def nap():
+    workers.add(get("/nap").split()[-1])
+threads = [threading.Thread(target=nap) for _ in range(6)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print("  ..   workers that answered /nap:", " ".join(sorted(workers)))
+print("  ..   " + get("/claim").strip())
+leaked = 0
+for _ in range(5000):
+    answer = get("/leak").split()
+    if answer[0] == "leaked":
+        leaked = int(answer[1])
+        if leaked >= target:
+            break
+print("  ..   leaked %d MiB" % leaked)
+sys.exit(0 if leaked >= target else 1)
+PY
+
+LEAKER=$(cat "$CLAIM_FILE" 2>/dev/null || true)
+MASTER=$(ps -o pid= --ppid "$LDTAP_PID" | head -n 1 | tr -d ' ' || true)
+OTHER=$(ps -o pid= --ppid "$MASTER" | tr -d ' ' | grep -v -x "$LEAKER" | head -n 1 || true)
+echo "  ..   gunicorn master $MASTER, leaking worker $LEAKER, other worker $OTHER"
+sleep 2.5 # the drain samples each process about once a second
+
+stop_pid "$LDTAP_PID" TERM 30 || fail "ldtap did not stop"
+[ "$STOP_STATUS" = 0 ] || fail "ldtap exited $STOP_STATUS"
+sed -n '/PROCESS/,/growing:/p' "$LDTAP_TMP/ldtap.log"
+
+leaker_row=$(grep -E "^  pid $LEAKER " "$LDTAP_TMP/ldtap.log" || true)
+other_row=$(grep -E "^  pid $OTHER " "$LDTAP_TMP/ldtap.log" || true)
+if [ -z "$LEAKER" ] || [ -z "$leaker_row" ]; then
+    fail "no summary row for the leaking worker (pid ${LEAKER:-unknown})"
+elif [[ "$leaker_row" != *growing* ]]; then
+    fail "the leaking worker is not flagged growing: $leaker_row"
+else
+    # "pid N worker FIRST MiB LAST MiB +GROWTH MiB +P% growing"
+    growth=$(awk '{print $8}' <<<"$leaker_row" | tr -d '+')
+    if awk -v growth="$growth" -v leak="$LEAK_MIB" 'BEGIN { exit !(growth >= leak * 0.8) }'; then
+        echo "  ok   leaking worker $LEAKER grew by $growth MiB and is flagged growing"
+    else
+        fail "leaking worker grew by only $growth MiB after leaking $LEAK_MIB MiB"
+    fi
+fi
+if [ -z "$OTHER" ] || [ -z "$other_row" ]; then
+    fail "no summary row for the other worker (pid ${OTHER:-unknown})"
+elif [[ "$other_row" == *growing* ]]; then
+    fail "the steady worker is flagged growing: $other_row"
+else
+    echo "  ok   the other worker $OTHER is not flagged"
+fi
+sed -n '/^  PROCESS /,/^  saturation:/p' "$LDTAP_TMP/ldtap.log" |
+    awk 'length($0) > 80 { bad = 1; print "  line over 80 columns: " $0 } END { exit bad }' ||
+    fail "the memory table is wider than 80 columns"
+
+if [ "$FAILED" != 0 ]; then
+    log "FAILED (set LDTAP_KEEP_TMP=1 to keep $LDTAP_TMP)"
+    tail -n 40 "$LDTAP_TMP/ldtap.log"
+    exit 1
+fi
+log "passed"
