@@ -97,6 +97,9 @@ static char **child_environment(const char *shim, const char *run_directory, uin
     if (asprintf(&entries[0], "LD_PRELOAD=%s", preload) < 0 ||
         asprintf(&entries[1], "LDTAP_RUN_DIR=%s", run_directory) < 0 ||
         (ring_size && asprintf(&entries[2], "LDTAP_RING_SIZE=%llu", (unsigned long long)ring_size) < 0)) {
+        for (int i = 0; i < 3; i++) {
+            free(entries[i]); /* asprintf leaves a failed entry NULL */
+        }
         free(preload);
         free(environment);
         return NULL;
@@ -106,6 +109,21 @@ static char **child_environment(const char *shim, const char *run_directory, uin
         environment[used++] = entries[i];
     }
     return environment;
+}
+
+/* Frees what child_environment allocated: the array and the entries it added, which are
+ * the only ones naming the variables it filtered out of environ. */
+static void free_child_environment(char **environment) {
+    if (!environment) {
+        return;
+    }
+    for (size_t i = 0; environment[i]; i++) {
+        if (strncmp(environment[i], "LD_PRELOAD=", 11) == 0 || strncmp(environment[i], "LDTAP_RUN_DIR=", 14) == 0 ||
+            strncmp(environment[i], "LDTAP_RING_SIZE=", 16) == 0) {
+            free(environment[i]);
+        }
+    }
+    free(environment);
 }
 
 /* Removes the ring files left in the private directory, then the directory. */
@@ -228,6 +246,7 @@ static int run_traced(const struct ldtap_config *config, char *path, char **argv
     char **environment = child_environment(shim, run_directory, config->ring_size);
     set_handlers();
     pid_t pid = environment ? start_child(path, argv, environment) : -1;
+    free_child_environment(environment);
     if (pid < 0) {
         fprintf(stderr, "ldtap: cannot start %s: %s\n", argv[0], strerror(errno));
         ldtap_session_finish(&session, 0);

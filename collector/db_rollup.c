@@ -28,11 +28,17 @@ struct ldtap_db_rollup {
     struct entry slots[SLOT_COUNT];
 };
 
-struct ldtap_db_rollup *ldtap_db_rollup_new(void) { return calloc(1, sizeof(struct ldtap_db_rollup)); }
+struct ldtap_db_rollup *ldtap_db_rollup_new(void) {
+    return calloc(1, sizeof(struct ldtap_db_rollup));
+}
 
-void ldtap_db_rollup_free(struct ldtap_db_rollup *rollup) { free(rollup); }
+void ldtap_db_rollup_free(struct ldtap_db_rollup *rollup) {
+    free(rollup);
+}
 
-uint64_t ldtap_db_rollup_evictions(const struct ldtap_db_rollup *rollup) { return rollup ? rollup->evictions : 0; }
+uint64_t ldtap_db_rollup_evictions(const struct ldtap_db_rollup *rollup) {
+    return rollup ? rollup->evictions : 0;
+}
 
 static uint64_t key_of(const uint8_t span_id[8]) {
     uint64_t key;
@@ -41,7 +47,9 @@ static uint64_t key_of(const uint8_t span_id[8]) {
 }
 
 /* Span ids are random but come from a hostile ring: mix anyway. */
-static size_t home_slot(uint64_t key) { return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & SLOT_MASK; }
+static size_t home_slot(uint64_t key) {
+    return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & SLOT_MASK;
+}
 
 /* The slot holding `key`, or the empty slot where it would go. */
 static size_t find_slot(const struct ldtap_db_rollup *rollup, uint64_t key) {
@@ -94,7 +102,8 @@ static void evict_stalest(struct ldtap_db_rollup *rollup) {
     size_t stalest = SLOT_COUNT;
     for (size_t slot = 0; slot < SLOT_COUNT; slot++) {
         if (rollup->slots[slot].key != 0 &&
-            (stalest == SLOT_COUNT || rollup->slots[slot].last_seen_ns < rollup->slots[stalest].last_seen_ns)) {
+            (stalest == SLOT_COUNT ||
+             rollup->slots[slot].last_seen_ns < rollup->slots[stalest].last_seen_ns)) {
             stalest = slot;
         }
     }
@@ -104,7 +113,8 @@ static void evict_stalest(struct ldtap_db_rollup *rollup) {
     }
 }
 
-static void add_query(struct ldtap_db_rollup *rollup, uint64_t parent, uint64_t duration_ns, uint64_t now_ns) {
+static void add_query(struct ldtap_db_rollup *rollup, uint64_t parent, uint64_t duration_ns,
+                      uint64_t now_ns) {
     size_t slot = find_slot(rollup, parent);
     if (rollup->slots[slot].key == 0) {
         if (rollup->used >= LDTAP_DB_ROLLUP_MAX_ENTRIES) {
@@ -129,7 +139,8 @@ static void attach_rollup(struct ldtap_db_rollup *rollup, struct ldtap_span *spa
     if (entry->key == 0) {
         return;
     }
-    ldtap_span_add_int(span, "ldtap.db.query_count", entry->count > INT64_MAX ? INT64_MAX : (int64_t)entry->count);
+    ldtap_span_add_int(span, "ldtap.db.query_count",
+                       entry->count > INT64_MAX ? INT64_MAX : (int64_t)entry->count);
     ldtap_span_add_double(span, "ldtap.db.duration", (double)entry->duration_ns / 1e9);
     remove_slot(rollup, slot);
 }
@@ -143,7 +154,8 @@ void ldtap_db_rollup_observe(struct ldtap_db_rollup *rollup, struct ldtap_span *
     }
     uint64_t parent = key_of(span->parent_span_id);
     if (span->kind == LDTAP_SPAN_KIND_CLIENT && parent != 0 && ldtap_span_find(span, "db.system.name")) {
-        uint64_t duration_ns = span->end_time_ns > span->start_time_ns ? span->end_time_ns - span->start_time_ns : 0;
+        uint64_t duration_ns =
+            span->end_time_ns > span->start_time_ns ? span->end_time_ns - span->start_time_ns : 0;
         add_query(rollup, parent, duration_ns, now_ns);
     } else if (span->kind == LDTAP_SPAN_KIND_SERVER && key_of(span->span_id) != 0) {
         attach_rollup(rollup, span);

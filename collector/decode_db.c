@@ -55,13 +55,16 @@ struct described_statement {
 };
 
 static bool record_is_valid(const struct ldtap_db_span_record *record, uint32_t payload_length) {
-    if (record->statement_length > LDTAP_DB_STATEMENT_MAX || record->namespace_length > LDTAP_DB_NAMESPACE_MAX) {
+    if (record->statement_length > LDTAP_DB_STATEMENT_MAX ||
+        record->namespace_length > LDTAP_DB_NAMESPACE_MAX) {
         return false;
     }
-    if ((size_t)payload_length - sizeof *record < (size_t)record->statement_length + record->namespace_length) {
+    if ((size_t)payload_length - sizeof *record <
+        (size_t)record->statement_length + record->namespace_length) {
         return false;
     }
-    if (record->span.kind != LDTAP_SPAN_KIND_CLIENT || record->span.end_time_ns < record->span.start_time_ns) {
+    if (record->span.kind != LDTAP_SPAN_KIND_CLIENT ||
+        record->span.end_time_ns < record->span.start_time_ns) {
         return false;
     }
     if (record->system < LDTAP_DB_SQLITE || record->system > LDTAP_DB_REDIS) {
@@ -94,14 +97,15 @@ static void describe(const struct ldtap_db_span_record *record, const char *stat
         memcpy(described->operation, result.operation, sizeof result.operation);
     } else {
         struct ldtap_sql_result result;
-        ldtap_sql_sanitize(statement, record->statement_length, dialect_of(record->system), truncated, sanitized,
-                           sizeof sanitized, &result);
+        ldtap_sql_sanitize(statement, record->statement_length, dialect_of(record->system), truncated,
+                           sanitized, sizeof sanitized, &result);
         sanitized_length = result.length;
         full = result.output_full;
         memcpy(described->operation, result.operation, sizeof result.operation);
         memcpy(described->collection, result.collection, sizeof result.collection);
     }
-    described->length = ldtap_copy_clean_text(sanitized, sanitized_length, described->text, sizeof described->text);
+    described->length =
+        ldtap_copy_clean_text(sanitized, sanitized_length, described->text, sizeof described->text);
     described->cut = full || described->length < sanitized_length;
 }
 
@@ -109,9 +113,11 @@ static bool add_literal(struct ldtap_span *span, const char *key, const char *te
     return ldtap_span_add_string(span, key, text, strlen(text));
 }
 
-static bool add_clean(struct ldtap_span *span, const char *key, const char *text, size_t length, size_t capacity) {
+static bool add_clean(struct ldtap_span *span, const char *key, const char *text, size_t length,
+                      size_t capacity) {
     char clean[LDTAP_DB_QUERY_TEXT_MAX_BYTES];
-    size_t clean_length = ldtap_copy_clean_text(text, length, clean, capacity < sizeof clean ? capacity : sizeof clean);
+    size_t clean_length =
+        ldtap_copy_clean_text(text, length, clean, capacity < sizeof clean ? capacity : sizeof clean);
     return ldtap_span_add_string(span, key, clean, clean_length);
 }
 
@@ -124,7 +130,8 @@ static bool is_write_operation(const char *operation) {
     return false;
 }
 
-static void set_name(struct ldtap_span *span, const char *system, const struct described_statement *described) {
+static void set_name(struct ldtap_span *span, const char *system,
+                     const struct described_statement *described) {
     char name[LDTAP_REDIS_OPERATION_BYTES + LDTAP_SQL_COLLECTION_BYTES];
     if (described->operation[0] && described->collection[0]) {
         snprintf(name, sizeof name, "%s %s", described->operation, described->collection);
@@ -168,8 +175,9 @@ static bool add_network(struct ldtap_span *span, const struct ldtap_net_endpoint
     return ok;
 }
 
-static bool add_attributes(struct ldtap_span *span, const struct ldtap_db_span_record *record, const char *statement,
-                           const char *namespace_text, const struct ldtap_db_decode_options *options,
+static bool add_attributes(struct ldtap_span *span, const struct ldtap_db_span_record *record,
+                           const char *statement, const char *namespace_text,
+                           const struct ldtap_db_decode_options *options,
                            struct described_statement *described, bool slow) {
     const char *system = SYSTEM_NAMES[record->system];
     bool truncated = record->statement_full_length > record->statement_length;
@@ -205,8 +213,9 @@ static bool add_attributes(struct ldtap_span *span, const struct ldtap_db_span_r
     return ok;
 }
 
-bool ldtap_decode_db_span(const uint8_t *payload, uint32_t payload_length, const struct ldtap_db_decode_options *options,
-                          struct ldtap_span *span, struct ldtap_db_statement *statement) {
+bool ldtap_decode_db_span(const uint8_t *payload, uint32_t payload_length,
+                          const struct ldtap_db_decode_options *options, struct ldtap_span *span,
+                          struct ldtap_db_statement *statement) {
     struct ldtap_db_span_record record;
     if (payload == NULL || span == NULL || options == NULL || payload_length < sizeof record) {
         return false;

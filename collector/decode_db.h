@@ -28,7 +28,8 @@ struct ldtap_db_statement {
 /* Fills `span` (zeroed by the caller, resource set) and, when not NULL, `statement`.
  * Returns false, leaving both unusable, when the payload is not a valid database span
  * record. */
-bool ldtap_decode_db_span(const uint8_t *payload, uint32_t payload_length, const struct ldtap_db_decode_options *options,
-                          struct ldtap_span *span, struct ldtap_db_statement *statement);
+bool ldtap_decode_db_span(const uint8_t *payload, uint32_t payload_length,
+                          const struct ldtap_db_decode_options *options, struct ldtap_span *span,
+                          struct ldtap_db_statement *statement);
 
 #endif

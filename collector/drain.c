@@ -397,12 +397,13 @@ bool ldtap_drain_finish(struct ldtap_drain *drain, uint32_t grace_ms) {
                 waiting_for_live |= !ring->process_gone;
             }
         }
-        if (!waiting_for_dead && !waiting_for_live) {
-            return true;
-        }
+        bool done = !waiting_for_dead && !waiting_for_live;
         uint64_t now = monotonic_ns();
-        if ((!waiting_for_dead && now >= deadline) || now >= hard_deadline) {
-            return false;
+        if (done || (!waiting_for_dead && now >= deadline) || now >= hard_deadline) {
+            if (drain->options.metrics) {
+                sample_self(drain); /* the final totals, for a last scrape or export */
+            }
+            return done;
         }
         if (!waiting_for_dead) {
             nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);

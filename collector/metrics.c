@@ -2,42 +2,58 @@
  * attribute set) in a bounded hash map, and collection for the readers.
  *
  * Instruments. Names, units and boundaries follow the OpenTelemetry semantic conventions;
- * the ldtap.* ones are ldtap's own, for what the conventions have no name for:
+ * the ldtap.* ones are ldtap's own, for what the conventions have no name for.
  *
- * | name                                 | kind      | unit              | attributes                 |
- * |--------------------------------------|-----------|-------------------|----------------------------|
- * | http.server.request.duration         | histogram | s                 | http.request.method, url.scheme, http.route, http.response.status_code, network.protocol.version, error.type |
- * | http.server.request.body.size        | histogram | By                | as above                   |
- * | http.server.response.body.size       | histogram | By                | as above                   |
- * | http.client.request.duration         | histogram | s                 | http.request.method, server.address, server.port, http.response.status_code, network.protocol.version, error.type |
- * | http.client.request.body.size        | histogram | By                | as above                   |
- * | http.client.response.body.size       | histogram | By                | as above                   |
- * | db.client.operation.duration         | histogram | s                 | db.system.name, db.operation.name, db.collection.name, db.response.status_code, server.address, server.port, error.type |
- * | http.server.active_requests          | updown    | {request}         | ldtap.process.role         |
- * | process.memory.usage                 | updown    | By                | ldtap.process.role (RSS)   |
- * | process.memory.virtual               | updown    | By                | ldtap.process.role         |
- * | process.cpu.time                     | counter   | s                 | cpu.mode (user, system), ldtap.process.role |
- * | process.thread.count                 | updown    | {thread}          | ldtap.process.role         |
- * | process.unix.file_descriptor.count   | updown    | {file_descriptor} | ldtap.process.role         |
- * | process.uptime                       | gauge     | s                 | ldtap.process.role         |
- * | ldtap.worker.busy.time               | counter   | s                 | ldtap.process.role: time with >= 1 request in flight |
- * | ldtap.worker.busy_fraction           | gauge     | 1                 | ldtap.process.role: busy time / wall time over the last sampling interval (about 1 s) |
- * | ldtap.service.busy_fraction          | gauge     | 1                 | (service resource) mean of its workers' busy_fraction: near 1 = all workers busy |
- * | ldtap.listen.accept_queue            | gauge     | {connection}      | server.port: connections accepted by the kernel, waiting for accept() |
- * | ldtap.records.drained                | counter   | {record}          | (collector resource)       |
- * | ldtap.records.dropped                | counter   | {record}          | reason: ring_full, too_large, invalid, uncommitted |
- * | ldtap.rings.attached                 | updown    | {ring}            |                            |
- * | ldtap.rings.corrupt                  | counter   | {ring}            |                            |
- * | ldtap.spans.exported                 | counter   | {span}            |                            |
- * | ldtap.spans.dropped                  | counter   | {span}            | reason: queue_full, after_retries |
- * | ldtap.export.failures                | counter   | {request}         |                            |
- * | ldtap.metrics.series_dropped         | counter   | {series}          | series refused past max_series |
+ *   name                                kind       unit               attributes
+ *   http.server.request.duration        histogram  s                  [server]
+ *   http.server.request.body.size       histogram  By                 [server]
+ *   http.server.response.body.size      histogram  By                 [server]
+ *   http.client.request.duration        histogram  s                  [client]
+ *   http.client.request.body.size       histogram  By                 [client]
+ *   http.client.response.body.size      histogram  By                 [client]
+ *   db.client.operation.duration        histogram  s                  [database]
+ *   http.server.active_requests         updown     {request}          [role]
+ *   process.memory.usage                updown     By                 [role] (resident set)
+ *   process.memory.virtual              updown     By                 [role]
+ *   process.cpu.time                    counter    s                  [role], cpu.mode: user, system
+ *   process.thread.count                updown     {thread}           [role]
+ *   process.unix.file_descriptor.count  updown     {file_descriptor}  [role]
+ *   process.uptime                      gauge      s                  [role]
+ *   ldtap.worker.busy.time              counter    s                  [role]
+ *   ldtap.worker.busy_fraction          gauge      1                  [role]
+ *   ldtap.service.busy_fraction         gauge      1                  none (service resource)
+ *   ldtap.listen.accept_queue           gauge      {connection}       server.port
+ *   ldtap.records.drained               counter    {record}           none (collector resource)
+ *   ldtap.records.dropped               counter    {record}           reason: ring_full, too_large,
+ *                                                                     invalid, uncommitted
+ *   ldtap.rings.attached                updown     {ring}             none
+ *   ldtap.rings.corrupt                 counter    {ring}             none
+ *   ldtap.spans.exported                counter    {span}             none
+ *   ldtap.spans.dropped                 counter    {span}             reason: queue_full, after_retries
+ *   ldtap.export.failures               counter    {request}          none
+ *   ldtap.metrics.series_dropped        counter    {series}           none
+ *
+ *   [server]   http.request.method, url.scheme, http.route, http.response.status_code,
+ *              network.protocol.version, error.type
+ *   [client]   http.request.method, server.address, server.port, http.response.status_code,
+ *              network.protocol.version, error.type
+ *   [database] db.system.name, db.operation.name, db.collection.name, db.response.status_code,
+ *              server.address, server.port, error.type
+ *   [role]     ldtap.process.role: "master" for a process whose children are traced too
+ *              (gunicorn's arbiter), else "worker"
+ *
+ * What the ldtap.* ones mean: worker.busy.time is the time the process had at least one
+ * server request in flight (ring header); worker.busy_fraction is its increase over the
+ * last sampling interval (about 1 s) divided by that interval; service.busy_fraction is
+ * the mean over the service's live workers, so near 1 means all workers are busy;
+ * listen.accept_queue is the number of connections the kernel accepted on a listening
+ * socket of the process that wait for accept() (/proc/net/tcp rx_queue of a LISTEN row),
+ * i.e. requests waiting for a free worker; the rest is ldtap's own health.
  *
  * Resources: span metrics use one resource per service (service.name, host.name,
  * telemetry.sdk.* and the first process's user attributes); process and worker metrics
  * the process's own resource (process.pid, process.parent_pid, ...); health metrics a
- * resource for the collector (service.name "ldtap"). ldtap.process.role is "master" for a
- * process whose children are traced too (gunicorn's arbiter), else "worker".
+ * resource for the collector (service.name "ldtap").
  */
 #include "metrics_store.h"
 

@@ -9,7 +9,7 @@
 #include "process_stats.h"
 
 /* Gone processes are remembered for the summary; past this many the oldest are forgotten. */
-#define MAX_PROCESSES 4096
+#define MAX_PROCESSES 1024
 /* A shorter interval would make the busy fraction jumpy; the drain samples about each second. */
 #define MIN_BUSY_INTERVAL_NS 200000000ull
 
@@ -68,8 +68,8 @@ static struct ldtap_metric_process *find_process(struct ldtap_metrics *metrics,
         forget(metrics, victim);
     }
     struct ldtap_metric_process *process = calloc(1, sizeof *process);
-    struct ldtap_metric_service *service = ldtap_metrics_service(metrics, sample->service_name ? sample->service_name : "",
-                                                                 sample->resource);
+    const char *service_name = sample->service_name ? sample->service_name : "";
+    struct ldtap_metric_service *service = ldtap_metrics_service(metrics, service_name, sample->resource);
     if (!process || !service || !sample->resource) {
         free(process);
         return NULL;

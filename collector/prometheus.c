@@ -110,6 +110,56 @@ static bool ends_with_word(const char *name, size_t length, const char *word) {
            memcmp(name + length - word_length, word, word_length) == 0;
 }
 
+/* The first {annotation} of a unit, sanitised: "{thread}" -> "thread". */
+static void unit_annotation(const char *unit, char *annotation, size_t size) {
+    annotation[0] = '\0';
+    const char *open = unit ? strchr(unit, '{') : NULL;
+    const char *close = open ? strchr(open, '}') : NULL;
+    size_t used = 0;
+    if (close) {
+        append_sanitized(annotation, size, &used, open + 1, (size_t)(close - open - 1));
+    }
+}
+
+/* Prometheus reserves _count for histograms and summaries (promtool rejects a gauge named
+ * so) and names a gauge of things by their plural. The semantic conventions' UpDownCounters
+ * end in .count with the thing as the unit's annotation, so process.thread.count {thread}
+ * becomes process_threads: ldtap's one departure from the plain translation. */
+static void pluralise_count(const struct ldtap_instrument *instrument, char *name, size_t size, size_t *used) {
+    char thing[64];
+    unit_annotation(instrument->unit, thing, sizeof thing);
+    if (!ends_with_word(name, *used, "count") || !thing[0] || strcmp(thing, "_") == 0) {
+        return;
+    }
+    size_t stem = *used - 6;
+    name[stem] = '\0';
+    char *last = strrchr(name, '_');
+    const char *last_word = last ? last + 1 : name;
+    size_t thing_length = strlen(thing);
+    bool ends_with_thing = strcmp(last_word, thing) == 0 ||
+                           (stem > thing_length && ends_with_word(name, stem, thing));
+    size_t plural = stem;
+    if (!ends_with_thing) {
+        append_sanitized(name, size, &plural, "_", 1);
+        append_sanitized(name, size, &plural, thing, thing_length);
+    }
+    char end = name[plural - 1];
+    char before = plural > 1 ? name[plural - 2] : '\0';
+    bool vowel_before = before && strchr("aeiou", before);
+    const char *suffix = end == 's' || end == 'x' || (end == 'h' && (before == 's' || before == 'c')) ? "es"
+                         : end == 'y' && !vowel_before                                                  ? "ies"
+                                                                                                        : "s";
+    if (suffix[0] == 'i') {
+        plural--; /* y -> ies */
+    }
+    if (plural + strlen(suffix) + 1 > size) {
+        snprintf(name + stem, size - stem, "_count"); /* no room: keep the plain translation */
+        return;
+    }
+    memcpy(name + plural, suffix, strlen(suffix) + 1);
+    *used = plural + strlen(suffix);
+}
+
 bool ldtap_prometheus_family_name(const struct ldtap_instrument *instrument, char *name, size_t size) {
     if (size < 2) {
         return false;
@@ -129,6 +179,9 @@ bool ldtap_prometheus_family_name(const struct ldtap_instrument *instrument, cha
     }
     if (fits && suffix[0] && !ends_with_word(name, used, suffix)) {
         fits = append_sanitized(name, size, &used, "_", 1) && append_sanitized(name, size, &used, suffix, strlen(suffix));
+    }
+    if (fits && (instrument->kind == LDTAP_INSTRUMENT_GAUGE || instrument->kind == LDTAP_INSTRUMENT_UPDOWN_COUNTER)) {
+        pluralise_count(instrument, name, size, &used);
     }
     if (fits && instrument->kind == LDTAP_INSTRUMENT_COUNTER && !ends_with_word(name, used, "total")) {
         fits = append_sanitized(name, size, &used, "_total", 6);

@@ -90,7 +90,8 @@ void ldtap_span_copy_common(struct ldtap_span *span, const struct ldtap_span_com
     span->end_time_ns = common->end_time_ns;
     span->kind = (uint8_t)common->kind;
     span->status_code = LDTAP_STATUS_UNSET;
-    bool remote_unsampled = (common->flags & (LDTAP_SPAN_FLAG_REMOTE_PARENT | LDTAP_SPAN_FLAG_UPSTREAM_DECISION)) &&
-                            !(common->flags & LDTAP_SPAN_FLAG_SAMPLED);
+    bool remote_unsampled =
+        (common->flags & (LDTAP_SPAN_FLAG_REMOTE_PARENT | LDTAP_SPAN_FLAG_UPSTREAM_DECISION)) &&
+        !(common->flags & LDTAP_SPAN_FLAG_SAMPLED);
     span->trace_flags = remote_unsampled ? 0 : 1;
 }

@@ -11,8 +11,8 @@
 #define LDTAP_REDIS_OPERATION_BYTES 48
 
 struct ldtap_redis_result {
-    size_t length;                                 /* sanitised bytes written, NUL excluded */
-    char operation[LDTAP_REDIS_OPERATION_BYTES];   /* "" when the command word is not plausible */
+    size_t length;                               /* sanitised bytes written, NUL excluded */
+    char operation[LDTAP_REDIS_OPERATION_BYTES]; /* "" when the command word is not plausible */
 };
 
 /*

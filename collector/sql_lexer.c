@@ -10,25 +10,31 @@
 #define DOLLAR_TAG_MAX 64
 
 /* Keywords after which + or - begins a signed number ("WHERE x = -1", "LIMIT -1"). */
-static const char *const SIGN_KEYWORDS[] = {"SELECT", "WHERE", "AND",  "OR",   "NOT",    "VALUES", "SET",
-                                            "THEN",   "ELSE",  "WHEN", "BY",   "LIMIT",  "OFFSET", "IN",
-                                            "IS",     "LIKE",  "CASE", "ON",   "HAVING", "RETURN", "BETWEEN"};
+static const char *const SIGN_KEYWORDS[] = {"SELECT", "WHERE", "AND",  "OR", "NOT",    "VALUES", "SET",
+                                            "THEN",   "ELSE",  "WHEN", "BY", "LIMIT",  "OFFSET", "IN",
+                                            "IS",     "LIKE",  "CASE", "ON", "HAVING", "RETURN", "BETWEEN"};
 
 void ldtap_sql_lexer_init(struct ldtap_sql_lexer *lexer, const char *text, size_t length,
                           enum ldtap_sql_dialect dialect) {
     *lexer = (struct ldtap_sql_lexer){(const unsigned char *)text, text ? length : 0, 0, dialect, true};
 }
 
-static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+static bool is_digit(unsigned char c) {
+    return c >= '0' && c <= '9';
+}
 
 /* Bytes >= 0x80 count as letters so that UTF-8 identifiers stay whole. */
 static bool is_word_start(unsigned char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
 }
 
-static bool is_word_part(unsigned char c) { return is_word_start(c) || is_digit(c) || c == '$'; }
+static bool is_word_part(unsigned char c) {
+    return is_word_start(c) || is_digit(c) || c == '$';
+}
 
-static bool is_space(unsigned char c) { return c <= 0x20 || c == 0x7f; }
+static bool is_space(unsigned char c) {
+    return c <= 0x20 || c == 0x7f;
+}
 
 static unsigned char peek(const struct ldtap_sql_lexer *lexer, size_t offset) {
     size_t at = lexer->position + offset;
@@ -107,7 +113,8 @@ static bool scan_quoted(struct ldtap_sql_lexer *lexer, unsigned char quote, bool
 static size_t dollar_tag_length(const struct ldtap_sql_lexer *lexer) {
     size_t length = 1;
     if (is_word_start(peek(lexer, 1))) {
-        while (length <= DOLLAR_TAG_MAX && (is_word_start(peek(lexer, length)) || is_digit(peek(lexer, length)))) {
+        while (length <= DOLLAR_TAG_MAX &&
+               (is_word_start(peek(lexer, length)) || is_digit(peek(lexer, length)))) {
             length++;
         }
     }
@@ -119,7 +126,8 @@ static bool scan_dollar_quoted(struct ldtap_sql_lexer *lexer, size_t tag_length)
     const unsigned char *tag = lexer->text + lexer->position;
     lexer->position += tag_length;
     while (lexer->position + tag_length <= lexer->length) {
-        if (lexer->text[lexer->position] == '$' && memcmp(lexer->text + lexer->position, tag, tag_length) == 0) {
+        if (lexer->text[lexer->position] == '$' &&
+            memcmp(lexer->text + lexer->position, tag, tag_length) == 0) {
             lexer->position += tag_length;
             return true;
         }
@@ -208,8 +216,9 @@ static bool is_operator_char(const struct ldtap_sql_lexer *lexer, unsigned char 
  * begins a number ("=-1" is "=" then "-1"). */
 static void scan_operator(struct ldtap_sql_lexer *lexer) {
     lexer->position++;
-    while (lexer->position < lexer->length && is_operator_char(lexer, peek(lexer, 0)) && !at_line_comment(lexer) &&
-           !at_block_comment(lexer) && !((peek(lexer, 0) == '-' || peek(lexer, 0) == '+') && number_follows(lexer, 1))) {
+    while (lexer->position < lexer->length && is_operator_char(lexer, peek(lexer, 0)) &&
+           !at_line_comment(lexer) && !at_block_comment(lexer) &&
+           !((peek(lexer, 0) == '-' || peek(lexer, 0) == '+') && number_follows(lexer, 1))) {
         lexer->position++;
     }
 }
@@ -290,7 +299,8 @@ static bool sign_may_follow(const struct ldtap_sql_lexer *lexer, const struct ld
         unsigned char c = lexer->text[token->start];
         return c != ')' && c != ']';
     }
-    for (size_t i = 0; token->type == LDTAP_SQL_TOKEN_WORD && i < sizeof SIGN_KEYWORDS / sizeof *SIGN_KEYWORDS; i++) {
+    for (size_t i = 0;
+         token->type == LDTAP_SQL_TOKEN_WORD && i < sizeof SIGN_KEYWORDS / sizeof *SIGN_KEYWORDS; i++) {
         if (ldtap_sql_token_is(lexer, token, SIGN_KEYWORDS[i])) {
             return true;
         }

@@ -10,23 +10,23 @@
 #define MAX_FRAMES 32
 
 static const char *const OPERATIONS[] = {
-    "SELECT",  "INSERT",   "UPDATE",     "DELETE",  "MERGE",    "REPLACE", "UPSERT",  "CREATE",  "DROP",
-    "ALTER",   "TRUNCATE", "RENAME",     "BEGIN",   "START",    "COMMIT",  "END",     "ROLLBACK", "SAVEPOINT",
-    "RELEASE", "ABORT",    "SET",        "RESET",   "SHOW",     "DESCRIBE", "EXPLAIN", "ANALYZE", "VACUUM",
-    "PRAGMA",  "COPY",     "CALL",       "EXEC",    "EXECUTE",  "PREPARE", "DEALLOCATE", "GRANT", "REVOKE",
-    "LOCK",    "UNLOCK",   "USE",        "DO",      "VALUES",   "TABLE",   "LISTEN",  "UNLISTEN", "NOTIFY",
-    "DECLARE", "FETCH",    "MOVE",       "CLOSE",   "DISCARD",  "REINDEX", "CLUSTER", "CHECKPOINT", "ATTACH",
-    "DETACH",  "COMMENT",  "OPTIMIZE",   "REFRESH", "LOAD",     "FLUSH",   "KILL",    "HANDLER"};
+    "SELECT",   "INSERT",     "UPDATE",   "DELETE",   "MERGE",      "REPLACE", "UPSERT", "CREATE",
+    "DROP",     "ALTER",      "TRUNCATE", "RENAME",   "BEGIN",      "START",   "COMMIT", "END",
+    "ROLLBACK", "SAVEPOINT",  "RELEASE",  "ABORT",    "SET",        "RESET",   "SHOW",   "DESCRIBE",
+    "EXPLAIN",  "ANALYZE",    "VACUUM",   "PRAGMA",   "COPY",       "CALL",    "EXEC",   "EXECUTE",
+    "PREPARE",  "DEALLOCATE", "GRANT",    "REVOKE",   "LOCK",       "UNLOCK",  "USE",    "DO",
+    "VALUES",   "TABLE",      "LISTEN",   "UNLISTEN", "NOTIFY",     "DECLARE", "FETCH",  "MOVE",
+    "CLOSE",    "DISCARD",    "REINDEX",  "CLUSTER",  "CHECKPOINT", "ATTACH",  "DETACH", "COMMENT",
+    "OPTIMIZE", "REFRESH",    "LOAD",     "FLUSH",    "KILL",       "HANDLER"};
 
 /* Operations a WITH clause can lead to. */
 static const char *const WITH_MAIN_OPERATIONS[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"};
 
 /* Words that end a FROM list or cannot be a table name. */
-static const char *const CLAUSE_WORDS[] = {"WHERE",  "GROUP",   "ORDER", "HAVING", "LIMIT",   "OFFSET",
-                                           "UNION",  "EXCEPT",  "INTERSECT", "WINDOW", "RETURNING", "ON",
-                                           "USING",  "SET",     "VALUES", "FETCH", "FOR",    "SELECT",
-                                           "DEFAULT", "NATURAL", "LEFT",  "RIGHT", "INNER",  "OUTER",
-                                           "CROSS",  "FULL",    "JOIN"};
+static const char *const CLAUSE_WORDS[] = {
+    "WHERE",   "GROUP",     "ORDER", "HAVING", "LIMIT", "OFFSET", "UNION", "EXCEPT", "INTERSECT",
+    "WINDOW",  "RETURNING", "ON",    "USING",  "SET",   "VALUES", "FETCH", "FOR",    "SELECT",
+    "DEFAULT", "NATURAL",   "LEFT",  "RIGHT",  "INNER", "OUTER",  "CROSS", "FULL",   "JOIN"};
 
 /* Words between a table keyword and the name: FROM ONLY t, CREATE TABLE IF NOT EXISTS t. */
 static const char *const NAME_MODIFIERS[] = {"ONLY", "IF", "NOT", "EXISTS", "TABLE"};
@@ -175,7 +175,8 @@ static void emit(struct sanitizer *s, const struct ldtap_sql_token *t) {
     if (frame) {
         if (!frame->has_content) {
             frame->has_content = true;
-            frame->query = ldtap_sql_token_is(&s->lexer, t, "SELECT") || ldtap_sql_token_is(&s->lexer, t, "WITH") ||
+            frame->query = ldtap_sql_token_is(&s->lexer, t, "SELECT") ||
+                           ldtap_sql_token_is(&s->lexer, t, "WITH") ||
                            ldtap_sql_token_is(&s->lexer, t, "VALUES");
         }
         if (renders_as_question_mark(s, t)) {
@@ -197,7 +198,8 @@ static void emit(struct sanitizer *s, const struct ldtap_sql_token *t) {
     write_token(s, t, space);
     if (is_punct(s, t, ")") && s->depth > 0) {
         s->depth--;
-        if (frame && frame->in_list && frame->only_placeholders && frame->items > 1 && !s->result->output_full) {
+        if (frame && frame->in_list && frame->only_placeholders && frame->items > 1 &&
+            !s->result->output_full) {
             s->result->length = frame->open_position;
             append(s, "(?)", 3);
         }
@@ -239,7 +241,8 @@ static bool observe_operation(struct sanitizer *s, const struct ldtap_sql_token 
             set_operation(s, t);
             return true;
         }
-    } else if (s->with_statement && !s->with_main_found && s->depth == 0 && IS_ANY(s, t, WITH_MAIN_OPERATIONS)) {
+    } else if (s->with_statement && !s->with_main_found && s->depth == 0 &&
+               IS_ANY(s, t, WITH_MAIN_OPERATIONS)) {
         s->with_main_found = true;
         set_operation(s, t);
         return true;

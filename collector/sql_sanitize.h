@@ -12,8 +12,8 @@
 #define LDTAP_SQL_COLLECTION_BYTES 256
 
 struct ldtap_sql_result {
-    size_t length;    /* sanitised bytes written, NUL excluded */
-    bool output_full; /* the output buffer ran out: the text stops early */
+    size_t length;                               /* sanitised bytes written, NUL excluded */
+    bool output_full;                            /* the output buffer ran out: the text stops early */
     char operation[LDTAP_SQL_OPERATION_BYTES];   /* upper-case keyword, "" when none */
     char collection[LDTAP_SQL_COLLECTION_BYTES]; /* the one table named, quotes removed, "" when none */
 };

@@ -22,7 +22,7 @@ struct statement_row {
 struct ldtap_statement_stats {
     size_t row_count;
     struct statement_row rows[LDTAP_SUMMARY_MAX_STATEMENTS + 1]; /* + the overflow row */
-    uint16_t index[INDEX_SLOTS]; /* row number + 1; 0: empty */
+    uint16_t index[INDEX_SLOTS];                                 /* row number + 1; 0: empty */
 };
 
 struct ldtap_statement_stats *ldtap_statement_stats_new(void) {
@@ -81,8 +81,8 @@ static struct statement_row *find_row(struct ldtap_statement_stats *stats, const
     return row;
 }
 
-void ldtap_statement_stats_add(struct ldtap_statement_stats *stats, const char *statement, uint64_t duration_ns,
-                               bool slow) {
+void ldtap_statement_stats_add(struct ldtap_statement_stats *stats, const char *statement,
+                               uint64_t duration_ns, bool slow) {
     if (!stats || !statement || !statement[0]) {
         return;
     }
@@ -127,8 +127,8 @@ void ldtap_statement_stats_print(const struct ldtap_statement_stats *stats, FILE
         sorted[i] = &stats->rows[i];
     }
     qsort(sorted, stats->row_count, sizeof *sorted, compare_by_total);
-    fprintf(out, "ldtap: slowest statements\n  %-*s%7s%11s%9s\n", STATEMENT_COLUMNS, "STATEMENT (BY TOTAL TIME)",
-            "COUNT", "TOTAL ms", "p95 ms");
+    fprintf(out, "ldtap: slowest statements\n  %-*s%7s%11s%9s\n", STATEMENT_COLUMNS,
+            "STATEMENT (BY TOTAL TIME)", "COUNT", "TOTAL ms", "p95 ms");
     for (size_t i = 0; i < stats->row_count && i < LDTAP_SUMMARY_STATEMENTS_PRINTED; i++) {
         const struct statement_row *row = sorted[i];
         fputs("  ", out);

@@ -17,8 +17,8 @@ struct ldtap_statement_stats;
 struct ldtap_statement_stats *ldtap_statement_stats_new(void);
 void ldtap_statement_stats_free(struct ldtap_statement_stats *stats);
 /* Counts one execution of `statement` (sanitised text); `slow` marks the row. */
-void ldtap_statement_stats_add(struct ldtap_statement_stats *stats, const char *statement, uint64_t duration_ns,
-                               bool slow);
+void ldtap_statement_stats_add(struct ldtap_statement_stats *stats, const char *statement,
+                               uint64_t duration_ns, bool slow);
 /* Prints the top statements by total time in at most 80 columns; nothing when empty. */
 void ldtap_statement_stats_print(const struct ldtap_statement_stats *stats, FILE *out);
 

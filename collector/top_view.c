@@ -33,6 +33,8 @@ struct worker {
     char service[64];
     double rss, cpu_seconds, busy_seconds, busy_fraction, active;
     bool has_busy_fraction;
+    bool has_memory; /* an instrumented process, not the collector's own health series */
+    bool has_busy_time;
 };
 
 struct service_state {
@@ -216,10 +218,12 @@ static void add_sample(void *context, const struct ldtap_prom_sample *sample) {
     label_text(sample, "service_name", service_name, sizeof service_name);
     if (worker && ldtap_prom_name_is(sample, "process_memory_usage_bytes")) {
         worker->rss += sample->value;
+        worker->has_memory = true;
     } else if (worker && ldtap_prom_name_is(sample, "process_cpu_time_seconds_total")) {
         worker->cpu_seconds += sample->value;
     } else if (worker && ldtap_prom_name_is(sample, "ldtap_worker_busy_time_seconds_total")) {
         worker->busy_seconds += sample->value;
+        worker->has_busy_time = true;
     } else if (worker && ldtap_prom_name_is(sample, "ldtap_worker_busy_fraction_ratio")) {
         worker->busy_fraction = sample->value;
         worker->has_busy_fraction = true;
@@ -476,12 +480,17 @@ static void render_workers(struct screen *screen, const struct ldtap_top_snapsho
     }
     line(screen, "%s", "");
     line(screen, "%-8s %-20s %9s %7s %7s %7s", "PID", "SERVICE", "RSS", "CPU%", "BUSY%", "ACTIVE");
-    for (uint32_t i = 0; i < current->worker_count && (int)i < room; i++) {
+    for (uint32_t i = 0, shown = 0; i < current->worker_count && (int)shown < room; i++) {
         const struct worker *worker = &current->workers[i];
+        if (!worker->has_memory) {
+            continue;
+        }
+        shown++;
         const struct worker *before = find_same_worker(previous, worker->pid);
         double cpu = before && interval > 0 ? 100 * (worker->cpu_seconds - before->cpu_seconds) / interval : NAN;
         double busy = worker->has_busy_fraction ? 100 * worker->busy_fraction
-                      : before && interval > 0  ? 100 * (worker->busy_seconds - before->busy_seconds) / interval
+                      : worker->has_busy_time && before && interval > 0
+                          ? 100 * (worker->busy_seconds - before->busy_seconds) / interval
                                                 : NAN;
         char service[32], rss[16], cpu_text[16], busy_text[16], active[16];
         line(screen, "%-8ld %-20s %9s %7s %7s %7s", worker->pid, printable(worker->service, 20, service, sizeof service),
@@ -548,7 +557,7 @@ void ldtap_top_render(const struct ldtap_top_snapshot *previous, const struct ld
     line(&screen, "%s", "");
     char invalid[64] = "";
     if (current->invalid_lines) {
-        snprintf(invalid, sizeof invalid, ", %zu unparsable lines", current->invalid_lines);
+        snprintf(invalid, sizeof invalid, ", %zu bad lines", current->invalid_lines);
     }
     line(&screen, "ldtap: %.0f records drained, %.0f dropped, %.0f rings, %.0f export failures%s",
          current->records_drained, current->records_dropped, current->rings_attached, current->export_failures, invalid);

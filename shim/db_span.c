@@ -21,12 +21,14 @@ static void *map_once(void **slot, size_t bytes) {
     void *table = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (LDTAP_LIKELY(table != NULL))
         return table;
+    int saved_errno = errno;
     void *fresh = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (fresh == MAP_FAILED)
-        return NULL;
-    if (__atomic_compare_exchange_n(slot, &table, fresh, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        return fresh;
-    munmap(fresh, bytes);
+    if (fresh != MAP_FAILED &&
+        !__atomic_compare_exchange_n(slot, &table, fresh, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        munmap(fresh, bytes);
+    else if (fresh != MAP_FAILED)
+        table = fresh;
+    errno = saved_errno;
     return table;
 }
 
@@ -162,6 +164,8 @@ static struct table_slot *slots_of(struct table_slot **table) {
 static uint32_t home_of(uint64_t key) { return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - TABLE_BITS)); }
 
 static struct table_slot *table_find(struct table_slot *slots, uint64_t key) {
+    if (key == 0)
+        return NULL; /* a NULL handle: 0 marks free slots */
     uint32_t home = home_of(key);
     for (uint32_t i = 0; i < TABLE_WINDOW; i++) {
         struct table_slot *slot = &slots[(home + i) % TABLE_SLOTS];
@@ -174,7 +178,7 @@ static struct table_slot *table_find(struct table_slot *slots, uint64_t key) {
 /* The slot of `key`, or a free one claimed for it; with `evict`, else the home slot. */
 static struct table_slot *table_claim(struct table_slot *slots, uint64_t key, bool evict) {
     struct table_slot *slot = table_find(slots, key);
-    if (slot != NULL)
+    if (slot != NULL || key == 0)
         return slot;
     uint32_t home = home_of(key);
     for (uint32_t i = 0; i < TABLE_WINDOW; i++) {
@@ -231,8 +235,8 @@ void ldtap_db_prepared_remember(uint64_t key, const void *connection, const char
 const void *ldtap_db_prepared_recall(uint64_t key, struct ldtap_db_span *span) {
     struct table_slot *slots = __atomic_load_n(&prepared_slots, __ATOMIC_ACQUIRE);
     struct table_slot *slot = slots != NULL ? table_find(slots, key) : NULL;
-    if (slot == NULL)
-        return NULL;
+    if (slot == NULL || span == NULL)
+        return slot != NULL ? slot->connection : NULL;
     uint16_t length = slot->span.record.statement_length;
     if (length > 0) {
         memcpy(span->statement, slot->span.statement, length);

@@ -12,9 +12,11 @@
 #include "process.h"
 #include "shim.h"
 
-/* A span being built: the record and the head of its statement. */
+/* A span being built: the record, the head of its statement, and what a hook noted at
+ * the start to work out the result (SQLite: the connection's total changes). */
 struct ldtap_db_span {
     struct ldtap_db_span_record record;
+    int64_t start_mark;
     char statement[LDTAP_DB_STATEMENT_MAX];
 };
 
@@ -76,8 +78,8 @@ void ldtap_db_pending_end(struct ldtap_db_span *span, const char *namespace_name
 uint64_t ldtap_db_prepared_key(const void *connection, const char *name);
 void ldtap_db_prepared_remember(uint64_t key, const void *connection, const char *statement,
                                 size_t length);
-/* Copies the remembered text into `span` (flagged PREPARED) and returns the connection,
- * or NULL when nothing is remembered under `key`. */
+/* Returns the connection remembered under `key` (NULL: none) and, unless `span` is NULL,
+ * copies the remembered text into it, flagged PREPARED. */
 const void *ldtap_db_prepared_recall(uint64_t key, struct ldtap_db_span *span);
 void ldtap_db_prepared_forget(uint64_t key);
 

@@ -138,7 +138,7 @@ static bool read_dynamic_tables(const struct dl_phdr_info *info, struct dynamic_
  * definitions (libmariadb's mysql_*@libmysqlclient_18) match whatever their version. */
 static bool defines(const struct dynamic_tables *tables, uint32_t index, const char *name) {
     const ElfW(Sym) *symbol = &tables->symbols[index];
-    int type = ELFW(ST_TYPE)(symbol->st_info);
+    int type = ELF64_ST_TYPE(symbol->st_info); /* ELF32_ST_TYPE is the same */
     return symbol->st_shndx != SHN_UNDEF && symbol->st_value != 0 &&
            (type == STT_FUNC || type == STT_NOTYPE) &&
            strcmp(tables->strings + symbol->st_name, name) == 0;

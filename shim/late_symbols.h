@@ -17,6 +17,13 @@ struct ldtap_db_originals {
 #undef LDTAP_DB_ORIGINAL_POINTER
 };
 
+/* The hooks' own prototypes, so that a definition that strays from the list fails to build. */
+#define LDTAP_DB_HOOK_PROTOTYPE(type, name, parameters, ...) type name parameters;
+#define LDTAP_DB_HOOK_PROTOTYPES(library, list) list(LDTAP_DB_HOOK_PROTOTYPE)
+LDTAP_DB_HOOK_LISTS(LDTAP_DB_HOOK_PROTOTYPES)
+#undef LDTAP_DB_HOOK_PROTOTYPES
+#undef LDTAP_DB_HOOK_PROTOTYPE
+
 /* Every entry is always callable: until found it points at a stub that looks its own
  * symbol up and calls through (or fails the call as "not available" if nothing defines it). */
 extern LDTAP_INTERNAL struct ldtap_db_originals ldtap_db_originals;

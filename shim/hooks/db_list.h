@@ -19,6 +19,13 @@ typedef struct st_mysql_stmt MYSQL_STMT;
 /* X(return type, name, parameters, arguments). Hooks are exported and interpose the
  * library's definition; helpers are looked up only, to read results and handles. */
 #define LDTAP_SQLITE_HOOKS(X)                                                                        \
+    X(int, sqlite3_prepare_v2,                                                                       \
+      (sqlite3 * db, const char *sql, int bytes, sqlite3_stmt **statement, const char **tail),       \
+      (db, sql, bytes, statement, tail))                                                             \
+    X(int, sqlite3_prepare_v3,                                                                       \
+      (sqlite3 * db, const char *sql, int bytes, unsigned flags, sqlite3_stmt **statement,           \
+       const char **tail),                                                                           \
+      (db, sql, bytes, flags, statement, tail))                                                      \
     X(int, sqlite3_step, (sqlite3_stmt * statement), (statement))                                    \
     X(int, sqlite3_reset, (sqlite3_stmt * statement), (statement))                                   \
     X(int, sqlite3_finalize, (sqlite3_stmt * statement), (statement))                                \
@@ -96,6 +103,12 @@ typedef struct st_mysql_stmt MYSQL_STMT;
 
 /* Each library is resolved as a unit, the first time one of its hooks runs. */
 enum ldtap_db_library { LDTAP_LIBRARY_SQLITE, LDTAP_LIBRARY_LIBPQ, LDTAP_LIBRARY_MYSQL, LDTAP_LIBRARY_COUNT };
+
+/* X(library, list) for the exported lists only. */
+#define LDTAP_DB_HOOK_LISTS(X)                                                                       \
+    X(LDTAP_LIBRARY_SQLITE, LDTAP_SQLITE_HOOKS)                                                      \
+    X(LDTAP_LIBRARY_LIBPQ, LDTAP_LIBPQ_HOOKS)                                                        \
+    X(LDTAP_LIBRARY_MYSQL, LDTAP_MYSQL_HOOKS)
 
 /* X(library, list) for every list, hooks then helpers: consumers pick columns. */
 #define LDTAP_DB_LISTS(X)                                                                            \

@@ -21,7 +21,9 @@ fail() {
 PORT=$(free_port)
 export CLAIM_FILE="$LDTAP_TMP/leaker.pid"
 metrics_options=()
-if "$BUILD/ldtap" run --help 2>&1 | grep -q -- --no-prometheus; then
+# grep -q on a pipe would stop reading early: SIGPIPE fails the pipeline (pipefail).
+run_help=$("$BUILD/ldtap" run --help 2>&1 || true)
+if grep -q -- --no-prometheus <<<"$run_help"; then
     metrics_options=(--no-prometheus)
 fi
 start_background LDTAP_PID "$LDTAP_TMP/ldtap.log" \

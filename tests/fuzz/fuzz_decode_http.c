@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "decode_http.h"
+#include "fuzz_payload.h"
 #include "ldtap_ring_abi.h"
 
 static struct ldtap_route_table *routes;
@@ -15,19 +16,7 @@ static void check_span(const struct ldtap_span *span) {
     if (span->kind != 2 && span->kind != 3) {
         abort();
     }
-    if (memchr(span->name, '\0', sizeof span->name) == NULL || span->name[0] == '\0') {
-        abort();
-    }
-    for (uint16_t i = 0; i < span->attribute_count; i++) {
-        const struct ldtap_attribute *attribute = &span->attributes[i];
-        if (attribute->type == LDTAP_VALUE_STRING &&
-            (size_t)attribute->string_offset + attribute->string_length >= sizeof span->text) {
-            abort();
-        }
-    }
-    if (ldtap_span_find(span, "http.request.method") == NULL || ldtap_span_find(span, "thread.id") == NULL) {
-        abort();
-    }
+    fuzz_check_span(span, "http.request.method");
 }
 
 /*
@@ -83,10 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
 
     if (payload_length < size) {
-        uint8_t *shorter = malloc(payload_length ? payload_length : 1);
-        memcpy(shorter, payload, payload_length);
-        free(payload);
-        payload = shorter;
+        fuzz_shrink_payload(&payload, payload_length);
     }
 
     struct ldtap_span span;

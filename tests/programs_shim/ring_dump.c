@@ -1,5 +1,5 @@
 /* Throwaway ring inspector for the shim's tests: prints a ring's identity and counters and
- * each HTTP span record (kind, ids, status, sizes, heads), one line per span.
+ * each HTTP or database span record (kind, ids, status, sizes, heads), one line per span.
  * Usage: ring_dump FILE... (built by tests/e2e/shim_basics.sh, not by CMake). */
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +55,40 @@ static void print_span(const struct ldtap_ring_record *record) {
     printf("]\n");
 }
 
+static const char *db_system_name(uint16_t system) {
+    static const char *const names[] = {"?", "sqlite", "postgresql", "mysql", "mariadb", "redis"};
+    return system < sizeof(names) / sizeof(names[0]) ? names[system] : "?";
+}
+
+/* One line: ids, outcome, endpoints, then namespace and statement in brackets. */
+static void print_db_span(const struct ldtap_ring_record *record) {
+    struct ldtap_db_span_record span;
+    if (record->payload_length < sizeof(span)) {
+        printf("short record\n");
+        return;
+    }
+    memcpy(&span, record->payload, sizeof(span));
+    if (record->payload_length < sizeof(span) + span.statement_length + span.namespace_length) {
+        printf("bad db lengths\n");
+        return;
+    }
+    printf("db system=%s source=%u trace=", db_system_name(span.system), span.source);
+    print_hex(span.span.trace_id, 16);
+    printf(" id=");
+    print_hex(span.span.span_id, 8);
+    printf(" parent=");
+    print_hex(span.span.parent_span_id, 8);
+    printf(" span_flags=%u flags=%u rows=%lld error=%u sqlstate=%.8s full_length=%u peer_port=%u "
+           "duration_us=%llu namespace=[",
+           span.span.flags, span.flags, (long long)span.rows, span.error_code, span.status_code,
+           span.statement_full_length, span.endpoints.peer_port,
+           (unsigned long long)((span.span.end_time_ns - span.span.start_time_ns) / 1000));
+    print_head(record->payload + sizeof(span) + span.statement_length, span.namespace_length);
+    printf("] statement=[");
+    print_head(record->payload + sizeof(span), span.statement_length);
+    printf("]\n");
+}
+
 int main(int argc, char **argv) {
     static struct ldtap_ring_record record;
     int status = 0;
@@ -83,6 +117,8 @@ int main(int argc, char **argv) {
             }
             if (read_status == LDTAP_RING_READ_RECORD && record.type == LDTAP_RECORD_HTTP_SPAN)
                 print_span(&record);
+            else if (read_status == LDTAP_RING_READ_RECORD && record.type == LDTAP_RECORD_DB_SPAN)
+                print_db_span(&record);
         }
         printf("counters committed=%llu dropped_full=%llu shim_errors=%llu unparented_async=%llu "
                "abandoned=%llu in_flight=%lld\n",

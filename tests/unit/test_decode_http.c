@@ -9,6 +9,7 @@
 
 #include "decode_http.h"
 #include "ldtap_ring_abi.h"
+#include "record_fixture.h"
 
 #define RECORD_BUFFER_BYTES \
     (sizeof(struct ldtap_http_span_record) + LDTAP_HTTP_REQUEST_HEAD_MAX + LDTAP_HTTP_RESPONSE_HEAD_MAX + 64)
@@ -33,17 +34,7 @@ TestSuite(decode_http, .init = setup, .fini = teardown);
 static struct ldtap_http_span_record base_record(uint16_t kind, uint16_t status_code) {
     struct ldtap_http_span_record record;
     memset(&record, 0, sizeof record);
-    for (int i = 0; i < 16; i++) {
-        record.span.trace_id[i] = (uint8_t)(0x10 + i);
-    }
-    for (int i = 0; i < 8; i++) {
-        record.span.span_id[i] = (uint8_t)(0xa0 + i);
-        record.span.parent_span_id[i] = (uint8_t)(0xc0 + i);
-    }
-    record.span.start_time_ns = 1700000000000000000ull;
-    record.span.end_time_ns = 1700000000250000000ull;
-    record.span.thread_id = 4242;
-    record.span.kind = kind;
+    fixture_span_common(&record.span, kind, 250000000ull);
     record.endpoints.family = AF_INET;
     inet_pton(AF_INET, "192.0.2.7", record.endpoints.peer_address);
     inet_pton(AF_INET, "10.0.0.1", record.endpoints.local_address);

@@ -36,6 +36,22 @@ Test(prometheus, family_names_follow_the_specification) {
     cr_assert_str_eq(family("9lives", NULL, LDTAP_INSTRUMENT_GAUGE), "_9lives");
 }
 
+/* Gauges never end in _count (Prometheus keeps it for histograms): the counted thing,
+ * from the unit's annotation, in the plural. */
+Test(prometheus, count_gauges_become_plurals) {
+    cr_assert_str_eq(family("process.thread.count", "{thread}", LDTAP_INSTRUMENT_UPDOWN_COUNTER), "process_threads");
+    cr_assert_str_eq(family("process.unix.file_descriptor.count", "{file_descriptor}", LDTAP_INSTRUMENT_UPDOWN_COUNTER),
+                     "process_unix_file_descriptors");
+    cr_assert_str_eq(family("system.process.count", "{process}", LDTAP_INSTRUMENT_GAUGE), "system_processes");
+    cr_assert_str_eq(family("queue.count", "{entry}", LDTAP_INSTRUMENT_GAUGE), "queue_entries");
+    cr_assert_str_eq(family("db.client.connection.count", "{connection}", LDTAP_INSTRUMENT_UPDOWN_COUNTER),
+                     "db_client_connections");
+    cr_assert_str_eq(family("pool.count", "{connection}", LDTAP_INSTRUMENT_GAUGE), "pool_connections");
+    /* Counters keep _total; a count gauge without an annotation is left alone. */
+    cr_assert_str_eq(family("errors.count", "{error}", LDTAP_INSTRUMENT_COUNTER), "errors_count_total");
+    cr_assert_str_eq(family("things.count", "", LDTAP_INSTRUMENT_GAUGE), "things_count");
+}
+
 Test(prometheus, label_names_are_sanitised) {
     char name[64];
     ldtap_prometheus_label_name("http.route", name, sizeof name);
