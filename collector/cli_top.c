@@ -120,11 +120,13 @@ static struct ldtap_top_snapshot *scrape(CURL *curl, const char *url, char *erro
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     struct ldtap_top_snapshot *snapshot = NULL;
     if (result != CURLE_OK) {
-        snprintf(error, error_size, "cannot scrape %s: %s", url, curl_error[0] ? curl_error : curl_easy_strerror(result));
+        snprintf(error, error_size, "cannot scrape %s: %s", url,
+                 curl_error[0] ? curl_error : curl_easy_strerror(result));
     } else if (status != 200) {
         snprintf(error, error_size, "cannot scrape %s: HTTP status %ld", url, status);
     } else {
-        snapshot = ldtap_top_snapshot_parse(body.data ? (const char *)body.data : "", body.length, monotonic_seconds());
+        snapshot = ldtap_top_snapshot_parse(body.data ? (const char *)body.data : "", body.length,
+                                            monotonic_seconds());
         if (!snapshot) {
             snprintf(error, error_size, "out of memory");
         }
@@ -306,7 +308,8 @@ int ldtap_cli_top(int argc, char **argv) {
             return 0;
         }
         bool is_url = strncmp(argument, "--url", 5) == 0 && (argument[5] == '\0' || argument[5] == '=');
-        bool is_interval = strncmp(argument, "--interval", 10) == 0 && (argument[10] == '\0' || argument[10] == '=');
+        bool is_interval =
+            strncmp(argument, "--interval", 10) == 0 && (argument[10] == '\0' || argument[10] == '=');
         if (!is_url && !is_interval) {
             fprintf(stderr, "ldtap: top: unknown option '%s'; see 'ldtap help top'\n", argument);
             return 2;
@@ -321,11 +324,13 @@ int ldtap_cli_top(int argc, char **argv) {
             i++;
         }
         if (is_url && !ldtap_url_is_valid(value)) {
-            fprintf(stderr, "ldtap: top: --url: '%s' is not a valid URL; use http://HOST:PORT/metrics\n", value);
+            fprintf(stderr, "ldtap: top: --url: '%s' is not a valid URL; use http://HOST:PORT/metrics\n",
+                    value);
             return 2;
         }
         if (is_interval && !parse_interval(value, &interval)) {
-            fprintf(stderr, "ldtap: top: --interval: '%s' is not valid; use seconds from 0.1 to 3600\n", value);
+            fprintf(stderr, "ldtap: top: --interval: '%s' is not valid; use seconds from 0.1 to 3600\n",
+                    value);
             return 2;
         }
         if (is_url) {

@@ -1,5 +1,5 @@
-/* Renders the metric store as Prometheus text exposition: OpenTelemetry names and units
- * translated as the OTel Prometheus compatibility specification says, labels escaped. */
+/* Renders the metric store as Prometheus text exposition: families named by
+ * prometheus_names.c, labels from point attributes and the resource, values escaped. */
 #include "prometheus.h"
 
 #include <inttypes.h>
@@ -11,202 +11,10 @@
 
 #include "resource.h"
 
-/* UCUM units with a Prometheus spelling (the specification's table). */
-static const struct unit_name {
-    const char *unit;
-    const char *name;
-} unit_names[] = {
-    {"d", "days"},         {"h", "hours"},          {"min", "minutes"},     {"s", "seconds"},
-    {"ms", "milliseconds"}, {"us", "microseconds"},  {"ns", "nanoseconds"},  {"By", "bytes"},
-    {"KiBy", "kibibytes"}, {"MiBy", "mebibytes"},   {"GiBy", "gibibytes"},  {"TiBy", "tibibytes"},
-    {"KBy", "kilobytes"},  {"MBy", "megabytes"},    {"GBy", "gigabytes"},   {"TBy", "terabytes"},
-    {"m", "meters"},       {"V", "volts"},          {"A", "amperes"},       {"J", "joules"},
-    {"W", "watts"},        {"g", "grams"},          {"Cel", "celsius"},     {"Hz", "hertz"},
-    {"%", "percent"},
-};
-
-/* The denominator of "x/y" units reads as a singular: requests per second. */
-static const struct unit_name per_unit_names[] = {
-    {"s", "second"}, {"m", "minute"}, {"h", "hour"}, {"d", "day"}, {"w", "week"}, {"mo", "month"}, {"y", "year"},
-};
-
-static bool is_name_character(char c, bool first) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || (!first && c >= '0' && c <= '9');
-}
-
-/* Appends `text` to `name` (NUL-terminated, at `*used`), invalid characters as '_',
- * never two '_' in a row. False when it does not fit. */
-static bool append_sanitized(char *name, size_t size, size_t *used, const char *text, size_t length) {
-    for (size_t i = 0; i < length; i++) {
-        char c = is_name_character(text[i], false) ? text[i] : '_';
-        if (c == '_' && *used > 0 && name[*used - 1] == '_') {
-            continue;
-        }
-        if (*used + 1 >= size) {
-            return false;
-        }
-        name[(*used)++] = c;
-    }
-    name[*used] = '\0';
-    return true;
-}
-
-static const char *lookup_unit(const struct unit_name *table, size_t count, const char *unit, size_t length) {
-    for (size_t i = 0; i < count; i++) {
-        if (strlen(table[i].unit) == length && memcmp(table[i].unit, unit, length) == 0) {
-            return table[i].name;
-        }
-    }
-    return NULL;
-}
-
-/* The Prometheus suffix for a UCUM unit, "" when none is added. */
-static void unit_suffix(const struct ldtap_instrument *instrument, char *suffix, size_t size) {
-    char unit[64];
-    size_t length = 0;
-    int depth = 0;
-    /* Curly-brace annotations ({request}) are comments in UCUM: the specification drops them. */
-    for (const char *p = instrument->unit ? instrument->unit : ""; *p && length + 1 < sizeof unit; p++) {
-        depth += *p == '{';
-        if (depth == 0 && *p != ' ') {
-            unit[length++] = *p;
-        }
-        depth -= *p == '}' && depth > 0;
-    }
-    unit[length] = '\0';
-    suffix[0] = '\0';
-    if (strcmp(unit, "1") == 0) {
-        if (instrument->kind == LDTAP_INSTRUMENT_GAUGE || instrument->kind == LDTAP_INSTRUMENT_UPDOWN_COUNTER) {
-            snprintf(suffix, size, "ratio");
-        }
-        return;
-    }
-    const char *slash = strchr(unit, '/');
-    size_t main_length = slash ? (size_t)(slash - unit) : length;
-    size_t used = 0;
-    const char *main_name = lookup_unit(unit_names, sizeof unit_names / sizeof unit_names[0], unit, main_length);
-    if (main_name) {
-        append_sanitized(suffix, size, &used, main_name, strlen(main_name));
-    } else {
-        append_sanitized(suffix, size, &used, unit, main_length);
-    }
-    if (slash && slash[1]) {
-        const char *per = lookup_unit(per_unit_names, sizeof per_unit_names / sizeof per_unit_names[0], slash + 1,
-                                      strlen(slash + 1));
-        append_sanitized(suffix, size, &used, used > 0 ? "_per_" : "per_", used > 0 ? 5 : 4);
-        append_sanitized(suffix, size, &used, per ? per : slash + 1, strlen(per ? per : slash + 1));
-    }
-    /* Trim the '_' that sanitising may leave at either end ("%/..." style leftovers). */
-    while (used > 0 && suffix[used - 1] == '_') {
-        suffix[--used] = '\0';
-    }
-    size_t skip = strspn(suffix, "_");
-    memmove(suffix, suffix + skip, used - skip + 1);
-}
-
-static bool ends_with_word(const char *name, size_t length, const char *word) {
-    size_t word_length = strlen(word);
-    return length > word_length && name[length - word_length - 1] == '_' &&
-           memcmp(name + length - word_length, word, word_length) == 0;
-}
-
-/* The first {annotation} of a unit, sanitised: "{thread}" -> "thread". */
-static void unit_annotation(const char *unit, char *annotation, size_t size) {
-    annotation[0] = '\0';
-    const char *open = unit ? strchr(unit, '{') : NULL;
-    const char *close = open ? strchr(open, '}') : NULL;
-    size_t used = 0;
-    if (close) {
-        append_sanitized(annotation, size, &used, open + 1, (size_t)(close - open - 1));
-    }
-}
-
-/* Prometheus reserves _count for histograms and summaries (promtool rejects a gauge named
- * so) and names a gauge of things by their plural. The semantic conventions' UpDownCounters
- * end in .count with the thing as the unit's annotation, so process.thread.count {thread}
- * becomes process_threads: ldtap's one departure from the plain translation. */
-static void pluralise_count(const struct ldtap_instrument *instrument, char *name, size_t size, size_t *used) {
-    char thing[64];
-    unit_annotation(instrument->unit, thing, sizeof thing);
-    if (!ends_with_word(name, *used, "count") || !thing[0] || strcmp(thing, "_") == 0) {
-        return;
-    }
-    size_t stem = *used - 6;
-    name[stem] = '\0';
-    char *last = strrchr(name, '_');
-    const char *last_word = last ? last + 1 : name;
-    size_t thing_length = strlen(thing);
-    bool ends_with_thing = strcmp(last_word, thing) == 0 ||
-                           (stem > thing_length && ends_with_word(name, stem, thing));
-    size_t plural = stem;
-    if (!ends_with_thing) {
-        append_sanitized(name, size, &plural, "_", 1);
-        append_sanitized(name, size, &plural, thing, thing_length);
-    }
-    char end = name[plural - 1];
-    char before = plural > 1 ? name[plural - 2] : '\0';
-    bool vowel_before = before && strchr("aeiou", before);
-    const char *suffix = end == 's' || end == 'x' || (end == 'h' && (before == 's' || before == 'c')) ? "es"
-                         : end == 'y' && !vowel_before                                                  ? "ies"
-                                                                                                        : "s";
-    if (suffix[0] == 'i') {
-        plural--; /* y -> ies */
-    }
-    if (plural + strlen(suffix) + 1 > size) {
-        snprintf(name + stem, size - stem, "_count"); /* no room: keep the plain translation */
-        return;
-    }
-    memcpy(name + plural, suffix, strlen(suffix) + 1);
-    *used = plural + strlen(suffix);
-}
-
-bool ldtap_prometheus_family_name(const struct ldtap_instrument *instrument, char *name, size_t size) {
-    if (size < 2) {
-        return false;
-    }
-    size_t used = 0;
-    name[0] = '\0';
-    const char *source = instrument->name ? instrument->name : "";
-    if (source[0] >= '0' && source[0] <= '9') {
-        name[used++] = '_';
-        name[used] = '\0';
-    }
-    char suffix[64];
-    unit_suffix(instrument, suffix, sizeof suffix);
-    bool fits = append_sanitized(name, size, &used, source, strlen(source));
-    while (used > 1 && name[used - 1] == '_') {
-        name[--used] = '\0';
-    }
-    if (fits && suffix[0] && !ends_with_word(name, used, suffix)) {
-        fits = append_sanitized(name, size, &used, "_", 1) && append_sanitized(name, size, &used, suffix, strlen(suffix));
-    }
-    if (fits && (instrument->kind == LDTAP_INSTRUMENT_GAUGE || instrument->kind == LDTAP_INSTRUMENT_UPDOWN_COUNTER)) {
-        pluralise_count(instrument, name, size, &used);
-    }
-    if (fits && instrument->kind == LDTAP_INSTRUMENT_COUNTER && !ends_with_word(name, used, "total")) {
-        fits = append_sanitized(name, size, &used, "_total", 6);
-    }
-    return fits && used > 0;
-}
-
-void ldtap_prometheus_label_name(const char *key, char *name, size_t size) {
-    size_t used = 0;
-    name[0] = '\0';
-    const char *prefix = key[0] >= '0' && key[0] <= '9' ? "key_" : key[0] == '_' ? "key" : "";
-    append_sanitized(name, size, &used, prefix, strlen(prefix));
-    for (const char *p = key; *p && used + 1 < size; p++) {
-        /* Unlike metric names, label names may not contain ':'. */
-        name[used++] = (is_name_character(*p, false) && *p != ':') ? *p : '_';
-    }
-    name[used] = '\0';
-    if (used == 0 && size > 4) {
-        snprintf(name, size, "key");
-    }
-}
-
 /* ---- text output ---- */
 
-static void append_format(struct ldtap_buffer *out, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static void append_format(struct ldtap_buffer *out, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
 static void append_format(struct ldtap_buffer *out, const char *format, ...) {
     char text[64];
     va_list arguments;
@@ -241,7 +49,11 @@ static void append_double(struct ldtap_buffer *out, double value) {
 /* Length of the valid UTF-8 sequence at `text`, 0 if it is not one. */
 static size_t utf8_sequence(const unsigned char *text, size_t length) {
     unsigned char lead = text[0];
-    size_t need = lead < 0x80 ? 1 : (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : (lead & 0xF8) == 0xF0 ? 4 : 0;
+    size_t need = lead < 0x80             ? 1
+                  : (lead & 0xE0) == 0xC0 ? 2
+                  : (lead & 0xF0) == 0xE0 ? 3
+                  : (lead & 0xF8) == 0xF0 ? 4
+                                          : 0;
     if (need == 0 || need > length || (need == 2 && lead < 0xC2) || (need == 4 && lead > 0xF4)) {
         return 0;
     }
@@ -310,7 +122,8 @@ static struct label *label_add(struct label_set *set, const char *name, const ch
     return label;
 }
 
-static void label_add_attribute(struct label_set *set, const struct ldtap_attribute *attribute, const char *text) {
+static void label_add_attribute(struct label_set *set, const struct ldtap_attribute *attribute,
+                                const char *text) {
     char name[96];
     ldtap_prometheus_label_name(attribute->key, name, sizeof name);
     struct label *label = label_add(set, name, "", 0);
@@ -397,8 +210,8 @@ static void add_identity_labels(struct label_set *set, const struct ldtap_resour
     }
     const char *service = ldtap_resource_string(resource, name);
     if (space && space->type == LDTAP_VALUE_STRING) {
-        snprintf(job, job_size, "%.*s/%.*s", (int)space->string_length, ldtap_resource_string(resource, space),
-                 (int)name->string_length, service);
+        snprintf(job, job_size, "%.*s/%.*s", (int)space->string_length,
+                 ldtap_resource_string(resource, space), (int)name->string_length, service);
         label_add(set, "job", job, strlen(job));
     } else {
         label_add(set, "job", service, name->string_length);
@@ -452,15 +265,16 @@ void ldtap_prometheus_render_begin(struct ldtap_prometheus_render *render, struc
     ldtap_buffer_init(&render->target_info);
 }
 
-static void write_family_header(struct ldtap_prometheus_render *render, const struct ldtap_instrument *instrument) {
+static void write_family_header(struct ldtap_prometheus_render *render,
+                                const struct ldtap_instrument *instrument) {
     struct ldtap_buffer *out = render->out;
     render->current = instrument;
     if (!ldtap_prometheus_family_name(instrument, render->family, sizeof render->family)) {
         render->family[0] = '\0';
         return;
     }
-    const char *help = instrument->description && instrument->description[0] ? instrument->description
-                                                                              : instrument->name;
+    const char *help =
+        instrument->description && instrument->description[0] ? instrument->description : instrument->name;
     ldtap_buffer_append_cstring(out, "# HELP ");
     ldtap_buffer_append_cstring(out, render->family);
     ldtap_buffer_append_byte(out, ' ');
@@ -472,8 +286,9 @@ static void write_family_header(struct ldtap_prometheus_render *render, const st
     ldtap_buffer_append_byte(out, '\n');
 }
 
-static void write_histogram(struct ldtap_buffer *out, const char *family, const struct ldtap_instrument *instrument,
-                            const struct ldtap_metric_point *point, const struct label_set *set) {
+static void write_histogram(struct ldtap_buffer *out, const char *family,
+                            const struct ldtap_instrument *instrument, const struct ldtap_metric_point *point,
+                            const struct label_set *set) {
     uint64_t cumulative = 0;
     char le[40];
     for (uint32_t i = 0; i <= instrument->bound_count; i++) {
@@ -543,7 +358,8 @@ void ldtap_prometheus_visit(void *context, const struct ldtap_instrument *instru
 
 bool ldtap_prometheus_render_end(struct ldtap_prometheus_render *render) {
     if (render->target_info.length > 0) {
-        ldtap_buffer_append_cstring(render->out, "# HELP target_info Target metadata\n# TYPE target_info gauge\n");
+        ldtap_buffer_append_cstring(render->out,
+                                    "# HELP target_info Target metadata\n# TYPE target_info gauge\n");
         ldtap_buffer_append(render->out, render->target_info.data, render->target_info.length);
     }
     bool ok = !render->out->failed && !render->target_info.failed;

@@ -26,10 +26,10 @@ void ldtap_prometheus_label_name(const char *key, char *name, size_t size);
  * call it directly with hand-made points. */
 struct ldtap_prometheus_render {
     struct ldtap_buffer *out;
-    const struct ldtap_instrument *current;  /* family whose HELP/TYPE were written last */
-    char family[256];                        /* its translated name */
-    struct ldtap_buffer target_info;         /* one target_info sample per resource */
-    const struct ldtap_resource *seen[256];  /* resources already in target_info */
+    const struct ldtap_instrument *current; /* family whose HELP/TYPE were written last */
+    char family[256];                       /* its translated name */
+    struct ldtap_buffer target_info;        /* one target_info sample per resource */
+    const struct ldtap_resource *seen[256]; /* resources already in target_info */
     uint32_t seen_count;
 };
 

@@ -14,9 +14,13 @@ struct cursor {
     size_t at;
 };
 
-static bool at_end(const struct cursor *cursor) { return cursor->at >= cursor->length; }
+static bool at_end(const struct cursor *cursor) {
+    return cursor->at >= cursor->length;
+}
 
-static char peek(const struct cursor *cursor) { return at_end(cursor) ? '\0' : cursor->text[cursor->at]; }
+static char peek(const struct cursor *cursor) {
+    return at_end(cursor) ? '\0' : cursor->text[cursor->at];
+}
 
 static size_t skip_blanks(struct cursor *cursor) {
     size_t start = cursor->at;
@@ -30,7 +34,9 @@ static bool is_name_start(char c, bool metric) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (metric && c == ':');
 }
 
-static bool is_name_part(char c, bool metric) { return is_name_start(c, metric) || (c >= '0' && c <= '9'); }
+static bool is_name_part(char c, bool metric) {
+    return is_name_start(c, metric) || (c >= '0' && c <= '9');
+}
 
 /* A metric name (may contain ':') or a label name; false if none is at the cursor. */
 static bool read_name(struct cursor *cursor, bool metric, const char **name, size_t *length) {
@@ -152,7 +158,8 @@ static bool parse_timestamp(const char *token) {
     return digits[0] != '\0' && strspn(digits, "0123456789") == strlen(digits);
 }
 
-enum ldtap_prom_line_kind ldtap_prom_parse_line(const char *line, size_t length, struct ldtap_prom_sample *sample) {
+enum ldtap_prom_line_kind ldtap_prom_parse_line(const char *line, size_t length,
+                                                struct ldtap_prom_sample *sample) {
     if (length > 0 && line[length - 1] == '\r') {
         length--;
     }
@@ -201,7 +208,8 @@ size_t ldtap_prom_parse(const char *text, size_t length, struct ldtap_prom_sampl
     return invalid;
 }
 
-const struct ldtap_prom_label *ldtap_prom_find_label(const struct ldtap_prom_sample *sample, const char *name) {
+const struct ldtap_prom_label *ldtap_prom_find_label(const struct ldtap_prom_sample *sample,
+                                                     const char *name) {
     size_t length = strlen(name);
     for (uint32_t i = 0; i < sample->label_count; i++) {
         if (sample->labels[i].name_length == length && memcmp(sample->labels[i].name, name, length) == 0) {

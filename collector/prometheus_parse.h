@@ -34,7 +34,8 @@ enum ldtap_prom_line_kind {
 };
 
 /* One line without its '\n' (a trailing '\r' is tolerated). */
-enum ldtap_prom_line_kind ldtap_prom_parse_line(const char *line, size_t length, struct ldtap_prom_sample *sample);
+enum ldtap_prom_line_kind ldtap_prom_parse_line(const char *line, size_t length,
+                                                struct ldtap_prom_sample *sample);
 
 typedef void (*ldtap_prom_sample_callback)(void *context, const struct ldtap_prom_sample *sample);
 
@@ -44,7 +45,8 @@ size_t ldtap_prom_parse(const char *text, size_t length, struct ldtap_prom_sampl
                         ldtap_prom_sample_callback callback, void *context);
 
 /* The label called `name` (NUL-terminated), or NULL. */
-const struct ldtap_prom_label *ldtap_prom_find_label(const struct ldtap_prom_sample *sample, const char *name);
+const struct ldtap_prom_label *ldtap_prom_find_label(const struct ldtap_prom_sample *sample,
+                                                     const char *name);
 
 /* True when the sample's metric name is exactly `name`. */
 bool ldtap_prom_name_is(const struct ldtap_prom_sample *sample, const char *name);

@@ -44,13 +44,14 @@ static enum MHD_Result respond_text(struct MHD_Connection *connection, unsigned 
     return result;
 }
 
-static enum MHD_Result respond_metrics(struct ldtap_prometheus_server *server, struct MHD_Connection *connection) {
+static enum MHD_Result respond_metrics(struct ldtap_prometheus_server *server,
+                                       struct MHD_Connection *connection) {
     struct ldtap_buffer body;
     ldtap_buffer_init(&body);
     if (!ldtap_prometheus_render(server->metrics, &body)) {
         ldtap_buffer_free(&body);
-        return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "ldtap: out of memory rendering metrics\n",
-                            NULL);
+        return respond_text(connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                            "ldtap: out of memory rendering metrics\n", NULL);
     }
     struct MHD_Response *response =
         body.length > 0 ? MHD_create_response_from_buffer(body.length, body.data, MHD_RESPMEM_MUST_FREE)
@@ -81,7 +82,8 @@ static enum MHD_Result handle_request(void *context, struct MHD_Connection *conn
         return respond_metrics(server, connection);
     }
     if (strcmp(url, "/") == 0) {
-        return respond_text(connection, MHD_HTTP_OK, "ldtap collector: Prometheus metrics are at /metrics\n", NULL);
+        return respond_text(connection, MHD_HTTP_OK, "ldtap collector: Prometheus metrics are at /metrics\n",
+                            NULL);
     }
     return respond_text(connection, MHD_HTTP_NOT_FOUND, "ldtap: not found; metrics are at /metrics\n", NULL);
 }
@@ -93,8 +95,8 @@ static int listen_on(const char *host, uint16_t port, char *error, size_t error_
     const char *address = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
     char service[8];
     snprintf(service, sizeof service, "%u", (unsigned)port);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
     struct addrinfo *addresses = NULL;
     int status = getaddrinfo(address, service, &hints, &addresses);
     if (status != 0) {
@@ -133,8 +135,9 @@ static int listen_on(const char *host, uint16_t port, char *error, size_t error_
 }
 
 struct ldtap_prometheus_server *ldtap_prometheus_server_start(const char *host, uint16_t port,
-                                                              struct ldtap_metrics *metrics, int *error_number,
-                                                              char *error, size_t error_size) {
+                                                              struct ldtap_metrics *metrics,
+                                                              int *error_number, char *error,
+                                                              size_t error_size) {
     *error_number = 0;
     struct ldtap_prometheus_server *server = calloc(1, sizeof *server);
     if (!server) {

@@ -15,8 +15,9 @@ struct ldtap_prometheus_server;
  * with the errno of the failed step in `*error_number` (EADDRINUSE: the port is taken)
  * and a sentence in `error`. */
 struct ldtap_prometheus_server *ldtap_prometheus_server_start(const char *host, uint16_t port,
-                                                              struct ldtap_metrics *metrics, int *error_number,
-                                                              char *error, size_t error_size);
+                                                              struct ldtap_metrics *metrics,
+                                                              int *error_number, char *error,
+                                                              size_t error_size);
 
 /* Stops serving (waits for the server thread) and frees the server. NULL is a no-op. */
 void ldtap_prometheus_server_stop(struct ldtap_prometheus_server *server);

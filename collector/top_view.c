@@ -68,8 +68,8 @@ static bool has_label(const struct ldtap_prom_sample *sample, const char *name) 
     return ldtap_prom_find_label(sample, name) != NULL;
 }
 
-static struct histogram_group *find_group(struct histogram_group *groups, uint32_t *count, const char *service,
-                                          const char *name) {
+static struct histogram_group *find_group(struct histogram_group *groups, uint32_t *count,
+                                          const char *service, const char *name) {
     for (uint32_t i = 0; i < *count; i++) {
         if (strcmp(groups[i].service, service) == 0 && strcmp(groups[i].name, name) == 0) {
             return &groups[i];
@@ -131,7 +131,8 @@ static bool has_family(const struct ldtap_prom_sample *sample, const char *famil
            sample->name[length] == '_';
 }
 
-static struct worker *find_worker(struct ldtap_top_snapshot *snapshot, const struct ldtap_prom_sample *sample) {
+static struct worker *find_worker(struct ldtap_top_snapshot *snapshot,
+                                  const struct ldtap_prom_sample *sample) {
     char pid_text[24];
     label_text(sample, "pid", pid_text, sizeof pid_text);
     long pid = strtol(pid_text, NULL, 10);
@@ -195,7 +196,8 @@ static void add_operation_sample(struct ldtap_top_snapshot *snapshot, const stru
     label_text(sample, "db_collection_name", collection, sizeof collection);
     snprintf(name, sizeof name, "%s %s%s%s", system, operation[0] ? operation : "?", collection[0] ? " " : "",
              collection);
-    struct histogram_group *group = find_group(snapshot->operations, &snapshot->operation_count, service, name);
+    struct histogram_group *group =
+        find_group(snapshot->operations, &snapshot->operation_count, service, name);
     if (group) {
         add_histogram_sample(group, sample, family_length, has_label(sample, "error_type"));
     }
@@ -266,7 +268,9 @@ struct ldtap_top_snapshot *ldtap_top_snapshot_parse(const char *text, size_t len
     return snapshot;
 }
 
-void ldtap_top_snapshot_free(struct ldtap_top_snapshot *snapshot) { free(snapshot); }
+void ldtap_top_snapshot_free(struct ldtap_top_snapshot *snapshot) {
+    free(snapshot);
+}
 
 double ldtap_top_quantile(double quantile, const double *bounds, const double *counts, size_t bound_count,
                           double total) {
@@ -409,8 +413,8 @@ static int by_sort_key(const void *left, const void *right) {
 
 /* Rows of `groups` with their windows, sorted by `sort_key` (rate or p95) descending. */
 static struct row *make_rows(const struct histogram_group *groups, uint32_t count,
-                             const struct histogram_group *previous_groups, uint32_t previous_count, double interval,
-                             bool by_latency) {
+                             const struct histogram_group *previous_groups, uint32_t previous_count,
+                             double interval, bool by_latency) {
     struct row *rows = calloc(count ? count : 1, sizeof *rows);
     for (uint32_t i = 0; rows && i < count; i++) {
         struct row *row = &rows[i];
@@ -422,10 +426,10 @@ static struct row *make_rows(const struct histogram_group *groups, uint32_t coun
         if (!(row->window.count > 0)) {
             row->window = groups[i]; /* idle: latency since start rather than nothing */
         }
-        double p95 = ldtap_top_quantile(0.95, row->window.bounds, row->window.buckets, row->window.bound_count,
-                                        row->window.count);
-        row->sort_key = by_latency ? (isfinite(p95) ? p95 : -1) : (isfinite(row->rate) ? row->rate * 1e12 : 0) +
-                                                                       groups[i].count;
+        double p95 = ldtap_top_quantile(0.95, row->window.bounds, row->window.buckets,
+                                        row->window.bound_count, row->window.count);
+        row->sort_key = by_latency ? (isfinite(p95) ? p95 : -1)
+                                   : (isfinite(row->rate) ? row->rate * 1e12 : 0) + groups[i].count;
     }
     if (rows) {
         qsort(rows, count, sizeof *rows, by_sort_key);
@@ -444,8 +448,8 @@ static void quantile_texts(const struct histogram_group *window, char texts[3][1
 
 static void render_routes(struct screen *screen, const struct row *rows, uint32_t count, int room) {
     int route_width = 22 + (screen->width - 80);
-    line(screen, "%-10s %-*s %7s %7s %5s %7s %7s %7s", "SERVICE", route_width, "ROUTE", "REQS", "REQ/s", "ERR%",
-         "P50", "P95", "P99");
+    line(screen, "%-10s %-*s %7s %7s %5s %7s %7s %7s", "SERVICE", route_width, "ROUTE", "REQS", "REQ/s",
+         "ERR%", "P50", "P95", "P99");
     if (count == 0) {
         line(screen, "(no HTTP server requests yet)");
     }
@@ -454,10 +458,13 @@ static void render_routes(struct screen *screen, const struct row *rows, uint32_
         char service[16], route[256], total[16], rate[16], errors[16], quantiles[3][16];
         quantile_texts(&row->window, quantiles);
         double error_share = row->window.count > 0 ? 100 * row->window.errors / row->window.count : NAN;
-        line(screen, "%-10s %-*s %7s %7s %5s %7s %7s %7s", printable(row->group->service, 10, service, sizeof service),
-             route_width, printable(row->group->name, route_width, route, sizeof route),
-             number_text(row->group->count, "%.0f", total, sizeof total), number_text(row->rate, "%.1f", rate, sizeof rate),
-             number_text(error_share, "%.1f", errors, sizeof errors), quantiles[0], quantiles[1], quantiles[2]);
+        line(screen, "%-10s %-*s %7s %7s %5s %7s %7s %7s",
+             printable(row->group->service, 10, service, sizeof service), route_width,
+             printable(row->group->name, route_width, route, sizeof route),
+             number_text(row->group->count, "%.0f", total, sizeof total),
+             number_text(row->rate, "%.1f", rate, sizeof rate),
+             number_text(error_share, "%.1f", errors, sizeof errors), quantiles[0], quantiles[1],
+             quantiles[2]);
     }
     if ((int)count > room) {
         line(screen, "  ... %u more routes", (unsigned)(count - (uint32_t)room));
@@ -487,22 +494,28 @@ static void render_workers(struct screen *screen, const struct ldtap_top_snapsho
         }
         shown++;
         const struct worker *before = find_same_worker(previous, worker->pid);
-        double cpu = before && interval > 0 ? 100 * (worker->cpu_seconds - before->cpu_seconds) / interval : NAN;
+        double cpu =
+            before && interval > 0 ? 100 * (worker->cpu_seconds - before->cpu_seconds) / interval : NAN;
         double busy = worker->has_busy_fraction ? 100 * worker->busy_fraction
                       : worker->has_busy_time && before && interval > 0
                           ? 100 * (worker->busy_seconds - before->busy_seconds) / interval
-                                                : NAN;
+                          : NAN;
         char service[32], rss[16], cpu_text[16], busy_text[16], active[16];
-        line(screen, "%-8ld %-20s %9s %7s %7s %7s", worker->pid, printable(worker->service, 20, service, sizeof service),
+        line(screen, "%-8ld %-20s %9s %7s %7s %7s", worker->pid,
+             printable(worker->service, 20, service, sizeof service),
              bytes_text(worker->rss, rss, sizeof rss), number_text(cpu, "%.1f", cpu_text, sizeof cpu_text),
-             number_text(busy, "%.1f", busy_text, sizeof busy_text), number_text(worker->active, "%.0f", active, sizeof active));
+             number_text(busy, "%.1f", busy_text, sizeof busy_text),
+             number_text(worker->active, "%.0f", active, sizeof active));
     }
     for (uint32_t i = 0; i < current->service_count && i < 4; i++) {
         const struct service_state *service = &current->services[i];
         char name[32], busy[16], queue[16];
-        line(screen, "service %s: busy %s%%, accept queue %s", printable(service->service, 30, name, sizeof name),
-             number_text(service->has_busy_fraction ? 100 * service->busy_fraction : NAN, "%.0f", busy, sizeof busy),
-             number_text(service->has_accept_queue ? service->accept_queue : NAN, "%.0f", queue, sizeof queue));
+        line(screen, "service %s: busy %s%%, accept queue %s",
+             printable(service->service, 30, name, sizeof name),
+             number_text(service->has_busy_fraction ? 100 * service->busy_fraction : NAN, "%.0f", busy,
+                         sizeof busy),
+             number_text(service->has_accept_queue ? service->accept_queue : NAN, "%.0f", queue,
+                         sizeof queue));
     }
 }
 
@@ -512,22 +525,27 @@ static void render_operations(struct screen *screen, const struct row *rows, uin
     }
     int name_width = 36 + (screen->width - 80);
     line(screen, "%s", "");
-    line(screen, "%-*s %-10s %7s %7s %7s %7s", name_width, "SLOWEST DB OPERATIONS", "SERVICE", "COUNT", "OPS/s", "P95",
-         "P99");
+    line(screen, "%-*s %-10s %7s %7s %7s %7s", name_width, "SLOWEST DB OPERATIONS", "SERVICE", "COUNT",
+         "OPS/s", "P95", "P99");
     for (uint32_t i = 0; i < count && (int)i < room; i++) {
         const struct row *row = &rows[i];
         char name[256], service[16], total[16], rate[16], quantiles[3][16];
         quantile_texts(&row->window, quantiles);
-        line(screen, "%-*s %-10s %7s %7s %7s %7s", name_width, printable(row->group->name, name_width, name, sizeof name),
+        line(screen, "%-*s %-10s %7s %7s %7s %7s", name_width,
+             printable(row->group->name, name_width, name, sizeof name),
              printable(row->group->service, 10, service, sizeof service),
-             number_text(row->group->count, "%.0f", total, sizeof total), number_text(row->rate, "%.1f", rate, sizeof rate),
-             quantiles[1], quantiles[2]);
+             number_text(row->group->count, "%.0f", total, sizeof total),
+             number_text(row->rate, "%.1f", rate, sizeof rate), quantiles[1], quantiles[2]);
     }
 }
 
 void ldtap_top_render(const struct ldtap_top_snapshot *previous, const struct ldtap_top_snapshot *current,
                       const char *title, int width, int height, struct ldtap_buffer *out) {
-    struct screen screen = {out, width < 80 ? 80 : width > 1000 ? 1000 : width, height > 0 ? height : 1 << 30};
+    struct screen screen = {out,
+                            width < 80     ? 80
+                            : width > 1000 ? 1000
+                                           : width,
+                            height > 0 ? height : 1 << 30};
     double interval = previous ? current->time - previous->time : 0;
     char title_text[1024];
     line(&screen, "%s", printable(title, screen.width, title_text, sizeof title_text));
@@ -537,14 +555,16 @@ void ldtap_top_render(const struct ldtap_top_snapshot *previous, const struct ld
                       ? 2 + (int)(current->worker_count < 8 ? current->worker_count : 8) +
                             (int)(current->service_count < 4 ? current->service_count : 4)
                       : 0;
-    int operations = current->operation_count > 0 ? 2 + (int)(current->operation_count < 5 ? current->operation_count : 5) : 0;
+    int operations = current->operation_count > 0
+                         ? 2 + (int)(current->operation_count < 5 ? current->operation_count : 5)
+                         : 0;
     int route_room = screen.lines_left - 4 - workers - operations;
     route_room = route_room < 3 ? 3 : route_room;
     struct row *routes = make_rows(current->routes, current->route_count, previous ? previous->routes : NULL,
                                    previous ? previous->route_count : 0, interval, false);
-    struct row *slowest = make_rows(current->operations, current->operation_count,
-                                    previous ? previous->operations : NULL, previous ? previous->operation_count : 0,
-                                    interval, true);
+    struct row *slowest =
+        make_rows(current->operations, current->operation_count, previous ? previous->operations : NULL,
+                  previous ? previous->operation_count : 0, interval, true);
     if (routes) {
         render_routes(&screen, routes, current->route_count, route_room);
     }
@@ -560,5 +580,6 @@ void ldtap_top_render(const struct ldtap_top_snapshot *previous, const struct ld
         snprintf(invalid, sizeof invalid, ", %zu bad lines", current->invalid_lines);
     }
     line(&screen, "ldtap: %.0f records drained, %.0f dropped, %.0f rings, %.0f export failures%s",
-         current->records_drained, current->records_dropped, current->rings_attached, current->export_failures, invalid);
+         current->records_drained, current->records_dropped, current->rings_attached,
+         current->export_failures, invalid);
 }

@@ -11,6 +11,8 @@ PACKAGES=(
     libcriterion-dev libcurl4-openssl-dev zlib1g-dev libmicrohttpd-dev
     # end-to-end tests and demo: servers, clients, helpers
     python3 gunicorn python3-flask curl procps iproute2 coreutils
+    # CPython's own regression tests, run with and without the shim (tests/e2e/shim_compat.sh)
+    libpython3.11-testsuite
     # Prometheus endpoint and `ldtap top` tests: a real Prometheus + promtool, tmux
     prometheus tmux
     # benchmarks

@@ -29,7 +29,14 @@ suite() {
     echo
     echo "=== $name"
     if [ "$mode" = LOUD ]; then
-        "$@" 2>&1 | tee "$log_file" || status=${PIPESTATUS[0]}
+        # Into a file, followed by tail: a pipe to tee would hang the run if the suite left
+        # a process behind that still holds the pipe open.
+        "$@" >"$log_file" 2>&1 &
+        local suite_pid=$!
+        tail -n +1 -f --pid="$suite_pid" "$log_file" &
+        local tail_pid=$!
+        wait "$suite_pid" || status=$?
+        wait "$tail_pid" 2>/dev/null || true
     else
         "$@" >"$log_file" 2>&1 || status=$?
     fi
@@ -118,7 +125,7 @@ for script in tests/e2e/*.sh; do
     name="e2e/$(basename "$script" .sh)"
     if [ "$BUILD_OK" = 1 ]; then
         # A hung server must not hang CI: timeout, then the script's trap stops its servers.
-        suite "$name" LOUD timeout -k 15 600 bash "$script" "$BUILD" || true
+        suite "$name" LOUD timeout -k 15 480 bash "$script" "$BUILD" || true
     else
         not_run "$name" "build failed"
     fi

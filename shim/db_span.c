@@ -148,71 +148,76 @@ void ldtap_db_span_peer(struct ldtap_db_span *span, int fd) { LDTAP_RECORD(find_
 #define TABLE_SLOTS (1u << TABLE_BITS)
 #define TABLE_WINDOW 8 /* slots probed from a key's home slot */
 
-struct table_slot {
-    uint64_t key; /* 0: free. Claimed with a CAS, freed with a release store */
+struct table_entry {
     const void *connection;
     struct ldtap_db_span span;
 };
 
-static struct table_slot *pending_slots;
-static struct table_slot *prepared_slots;
+/* Keys apart from the entries: a probe reads one or two cache lines, not eight spans. */
+struct table {
+    uint64_t keys[TABLE_SLOTS]; /* 0: free. Claimed with a CAS, freed with a release store */
+    struct table_entry entries[TABLE_SLOTS];
+};
 
-static struct table_slot *slots_of(struct table_slot **table) {
-    return map_once((void **)table, TABLE_SLOTS * sizeof(struct table_slot));
-}
+static struct table *pending_table;
+static struct table *prepared_table;
+
+static struct table *table_map(struct table **table) { return map_once((void **)table, sizeof(struct table)); }
 
 static uint32_t home_of(uint64_t key) { return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - TABLE_BITS)); }
 
-static struct table_slot *table_find(struct table_slot *slots, uint64_t key) {
-    if (key == 0)
-        return NULL; /* a NULL handle: 0 marks free slots */
+/* hot: the slot index of `key`, or -1. */
+static int table_find(const struct table *table, uint64_t key) {
+    if (table == NULL || key == 0) /* not mapped yet; a NULL handle (0 marks free slots) */
+        return -1;
     uint32_t home = home_of(key);
     for (uint32_t i = 0; i < TABLE_WINDOW; i++) {
-        struct table_slot *slot = &slots[(home + i) % TABLE_SLOTS];
-        if (__atomic_load_n(&slot->key, __ATOMIC_ACQUIRE) == key)
-            return slot;
+        uint32_t index = (home + i) % TABLE_SLOTS;
+        if (__atomic_load_n(&table->keys[index], __ATOMIC_ACQUIRE) == key)
+            return (int)index;
     }
-    return NULL;
+    return -1;
 }
 
 /* The slot of `key`, or a free one claimed for it; with `evict`, else the home slot. */
-static struct table_slot *table_claim(struct table_slot *slots, uint64_t key, bool evict) {
-    struct table_slot *slot = table_find(slots, key);
-    if (slot != NULL || key == 0)
-        return slot;
+static int table_claim(struct table *table, uint64_t key, bool evict) {
+    int found = table_find(table, key);
+    if (found >= 0 || table == NULL || key == 0)
+        return found;
     uint32_t home = home_of(key);
     for (uint32_t i = 0; i < TABLE_WINDOW; i++) {
-        slot = &slots[(home + i) % TABLE_SLOTS];
+        uint32_t index = (home + i) % TABLE_SLOTS;
         uint64_t free_key = 0;
-        if (__atomic_compare_exchange_n(&slot->key, &free_key, key, false, __ATOMIC_ACQ_REL,
+        if (__atomic_compare_exchange_n(&table->keys[index], &free_key, key, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED))
-            return slot;
+            return (int)index;
     }
     if (!evict)
-        return NULL;
-    slot = &slots[home];
-    __atomic_store_n(&slot->key, key, __ATOMIC_RELEASE);
-    return slot;
+        return -1;
+    __atomic_store_n(&table->keys[home], key, __ATOMIC_RELEASE);
+    return (int)home;
 }
 
 static uint64_t handle_key(const void *handle) { return (uint64_t)(uintptr_t)handle; }
 
 struct ldtap_db_span *ldtap_db_pending_start(const void *handle) {
-    struct table_slot *slots = slots_of(&pending_slots);
-    struct table_slot *slot = slots != NULL ? table_claim(slots, handle_key(handle), false) : NULL;
-    return slot != NULL ? &slot->span : NULL;
+    struct table *table = table_map(&pending_table);
+    int index = table_claim(table, handle_key(handle), false);
+    return index >= 0 ? &table->entries[index].span : NULL;
 }
 
 struct ldtap_db_span *ldtap_db_pending_find(const void *handle) {
-    struct table_slot *slots = __atomic_load_n(&pending_slots, __ATOMIC_ACQUIRE);
-    struct table_slot *slot = slots != NULL ? table_find(slots, handle_key(handle)) : NULL;
-    return slot != NULL ? &slot->span : NULL;
+    struct table *table = __atomic_load_n(&pending_table, __ATOMIC_ACQUIRE);
+    int index = table_find(table, handle_key(handle));
+    return index >= 0 ? &table->entries[index].span : NULL;
 }
 
 void ldtap_db_pending_end(struct ldtap_db_span *span, const char *namespace_name) {
     ldtap_db_span_end(span, namespace_name);
-    struct table_slot *slot = (struct table_slot *)((char *)span - offsetof(struct table_slot, span));
-    __atomic_store_n(&slot->key, 0, __ATOMIC_RELEASE); /* after the record is written */
+    const struct table_entry *entry =
+        (const struct table_entry *)((const char *)span - offsetof(struct table_entry, span));
+    size_t index = (size_t)(entry - pending_table->entries);
+    __atomic_store_n(&pending_table->keys[index], 0, __ATOMIC_RELEASE); /* after the record is written */
 }
 
 uint64_t ldtap_db_prepared_key(const void *connection, const char *name) {
@@ -224,32 +229,34 @@ uint64_t ldtap_db_prepared_key(const void *connection, const char *name) {
 
 void ldtap_db_prepared_remember(uint64_t key, const void *connection, const char *statement,
                                 size_t length) {
-    struct table_slot *slots = slots_of(&prepared_slots);
-    struct table_slot *slot = slots != NULL ? table_claim(slots, key, true) : NULL;
-    if (slot == NULL)
+    struct table *table = table_map(&prepared_table);
+    int index = table_claim(table, key, true);
+    if (index < 0)
         return;
-    slot->connection = connection;
-    slot->span.record.statement_length = copy_statement(&slot->span, statement, length);
+    struct table_entry *entry = &table->entries[index];
+    entry->connection = connection;
+    entry->span.record.statement_length = copy_statement(&entry->span, statement, length);
 }
 
 const void *ldtap_db_prepared_recall(uint64_t key, struct ldtap_db_span *span) {
-    struct table_slot *slots = __atomic_load_n(&prepared_slots, __ATOMIC_ACQUIRE);
-    struct table_slot *slot = slots != NULL ? table_find(slots, key) : NULL;
-    if (slot == NULL || span == NULL)
-        return slot != NULL ? slot->connection : NULL;
-    uint16_t length = slot->span.record.statement_length;
-    if (length > 0) {
-        memcpy(span->statement, slot->span.statement, length);
+    struct table *table = __atomic_load_n(&prepared_table, __ATOMIC_ACQUIRE);
+    int index = table_find(table, key);
+    if (index < 0)
+        return NULL;
+    const struct table_entry *entry = &table->entries[index];
+    uint16_t length = entry->span.record.statement_length;
+    if (span != NULL && length > 0) {
+        memcpy(span->statement, entry->span.statement, length);
         span->record.statement_length = length;
-        span->record.statement_full_length = slot->span.record.statement_full_length;
+        span->record.statement_full_length = entry->span.record.statement_full_length;
         span->record.flags |= LDTAP_DB_FLAG_PREPARED;
     }
-    return slot->connection;
+    return entry->connection;
 }
 
 void ldtap_db_prepared_forget(uint64_t key) {
-    struct table_slot *slots = __atomic_load_n(&prepared_slots, __ATOMIC_ACQUIRE);
-    struct table_slot *slot = slots != NULL ? table_find(slots, key) : NULL;
-    if (slot != NULL)
-        __atomic_store_n(&slot->key, 0, __ATOMIC_RELEASE);
+    struct table *table = __atomic_load_n(&prepared_table, __ATOMIC_ACQUIRE);
+    int index = table_find(table, key);
+    if (index >= 0)
+        __atomic_store_n(&table->keys[index], 0, __ATOMIC_RELEASE);
 }

@@ -41,15 +41,11 @@ struct ldtap_db_originals ldtap_db_originals = {
     LDTAP_DB_LISTS(LDTAP_DB_LAZY_LIST)
 };
 
-enum library_state { LIBRARY_UNTRIED = 0, LIBRARY_READY = 1, LIBRARY_INCOMPLETE = 2 };
-static int library_states[LDTAP_LIBRARY_COUNT];
+int ldtap_late_library_states[LDTAP_LIBRARY_COUNT];
 
 /* One try per library: a hook of it is running, so it is loaded; an entry still missing
  * means a version without that function, and walking the objects again would not help. */
-bool ldtap_late_library_ready(enum ldtap_db_library library) {
-    int state = __atomic_load_n(&library_states[library], __ATOMIC_ACQUIRE);
-    if (LDTAP_LIKELY(state != LIBRARY_UNTRIED))
-        return state == LIBRARY_READY;
+bool ldtap_late_library_resolve(enum ldtap_db_library library) {
     bool complete = true;
 #define LDTAP_DB_RESOLVE_ENTRY(type, name, ...) complete &= resolve_##name();
 #define LDTAP_DB_RESOLVE_LIST(id, list)                                                    \
@@ -57,8 +53,7 @@ bool ldtap_late_library_ready(enum ldtap_db_library library) {
         list(LDTAP_DB_RESOLVE_ENTRY)                                                       \
     }
     LDTAP_DB_LISTS(LDTAP_DB_RESOLVE_LIST)
-    __atomic_store_n(&library_states[library], complete ? LIBRARY_READY : LIBRARY_INCOMPLETE,
-                     __ATOMIC_RELEASE);
+    __atomic_store_n(&ldtap_late_library_states[library], complete ? 1 : 2, __ATOMIC_RELEASE);
     return complete;
 }
 

@@ -31,10 +31,20 @@ extern LDTAP_INTERNAL struct ldtap_db_originals ldtap_db_originals;
 /* hot: the original of `name` (relaxed: written once, with the same value by any racer). */
 #define LDTAP_DB_REAL(name) __atomic_load_n(&ldtap_db_originals.name, __ATOMIC_RELAXED)
 
-/* True when every hook and helper of `library` was found, so its calls can be traced.
- * The first call per library walks the loaded objects (takes the loader's lock); later
- * calls are one load. */
-bool ldtap_late_library_ready(enum ldtap_db_library library);
+/* Per library: 0 not looked up yet, 1 every hook and helper found, 2 some missing. */
+extern LDTAP_INTERNAL int ldtap_late_library_states[LDTAP_LIBRARY_COUNT];
+
+/* Looks every entry of `library` up once (walks the loaded objects under the loader's
+ * lock) and returns whether all were found. */
+bool ldtap_late_library_resolve(enum ldtap_db_library library);
+
+/* hot: true when `library`'s calls can be traced; one load after the first call. */
+LDTAP_HOT static inline bool ldtap_late_library_ready(enum ldtap_db_library library) {
+    int state = __atomic_load_n(&ldtap_late_library_states[library], __ATOMIC_ACQUIRE);
+    if (LDTAP_LIKELY(state != 0))
+        return state == 1;
+    return ldtap_late_library_resolve(library);
+}
 
 /* The definition of function `name` in the first loaded object other than libldtap.so
  * that defines it (load order, as the dynamic linker's global lookup), or NULL. */

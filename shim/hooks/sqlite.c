@@ -55,10 +55,15 @@ LDTAP_EXPORT int sqlite3_prepare_v3(sqlite3 *db, const char *sql, int bytes, uns
     return result;
 }
 
-/* Rows returned; for a statement that returns none, rows changed (triggers included). */
+/* Rows returned; for a statement without result columns, rows changed (triggers
+ * included), counted only there because sqlite3_total_changes takes the connection's mutex. */
+static bool returns_rows(sqlite3_stmt *statement) {
+    return LDTAP_DB_REAL(sqlite3_column_count)(statement) != 0;
+}
+
 static void finish(sqlite3_stmt *statement, struct ldtap_db_span *span) {
     sqlite3 *db = LDTAP_DB_REAL(sqlite3_db_handle)(statement);
-    if (LDTAP_DB_REAL(sqlite3_column_count)(statement) == 0)
+    if (!returns_rows(statement))
         span->record.rows = LDTAP_DB_REAL(sqlite3_total_changes)(db) - span->start_mark;
     ldtap_db_pending_end(span, database_file(db));
 }
@@ -69,7 +74,8 @@ static struct ldtap_db_span *start_execution(sqlite3_stmt *statement) {
         return NULL; /* table full: this execution goes untraced */
     ldtap_db_span_begin(span, LDTAP_DB_SQLITE, LDTAP_DB_REAL(sqlite3_sql)(statement),
                         LDTAP_DB_NUL_TERMINATED);
-    span->start_mark = LDTAP_DB_REAL(sqlite3_total_changes)(LDTAP_DB_REAL(sqlite3_db_handle)(statement));
+    if (!returns_rows(statement))
+        span->start_mark = LDTAP_DB_REAL(sqlite3_total_changes)(LDTAP_DB_REAL(sqlite3_db_handle)(statement));
     span->record.rows = 0;
     return span;
 }

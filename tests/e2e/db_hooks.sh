@@ -14,6 +14,7 @@ PORT=$((18000 + ($$ % 1000) * 4))
 PYTHON=/usr/bin/python3 # Debian's: python3-psycopg2 and python3-mysqldb are built for it
 FAILURES=0
 PIDS=()
+mkdir -p "$WORK/rings" # the shim creates the last directory of LDTAP_RUN_DIR only
 
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done

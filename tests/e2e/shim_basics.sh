@@ -44,8 +44,10 @@ gcc $CFLAGS -I"$ROOT/shim/ring" -o "$WORK/ring_dump" "$ROOT/tests/programs_shim/
 
 # ---- exports: nm == version script == hook list ----
 exported=$(nm -D --defined-only "$SHIM" | awk '{print $3}' | sort)
-listed=$(sed -n '/^#define LDTAP_SOCKET_HOOKS/,/^#define LDTAP_HOOKS/p' "$ROOT/shim/hooks/hook_list.h" |
-    grep -oP '^\s*X\([^,]+,\s*\K[A-Za-z_0-9]+' | sort)
+# hook_list.h's socket and I/O lists, and db_list.h's *_HOOKS lists (its helpers are not exported)
+listed=$( (sed -n '/^#define LDTAP_SOCKET_HOOKS/,/^#define LDTAP_HOOKS/p' "$ROOT/shim/hooks/hook_list.h"
+    awk '/^#define LDTAP_[A-Z]+_HOOKS\(X\)/ { on = 1 } on { print } on && !/\\$/ { on = 0 }' \
+        "$ROOT/shim/hooks/db_list.h") | grep -oP '^\s*X\([^,]+,\s*\K[A-Za-z_0-9]+' | sort)
 mapped=$(sed -n '/global:/,/local:/p' "$ROOT/shim/libldtap.map" | grep -v -e global: -e local: |
     tr ';' '\n' | tr -d ' ' | grep . | sort)
 check "exports are exactly the hooks (nm -D)" test "$exported" == "$listed"

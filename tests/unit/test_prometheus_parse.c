@@ -17,7 +17,8 @@ static enum ldtap_prom_line_kind parse(const char *line) {
 static void assert_label(const char *name, const char *value) {
     const struct ldtap_prom_label *label = ldtap_prom_find_label(&sample, name);
     cr_assert_not_null(label, "no label %s", name);
-    cr_assert_eq(label->value_length, strlen(value), "label %s: %.*s", name, (int)label->value_length, label->value);
+    cr_assert_eq(label->value_length, strlen(value), "label %s: %.*s", name, (int)label->value_length,
+                 label->value);
     cr_assert(memcmp(label->value, value, label->value_length) == 0);
 }
 
@@ -29,7 +30,8 @@ Test(prometheus_parse, sample_without_labels) {
 }
 
 Test(prometheus_parse, labels_escapes_timestamp_and_blanks) {
-    cr_assert_eq(parse("  http_server_request_duration_seconds_bucket { http_route = \"/a\\\\b\\\"c\\nd\" , le=\"0.5\", }"
+    cr_assert_eq(parse("  http_server_request_duration_seconds_bucket { http_route = \"/a\\\\b\\\"c\\nd\" , "
+                       "le=\"0.5\", }"
                        "   42.5e1  1700000000000 \r"),
                  LDTAP_PROM_LINE_SAMPLE);
     cr_assert(ldtap_prom_name_is(&sample, "http_server_request_duration_seconds_bucket"));

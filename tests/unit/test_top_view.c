@@ -22,19 +22,28 @@ Test(top_view, quantile_interpolates_like_prometheus) {
 }
 
 static const char first[] =
-    "http_server_request_duration_seconds_bucket{service_name=\"shop\",http_route=\"/a\",http_response_status_code=\"200\",le=\"0.1\"} 10\n"
-    "http_server_request_duration_seconds_bucket{service_name=\"shop\",http_route=\"/a\",http_response_status_code=\"200\",le=\"+Inf\"} 10\n"
-    "http_server_request_duration_seconds_count{service_name=\"shop\",http_route=\"/a\",http_response_status_code=\"200\"} 10\n"
+    "http_server_request_duration_seconds_bucket{service_name=\"shop\",http_route=\"/"
+    "a\",http_response_status_code=\"200\",le=\"0.1\"} 10\n"
+    "http_server_request_duration_seconds_bucket{service_name=\"shop\",http_route=\"/"
+    "a\",http_response_status_code=\"200\",le=\"+Inf\"} 10\n"
+    "http_server_request_duration_seconds_count{service_name=\"shop\",http_route=\"/"
+    "a\",http_response_status_code=\"200\"} 10\n"
     "process_memory_usage_bytes{service_name=\"shop\",pid=\"42\"} 1048576\n"
     "process_cpu_time_seconds_total{service_name=\"shop\",pid=\"42\",cpu_mode=\"user\"} 1\n";
 
 static const char second[] =
-    "http_server_request_duration_seconds_bucket{service_name=\"shop\",http_route=\"/a\",http_response_status_code=\"200\",le=\"0.1\"} 30\n"
-    "http_server_request_duration_seconds_bucket{service_name=\"shop\",http_route=\"/a\",http_response_status_code=\"200\",le=\"+Inf\"} 30\n"
-    "http_server_request_duration_seconds_count{service_name=\"shop\",http_route=\"/a\",http_response_status_code=\"200\"} 30\n"
-    "http_server_request_duration_seconds_bucket{service_name=\"shop\",http_route=\"/a\",http_response_status_code=\"503\",le=\"0.1\"} 0\n"
-    "http_server_request_duration_seconds_bucket{service_name=\"shop\",http_route=\"/a\",http_response_status_code=\"503\",le=\"+Inf\"} 10\n"
-    "http_server_request_duration_seconds_count{service_name=\"shop\",http_route=\"/a\",http_response_status_code=\"503\"} 10\n"
+    "http_server_request_duration_seconds_bucket{service_name=\"shop\",http_route=\"/"
+    "a\",http_response_status_code=\"200\",le=\"0.1\"} 30\n"
+    "http_server_request_duration_seconds_bucket{service_name=\"shop\",http_route=\"/"
+    "a\",http_response_status_code=\"200\",le=\"+Inf\"} 30\n"
+    "http_server_request_duration_seconds_count{service_name=\"shop\",http_route=\"/"
+    "a\",http_response_status_code=\"200\"} 30\n"
+    "http_server_request_duration_seconds_bucket{service_name=\"shop\",http_route=\"/"
+    "a\",http_response_status_code=\"503\",le=\"0.1\"} 0\n"
+    "http_server_request_duration_seconds_bucket{service_name=\"shop\",http_route=\"/"
+    "a\",http_response_status_code=\"503\",le=\"+Inf\"} 10\n"
+    "http_server_request_duration_seconds_count{service_name=\"shop\",http_route=\"/"
+    "a\",http_response_status_code=\"503\"} 10\n"
     "http_server_request_duration_seconds_count{service_name=\"shop\",http_route=\"/\\u001b[2J\"} 1\n"
     "http_server_request_duration_seconds_count{service_name=\"shop\",http_route=\"/\033[2J\"} 1\n"
     "process_memory_usage_bytes{service_name=\"shop\",pid=\"42\"} 2097152\n"

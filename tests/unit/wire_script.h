@@ -5,7 +5,7 @@
 
 #include "wire_harness.h"
 
-enum { SCRIPT_ARENA_BYTES = 1 << 20, SCRIPT_CHUNKS_MAX = 64 };
+enum { SCRIPT_ARENA_BYTES = 1 << 25, SCRIPT_CHUNKS_MAX = 64 };
 
 struct script {
     struct chunk chunks[SCRIPT_CHUNKS_MAX];

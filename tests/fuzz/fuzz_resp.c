@@ -1,0 +1,18 @@
+/* libFuzzer harness for the Redis wire framer: conversations fed whole and in random
+ * pieces must give the same events; every event is checked against the contract. */
+#include "resp.h"
+#include "wire_fuzz.h"
+
+static void init(void *state, uint8_t *buffer, uint16_t capacity) {
+    ldtap_resp_init(state, buffer, capacity);
+}
+
+static enum ldtap_wire_event feed(void *state, enum ldtap_wire_direction direction, const uint8_t *bytes,
+                                  size_t length, size_t *consumed) {
+    return ldtap_resp_feed(state, direction, bytes, length, consumed);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    (void)ldtap_resp_recognise(data, size);
+    return wire_fuzz_one(init, feed, data, size);
+}
