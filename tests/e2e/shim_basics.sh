@@ -85,7 +85,7 @@ echo "$py" | sed 's/^/     /'
 check "server span for GET /blob.bin, 200, body size, no query string" \
     grep -q 'kind=server.*status=200.*resp_body=200000.*request=\[GET /blob.bin HTTP/1.1 |' <<<"$py"
 check "traceparent continued (trace id, parent, REMOTE_PARENT|SAMPLED)" \
-    grep -q 'kind=server trace=0af7651916cd43dd8448eb211c80319c .*parent=b7ad6b7169203331 flags=17 status=404' <<<"$py"
+    grep -q 'kind=server trace=0af7651916cd43dd8448eb211c80319c .*parent=b7ad6b7169203331 flags=49 status=404' <<<"$py"
 check "server counters clean" grep -q 'shim_errors=0 .*abandoned=0 in_flight=0' <<<"$py"
 check "query string never leaves the process" bash -c "! grep -q secret <<<'$py'"
 client=$(dump "$WORK"/curl/*.ring)
