@@ -76,7 +76,13 @@ static inline uint32_t ldtap_record_word_type(uint64_t word) { return (uint32_t)
 enum ldtap_record_type {
     LDTAP_RECORD_HTTP_SPAN = 1, /* struct ldtap_http_span_record + heads */
     LDTAP_RECORD_DB_SPAN = 2,   /* struct ldtap_db_span_record + statement + namespace */
-    /* 3.. reserved for crashes, logs, heap samples, module maps */
+    LDTAP_RECORD_MODULE_MAP = 3,  /* a loaded object's path and address ranges (issue 5) */
+    LDTAP_RECORD_HEAP_STACK = 4,  /* a distinct sampled allocation stack, sent once (issue 5) */
+    LDTAP_RECORD_HEAP_SAMPLE = 5, /* a sampled allocation: address, size, weight, stack id */
+    LDTAP_RECORD_HEAP_FREE = 6,   /* a sampled allocation was freed */
+    LDTAP_RECORD_CRASH = 7,       /* a fatal signal with its stack (issue 6) */
+    LDTAP_RECORD_LOG = 8,         /* a captured log line or traceback (issue 6) */
+    /* 9.. reserved */
 };
 /* Types a reader accepts (others are counted in invalid_records); room for those above. */
 #define LDTAP_RECORD_TYPE_MIN 1u
