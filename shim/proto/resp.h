@@ -16,7 +16,7 @@
  * statement buffer's capacity (AUTH and HELLO: the command name only, never the password).
  * A reply completes the oldest command: rows = the element count of an array, set, map
  * (pairs) or push reply, else -1; an error reply ('-' or RESP3 '!') sets ERROR and its
- * first word ("ERR", "WRONGTYPE", up to 8 bytes) as status_code. RESP3 push frames ('>')
+ * first word ("ERR", "WRONGTYPE" cut to "WRONGTY": 7 bytes) as status_code. RESP3 push frames ('>')
  * and attributes ('|') are never replies. Pipelined commands are answered in order.
  *
  * MULTI … EXEC: MULTI, each queued command, and EXEC (or DISCARD) are spans flagged

@@ -90,8 +90,10 @@ void ldtap_wire_result_reset(struct ldtap_wire_result *result) {
 }
 
 void ldtap_wire_result_set_status(struct ldtap_wire_result *result, const uint8_t *bytes, size_t length) {
+    /* Always NUL-terminated: readers may treat it as a C string. */
+    size_t kept = sizeof result->status_code - 1;
     memset(result->status_code, 0, sizeof result->status_code);
-    memcpy(result->status_code, bytes, length < sizeof result->status_code ? length : sizeof result->status_code);
+    memcpy(result->status_code, bytes, length < kept ? length : kept);
 }
 
 enum ldtap_wire_event ldtap_wire_begin(struct ldtap_wire_common *wire, const uint8_t *text,

@@ -95,7 +95,7 @@ struct ldtap_wire_result {
     uint32_t sequence;     /* which query: matches ldtap_wire_query.sequence */
     uint32_t error_code;   /* MySQL error number; 0 otherwise */
     uint16_t flags;        /* enum ldtap_db_flag: ERROR, PREPARED, TRANSACTION_BATCH */
-    char status_code[8];   /* SQLSTATE or Redis error prefix, NUL-padded (all 8 may be used) */
+    char status_code[8];   /* SQLSTATE or Redis error prefix (cut at 7), NUL-terminated */
 };
 
 /* Commands awaiting their replies, oldest first. Item values are the framer's own
