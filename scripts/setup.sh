@@ -9,8 +9,16 @@ PACKAGES=(
     # build
     build-essential cmake pkg-config clang libclang-rt-14-dev
     libcriterion-dev libcurl4-openssl-dev zlib1g-dev libmicrohttpd-dev
+    # heap profiles: symbolization (libelf, libdw) and the official profile.proto for decoding
+    libelf-dev libdw-dev protobuf-compiler golang-github-google-pprof-dev
     # end-to-end tests and demo: servers, clients, helpers
     python3 gunicorn python3-flask curl procps iproute2 coreutils
+    # database tracing tests and benchmarks: servers, client libraries, Python drivers and
+    # the Django and FastAPI apps that use them (tests/e2e/django_*.sh, pgbench.sh, ...)
+    postgresql postgresql-contrib libpq-dev python3-psycopg2
+    mariadb-server mariadb-client libmariadb-dev python3-mysqldb python3-pymysql
+    redis-server redis-tools python3-redis libsqlite3-dev
+    python3-django python3-fastapi uvicorn
     # CPython's own regression tests, run with and without the shim (tests/e2e/shim_compat.sh)
     libpython3.11-testsuite
     # Prometheus endpoint and `ldtap top` tests: a real Prometheus + promtool, tmux

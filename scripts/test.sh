@@ -31,7 +31,8 @@ suite() {
     if [ "$mode" = LOUD ]; then
         # Into a file, followed by tail: a pipe to tee would hang the run if the suite left
         # a process behind that still holds the pipe open.
-        "$@" >"$log_file" 2>&1 &
+        : >"$log_file"
+        "$@" >>"$log_file" 2>&1 &
         local suite_pid=$!
         tail -n +1 -f --pid="$suite_pid" "$log_file" &
         local tail_pid=$!

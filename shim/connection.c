@@ -100,6 +100,9 @@ struct ldtap_connection *ldtap_connection_open(int fd, enum ldtap_span_kind kind
         return NULL;
     memset(connection, 0, offsetof(struct ldtap_connection, exchanges));
     connection->kind = (uint16_t)kind;
+    /* We trace clients of databases, not servers: what is read on an accepted socket is
+     * HTTP or nothing (a PostgreSQL or Redis server under the shim is left alone). */
+    connection->protocol = kind == LDTAP_SPAN_KIND_SERVER ? LDTAP_PROTOCOL_HTTP : LDTAP_PROTOCOL_UNKNOWN;
     connection->endpoints.family = local.ss_family;
     copy_address(&local, connection->endpoints.local_address, &connection->endpoints.local_port);
     copy_address(&remote, connection->endpoints.peer_address, &connection->endpoints.peer_port);
@@ -110,6 +113,11 @@ struct ldtap_connection *ldtap_connection_open(int fd, enum ldtap_span_kind kind
 }
 
 void ldtap_connection_close(struct ldtap_connection *connection) {
+    if (connection->protocol == LDTAP_PROTOCOL_WIRE) {
+        ldtap_wire_connection_close(connection);
+        ldtap_connection_free(connection);
+        return;
+    }
     if (connection->count > 0 && connection->response_parser_ready &&
         ldtap_http_frame_close(&connection->response_parser) == LDTAP_HTTP_MESSAGE_COMPLETE)
         ldtap_exchange_finish(connection, 0); /* a response delimited by the close */

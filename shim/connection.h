@@ -1,5 +1,5 @@
-/* State of one traced TCP connection: its endpoints, the two HTTP framers, and the
- * pipelined exchanges (request + response) in flight, each becoming one span. */
+/* State of one traced TCP connection: its endpoints, then either HTTP (two framers and the
+ * pipelined exchanges in flight, each one span) or a database wire protocol. */
 #ifndef LDTAP_CONNECTION_H
 #define LDTAP_CONNECTION_H
 
@@ -10,6 +10,7 @@
 
 #include "http1_framer.h"
 #include "ldtap_ring_abi.h"
+#include "wire_connection.h"
 
 /* Pipelined requests awaiting their responses; one more and we give up on the connection. */
 #define LDTAP_PIPELINE_MAX 8
@@ -30,12 +31,29 @@ struct ldtap_exchange {
     bool head_request;                    /* method HEAD: its response has no body */
     bool tunnel_request;                  /* method CONNECT */
     bool request_complete;
+    bool crash_reported; /* a signal handler already wrote this span (flagged CRASHED) */
     uint8_t request_head[LDTAP_HTTP_REQUEST_HEAD_MAX];
 };
+
+/* What a connection carries. Accepted ones are HTTP from the start; connected ones are
+ * told by their first bytes (classify.c). */
+enum ldtap_protocol {
+    LDTAP_PROTOCOL_UNKNOWN = 0, /* no byte seen yet, or too few to tell */
+    LDTAP_PROTOCOL_HTTP = 1,
+    LDTAP_PROTOCOL_WIRE = 2,    /* PostgreSQL, MySQL or Redis: the `wire` member */
+};
+
+/* First bytes of a client connection held until they tell its protocol: enough for every
+ * recogniser (a PostgreSQL startup header is 8, a RESP array header at most 13). */
+#define LDTAP_SNIFF_BYTES 16
 
 struct ldtap_connection {
     uint32_t next_free;         /* pool free-list link: index + 1, 0 ends the list */
     uint16_t kind;              /* SERVER: requests are read; CLIENT: requests are written */
+    uint8_t protocol;           /* enum ldtap_protocol */
+    uint8_t sniffed_flow;       /* enum ldtap_flow of the bytes in `sniffed` */
+    uint8_t sniffed_length;
+    uint8_t sniffed[LDTAP_SNIFF_BYTES];
     bool request_parser_ready;  /* request_parser begun for the next exchange slot */
     bool response_parser_ready; /* response_parser begun for the oldest exchange */
     uint8_t oldest;             /* index of the oldest exchange awaiting its response */
@@ -44,10 +62,17 @@ struct ldtap_connection {
      * whether a server span they remember is still being served (see span.h). */
     uint64_t finished_below;
     struct ldtap_net_endpoints endpoints;
-    struct ldtap_http_parser request_parser;
-    struct ldtap_http_parser response_parser;
-    uint8_t response_head[LDTAP_HTTP_RESPONSE_HEAD_MAX];
-    struct ldtap_exchange exchanges[LDTAP_PIPELINE_MAX];
+    /* One protocol per connection: its state overlays the other's. Pages are faulted in
+     * only as far as the chosen protocol uses them. */
+    union {
+        struct {
+            struct ldtap_http_parser request_parser;
+            struct ldtap_http_parser response_parser;
+            uint8_t response_head[LDTAP_HTTP_RESPONSE_HEAD_MAX];
+            struct ldtap_exchange exchanges[LDTAP_PIPELINE_MAX];
+        };
+        struct ldtap_wire_connection wire;
+    };
 };
 
 /* Maps the connection pool. Returns 0 or -errno. */
@@ -59,7 +84,8 @@ int ldtap_connection_pool_init(void);
 struct ldtap_connection *ldtap_connection_open(int fd, enum ldtap_span_kind kind,
                                                const struct sockaddr *peer, socklen_t peer_length);
 
-/* Frames bytes that moved through the socket (only bytes actually transferred). */
+/* Frames bytes that moved through the socket (only bytes actually transferred); a client
+ * connection's first bytes choose its protocol first (classify.c). */
 enum ldtap_feed_result ldtap_connection_feed(struct ldtap_connection *connection, enum ldtap_flow flow,
                                              const uint8_t *bytes, size_t length);
 
@@ -70,8 +96,24 @@ void ldtap_connection_close(struct ldtap_connection *connection);
 /* Stops tracking without writing spans (lost sync, framer gave up, fd duplicated). */
 void ldtap_connection_abandon(struct ldtap_connection *connection);
 
-/* Exchange bookkeeping shared by connection.c and exchange.c. */
+/* Exchange bookkeeping shared by connection.c, classify.c and exchange.c. */
+enum ldtap_feed_result ldtap_exchange_feed(struct ldtap_connection *connection, enum ldtap_flow flow,
+                                           const uint8_t *bytes, size_t length);
 void ldtap_exchange_finish(struct ldtap_connection *connection, uint16_t extra_flags);
+/* Signal handlers only: writes the server span `live` (the record.span of an exchange,
+ * still numbered `serial`) as ended now with LDTAP_SPAN_FLAG_CRASHED, from a copy, and
+ * marks the exchange so that its normal finish, if the program survives, writes nothing. */
+void ldtap_exchange_end_crashed(const struct ldtap_span_common *live, uint64_t serial);
 void ldtap_connection_free(struct ldtap_connection *connection);
+
+/* Database wire protocols (wire_connection.c). start: the first bytes said `system`
+ * (POSTGRESQL, MYSQL or REDIS); feed: frames the bytes, writing a span per answered query
+ * (STOP and GIVE_UP leave the queries in flight unwritten: the connection is abandoned);
+ * close: the queries still unanswered are written flagged LDTAP_SPAN_FLAG_NO_RESPONSE
+ * with rows -1 (their outcome is unknown, not an error the server reported). */
+void ldtap_wire_connection_start(struct ldtap_connection *connection, enum ldtap_db_system system);
+enum ldtap_feed_result ldtap_wire_connection_feed(struct ldtap_connection *connection, enum ldtap_flow flow,
+                                                  const uint8_t *bytes, size_t length);
+void ldtap_wire_connection_close(struct ldtap_connection *connection);
 
 #endif

@@ -68,11 +68,11 @@ void ldtap_db_span_fail(struct ldtap_db_span *span, uint32_t error_code, const c
         span->record.status_code[i] = sqlstate[i];
 }
 
-static void write_record(struct ldtap_db_span *span, const char *namespace_name) {
+void ldtap_db_span_write(struct ldtap_db_span *span, const char *namespace_name, size_t namespace_length) {
     struct ldtap_db_span_record *record = &span->record;
     record->span.end_time_ns = ldtap_now_ns();
     record->namespace_length =
-        namespace_name != NULL ? (uint16_t)strnlen(namespace_name, LDTAP_DB_NAMESPACE_MAX) : 0;
+        (uint16_t)(namespace_length < LDTAP_DB_NAMESPACE_MAX ? namespace_length : LDTAP_DB_NAMESPACE_MAX);
     struct ldtap_ring_writer *ring = ldtap_process_ring();
     if (ring == NULL)
         return;
@@ -85,7 +85,9 @@ static void write_record(struct ldtap_db_span *span, const char *namespace_name)
 }
 
 void ldtap_db_span_end(struct ldtap_db_span *span, const char *namespace_name) {
-    LDTAP_RECORD(write_record(span, namespace_name), (void)0);
+    LDTAP_RECORD(ldtap_db_span_write(span, namespace_name,
+                                     namespace_name != NULL ? strnlen(namespace_name, LDTAP_DB_NAMESPACE_MAX) : 0),
+                 (void)0);
 }
 
 /* ---- endpoints of drivers' sockets, cached per fd while it is LDTAP_FD_DRIVER ---- */

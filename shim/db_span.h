@@ -63,6 +63,10 @@ void ldtap_db_span_fail(struct ldtap_db_span *span, uint32_t error_code, const c
 /* Ends the span now and writes its record; `namespace_name` may be NULL. */
 void ldtap_db_span_end(struct ldtap_db_span *span, const char *namespace_name);
 
+/* The same for callers already inside shim code (the socket framers, under LDTAP_RECORD):
+ * `namespace_length` bytes of `namespace_name`, which need not be NUL-terminated. */
+void ldtap_db_span_write(struct ldtap_db_span *span, const char *namespace_name, size_t namespace_length);
+
 /* Spans that outlive one call (sqlite3_step to SQLITE_DONE, PQsendQuery to the last
  * PQgetResult, a MySQL query to its result), keyed by the library handle. start: a slot
  * for `handle` (any span it held is dropped), NULL when the table is full; end: writes the

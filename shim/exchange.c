@@ -1,5 +1,6 @@
 /* HTTP/1.x exchanges on a traced connection: feeds the bytes each hook moved through the
  * request and response framers and turns each request/response pair into a span. */
+#include <stddef.h>
 #include <string.h>
 
 #include "connection.h"
@@ -32,6 +33,7 @@ static void on_request_begin(struct ldtap_connection *connection) {
     exchange->head_request = false;
     exchange->tunnel_request = false;
     exchange->request_complete = false;
+    exchange->crash_reported = false;
     memset(&exchange->record, 0, sizeof(exchange->record));
     exchange->record.endpoints = connection->endpoints;
     ldtap_span_begin(&exchange->record.span, connection->kind);
@@ -80,7 +82,8 @@ void ldtap_exchange_finish(struct ldtap_connection *connection, uint16_t extra_f
     }
     record->span.flags |= extra_flags;
     record->span.end_time_ns = ldtap_now_ns();
-    ldtap_span_write_http(record, exchange->request_head, connection->response_head);
+    if (!exchange->crash_reported)
+        ldtap_span_write_http(record, exchange->request_head, connection->response_head);
     if (connection->kind == LDTAP_SPAN_KIND_SERVER)
         ldtap_requests_finished(1);
     /* Release: a thread remembering this span as served sees it finished after this. */
@@ -88,6 +91,24 @@ void ldtap_exchange_finish(struct ldtap_connection *connection, uint16_t extra_f
     connection->oldest = (uint8_t)((connection->oldest + 1) % LDTAP_PIPELINE_MAX);
     connection->count--;
     connection->response_parser_ready = false;
+}
+
+/* Async-signal-safe: the exchange may be mid-update on this thread (the signal arrived
+ * inside the shim) or another, so work on a copy; connection memory is never unmapped,
+ * so the worst a race gives is an odd span, never a fault. */
+void ldtap_exchange_end_crashed(const struct ldtap_span_common *live, uint64_t serial) {
+    struct ldtap_exchange *exchange =
+        (struct ldtap_exchange *)((uintptr_t)live - offsetof(struct ldtap_exchange, record.span));
+    if (__atomic_load_n(&exchange->serial, __ATOMIC_RELAXED) != serial || exchange->crash_reported)
+        return;
+    struct ldtap_http_span_record record = exchange->record;
+    record.span.flags |= LDTAP_SPAN_FLAG_CRASHED | LDTAP_SPAN_FLAG_NO_RESPONSE;
+    record.span.end_time_ns = ldtap_now_ns();
+    if (record.request_head_length > LDTAP_HTTP_REQUEST_HEAD_MAX)
+        record.request_head_length = 0;
+    record.response_head_length = 0; /* no response was framed, whatever is under way */
+    exchange->crash_reported = true;
+    ldtap_span_write_http(&record, exchange->request_head, exchange->request_head); /* 0 bytes of response */
 }
 
 /* The final response of the oldest exchange was framed. */
@@ -128,8 +149,8 @@ static bool ready_parser(struct ldtap_connection *connection, bool request) {
     return true;
 }
 
-enum ldtap_feed_result ldtap_connection_feed(struct ldtap_connection *connection, enum ldtap_flow flow,
-                                             const uint8_t *bytes, size_t length) {
+enum ldtap_feed_result ldtap_exchange_feed(struct ldtap_connection *connection, enum ldtap_flow flow,
+                                           const uint8_t *bytes, size_t length) {
     bool request = (flow == LDTAP_INBOUND) == (connection->kind == LDTAP_SPAN_KIND_SERVER);
     struct ldtap_http_parser *parser = request ? &connection->request_parser : &connection->response_parser;
     bool *ready = request ? &connection->request_parser_ready : &connection->response_parser_ready;

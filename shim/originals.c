@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <stdint.h>
 
 #include "shim.h"
 
@@ -17,13 +18,14 @@ LDTAP_HOOKS(LDTAP_LAZY_STUB)
 #undef LDTAP_LAZY_STUB
 
 /* Stubs for a function this libc lacks (e.g. close_range before glibc 2.34): nothing
- * in the program can be calling the libc version, but our export must not crash. */
+ * in the program can be calling the libc version, but our export must not crash. The
+ * failure value is -1 in the return type (SIG_ERR for the signal() family). */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #define LDTAP_MISSING_STUB(type, name, parameters, ...)                                    \
     static type missing_##name parameters {                                                \
         errno = ENOSYS;                                                                    \
-        return -1;                                                                         \
+        return (type)(intptr_t)-1;                                                         \
     }
 LDTAP_HOOKS(LDTAP_MISSING_STUB)
 #undef LDTAP_MISSING_STUB

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "connection.h"
+#include "crash.h"
 #include "originals.h"
 #include "span.h"
 #include "thread.h"
@@ -214,6 +215,8 @@ __attribute__((constructor)) static void ldtap_start(void) {
     if (getauxval(AT_SECURE) == 0 && !environment_says_disabled() && read_configuration() &&
         ldtap_connection_pool_init() == 0 && pthread_atfork(NULL, NULL, after_fork_in_child) == 0)
         ldtap_fd_table_init(); /* last: a non-empty table switches recording on */
+    if (ldtap_recording())
+        ldtap_crash_init();
     ldtap_nesting--;
     errno = saved_errno;
 }

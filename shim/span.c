@@ -16,6 +16,7 @@
 
 struct served_span {
     const uint64_t *finished_below; /* the serving connection's watermark */
+    const struct ldtap_span_common *live; /* the span as its exchange fills it in */
     uint64_t serial;
     uint8_t trace_id[16];
     uint8_t span_id[8];
@@ -85,10 +86,36 @@ void ldtap_span_serve(const struct ldtap_span_common *span, const uint64_t *fini
     }
     struct served_span *entry = &served[served_count++];
     entry->finished_below = finished_below;
+    entry->live = span;
     entry->serial = serial;
     memcpy(entry->trace_id, span->trace_id, sizeof(entry->trace_id));
     memcpy(entry->span_id, span->span_id, sizeof(entry->span_id));
     entry->inherited_flags = span->flags & (LDTAP_SPAN_FLAG_UPSTREAM_DECISION | LDTAP_SPAN_FLAG_SAMPLED);
+}
+
+bool ldtap_span_current(uint8_t trace_id[16], uint8_t span_id[8]) {
+    prune_served();
+    memset(trace_id, 0, 16);
+    memset(span_id, 0, 8);
+    if (served_count == 1 && !served_overflow) {
+        memcpy(trace_id, served[0].trace_id, 16);
+        memcpy(span_id, served[0].span_id, 8);
+    }
+    return served_count <= 1 && !served_overflow;
+}
+
+/* Async-signal-safe: reads the list without pruning it (the signal may have interrupted
+ * prune_served on this very thread), so it skips finished entries instead. */
+unsigned ldtap_span_serving_now(const struct ldtap_span_common **live, uint64_t *serials,
+                                unsigned max) {
+    unsigned found = 0;
+    for (unsigned i = 0; i < served_count && i < SERVED_MAX && found < max; i++) {
+        if (served[i].serial < __atomic_load_n(served[i].finished_below, __ATOMIC_ACQUIRE))
+            continue;
+        live[found] = served[i].live;
+        serials[found++] = served[i].serial;
+    }
+    return found;
 }
 
 void ldtap_span_write_http(const struct ldtap_http_span_record *record,

@@ -3,6 +3,7 @@
 #ifndef LDTAP_SPAN_H
 #define LDTAP_SPAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,15 @@ void ldtap_span_continue_trace(struct ldtap_span_common *span, const char *trace
  * unmapped, so the pointer stays valid even after the connection is gone). */
 void ldtap_span_serve(const struct ldtap_span_common *span, const uint64_t *finished_below,
                       uint64_t serial);
+
+/* The trace and span id of the one request this thread serves (all zero when none or
+ * several); false when several are in flight (asyncio) and no parent can be named. */
+bool ldtap_span_current(uint8_t trace_id[16], uint8_t span_id[8]);
+
+/* Signal handlers only: the server spans this thread is serving and have not finished,
+ * as pointers to the live spans inside their exchanges, with their serials. */
+unsigned ldtap_span_serving_now(const struct ldtap_span_common **live, uint64_t *serials,
+                                unsigned max);
 
 /* Writes one LDTAP_RECORD_HTTP_SPAN record: `record` then both head copies. */
 void ldtap_span_write_http(const struct ldtap_http_span_record *record,

@@ -118,7 +118,44 @@ struct ldtap_ring_header {
      * (in_flight_requests > 0 ? now - busy_since_ns : 0). */
     uint64_t busy_time_ns;            /* [P] */
     uint64_t busy_since_ns;           /* [P] */
-    uint64_t reserved_producer[22];   /* [P] zero; room for later counters (heap stats …) */
+    /* Log lines (LDTAP_RECORD_LOG kind LINE) not recorded: over the per-process rate
+     * limit (LDTAP_LOG_LINES_PER_SECOND) or dropped because the ring was full. */
+    uint64_t dropped_log_lines;       /* [P] */
+    /* Fatal signals seen after LDTAP_CRASH_RECORDS_MAX crash records: counted, not recorded. */
+    uint64_t suppressed_crashes;      /* [P] */
+    /* Heap counters (issue 5), written by the malloc-family hooks. Each thread counts in
+     * thread-local variables and folds its deltas in here with relaxed atomic adds every
+     * 64 KiB of churn or 256 calls, at thread exit and before fork, so a reader sees
+     * values that lag each live thread by at most those bounds.
+     * Sizes are *usable* sizes (malloc_usable_size: the request rounded up to the
+     * allocator's granule), counted identically at allocation and at free:
+     *   heap_live_bytes = usable bytes of every block returned by malloc, calloc, realloc,
+     *   reallocarray, posix_memalign, aligned_alloc, memalign, valloc or pvalloc since
+     *   the shim was loaded, minus those of every block passed to free or realloc since.
+     * The shim is interposed before any constructor runs, so this covers the program's
+     * whole life except ld.so's own start-up allocations (never freed through free). It
+     * is signed because a thread's deltas are folded separately: a block allocated on one
+     * thread and freed on another may be subtracted before it was added. All heap
+     * counters stay zero while the heap hooks are off (LDTAP_HEAP_SAMPLE_BYTES invalid). */
+    int64_t heap_live_bytes;          /* [P] see above */
+    uint64_t heap_allocations;        /* [P] successful allocations (a realloc counts one free + one allocation) */
+    uint64_t heap_frees;              /* [P] blocks released by free/realloc (free(NULL) not counted) */
+    uint64_t heap_allocated_bytes;    /* [P] usable bytes allocated, cumulative: the allocation rate in bytes */
+    /* Anonymous private mappings made by the program through mmap/mremap and removed by
+     * munmap/mremap (Python's obmalloc arenas, other allocators' chunks). Mappings made
+     * inside libc (glibc malloc's large blocks, thread stacks) are not seen: those are
+     * already in heap_live_bytes or are not heap. Tracked mappings are remembered in a
+     * bounded table; a mapping that did not fit is not counted (anon_mmap_untracked).
+     * Updated immediately (mmap is not a hot path), not folded. */
+    int64_t anon_mmap_bytes;          /* [P] live bytes of tracked anonymous private mappings */
+    uint64_t anon_mmap_untracked;     /* [P] anonymous mappings not counted: table full */
+    /* Sampling (LDTAP_RECORD_HEAP_*): the mean sampling interval the shim uses, so the
+     * collector need not trust its own environment (0: sampling off; 1: every allocation). */
+    uint64_t heap_sample_interval;    /* [P] bytes */
+    uint64_t heap_samples;            /* [P] HEAP_SAMPLE records attempted (dropped ones included) */
+    uint64_t heap_samples_deferred;   /* [P] samples moved to a later allocation: sampled-address table bucket full */
+    uint64_t heap_stack_table_resets; /* [P] times the table of sent stacks was cleared (stacks are then re-sent) */
+    uint64_t reserved_producer[10];   /* [P] zero; room for later counters */
 
     _Alignas(64) uint64_t tail;       /* [C] bytes consumed */
     uint64_t consumed_records;        /* [C] */
@@ -143,6 +180,11 @@ enum ldtap_span_flag {
      * client spans it makes, whose SAMPLED bit then carries the caller's decision so that a
      * parent-based sampler keeps or drops the whole local part of the trace together. */
     LDTAP_SPAN_FLAG_UPSTREAM_DECISION = 1u << 5,
+    /* The process received a fatal signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT) on the
+     * thread serving this request: the span ends at the signal, as an error; the matching
+     * LDTAP_RECORD_CRASH record carries the same trace and span id. Never retracted, even
+     * if the program's own handler recovers. */
+    LDTAP_SPAN_FLAG_CRASHED = 1u << 6,
 };
 
 /* Common head of every span record. Times are CLOCK_REALTIME nanoseconds. */
@@ -232,5 +274,240 @@ struct ldtap_db_span_record {
 
 #define LDTAP_DB_STATEMENT_MAX 2048u
 #define LDTAP_DB_NAMESPACE_MAX 256u
+
+/* ---- heap profiling (issue 5) ----
+ *
+ * The shim samples allocations by bytes: each thread counts down an exponentially
+ * distributed number of bytes (mean header.heap_sample_interval = T); the allocation that
+ * crosses zero is sampled. An allocation of s bytes is thus sampled with probability
+ * p = 1 - exp(-s / T), and its record carries weight_bytes = s / p, so summing the
+ * weights of sampled blocks estimates the bytes of all blocks without bias (T = 1: every
+ * allocation is sampled, weight_bytes = s). Sizes in these records are *requested* sizes.
+ *
+ * Ordering: a HEAP_STACK record is committed before the first HEAP_SAMPLE naming its id
+ * is reserved, and a HEAP_FREE record is reserved before the block is handed back to the
+ * allocator, so a HEAP_SAMPLE for the same address reused later always follows the
+ * HEAP_FREE in ring order. Records may still be dropped (ring full): the collector must
+ * tolerate a sample whose stack it never saw (unknown site), a free of an address it
+ * does not hold (ignore it) and a stack sent twice (same id, same pcs).
+ */
+
+/* A process's loaded objects, one record per object, as dl_iterate_phdr reports them.
+ * The shim writes a complete snapshot (a "generation") at start and again whenever the
+ * set of loaded objects changed (dlopen/dlclose), before its next HEAP_STACK record.
+ * Generation g is complete when module_count records carry it; an object of generation
+ * g-1 missing from g was unloaded by time_ns of g. To symbolize a pc taken at time t,
+ * use the newest generation with time_ns <= t (falling back to any generation whose
+ * segments contain the pc when records were dropped). */
+enum ldtap_module_flag {
+    LDTAP_MODULE_FLAG_MAIN_PROGRAM = 1u << 0, /* the executable; path is /proc/self/exe's target */
+    LDTAP_MODULE_FLAG_NO_FILE = 1u << 1,      /* linux-vdso and the like: nothing on disk */
+    LDTAP_MODULE_FLAG_PATH_TRUNCATED = 1u << 2,
+};
+
+/* One PT_LOAD segment as mapped: [start, start + size) in the process's address space. */
+struct ldtap_module_segment {
+    uint64_t start;       /* load_bias + p_vaddr */
+    uint64_t size;        /* p_memsz */
+    uint64_t file_offset; /* p_offset */
+    uint32_t flags;       /* p_flags: PF_X 1, PF_W 2, PF_R 4 */
+    uint32_t padding;
+};
+
+_Static_assert(sizeof(struct ldtap_module_segment) == 32, "module segment layout is ABI");
+
+/* LDTAP_RECORD_MODULE_MAP payload, followed by segment_count struct ldtap_module_segment,
+ * then build_id_length bytes of GNU build id (the NT_GNU_BUILD_ID note's descriptor; 0
+ * bytes if the object has none), then path_length bytes of path (no NUL). A pc inside a
+ * segment has ELF virtual address pc - load_bias, the address .symtab/.dynsym and DWARF
+ * use. */
+struct ldtap_module_map_record {
+    uint64_t load_bias;       /* dlpi_addr */
+    uint64_t time_ns;         /* CLOCK_REALTIME of the snapshot, equal across a generation */
+    uint32_t generation;      /* 1 at start, +1 per snapshot */
+    uint16_t module_index;    /* 0..module_count-1, in dl_iterate_phdr order */
+    uint16_t module_count;    /* objects in this generation */
+    uint16_t segment_count;   /* <= LDTAP_MODULE_MAX_SEGMENTS */
+    uint16_t build_id_length; /* <= LDTAP_MODULE_BUILD_ID_MAX */
+    uint16_t path_length;     /* <= LDTAP_MODULE_PATH_MAX */
+    uint16_t flags;           /* enum ldtap_module_flag */
+};
+
+_Static_assert(sizeof(struct ldtap_module_map_record) == 32, "module map record layout is ABI");
+
+#define LDTAP_MODULE_MAX_SEGMENTS 16u
+#define LDTAP_MODULE_BUILD_ID_MAX 64u
+#define LDTAP_MODULE_PATH_MAX 1024u
+
+enum ldtap_stack_flag {
+    LDTAP_STACK_FLAG_TRUNCATED = 1u << 0, /* deeper than LDTAP_STACK_MAX_FRAMES */
+    /* pcs[0] is the exact instruction (from a signal context) rather than a return
+     * address; otherwise every pc is a return address and a symbolizer looks up pc - 1
+     * to land inside the call instruction. */
+    LDTAP_STACK_FLAG_FIRST_IS_EXACT = 1u << 1,
+};
+
+/* LDTAP_RECORD_HEAP_STACK payload, followed by frame_count uint64_t pcs, innermost
+ * first: pcs[0] is the return address in the code that called the allocation function
+ * (the shim's own frames are left out). Sent once per distinct stack per process, again
+ * after a table reset (header.heap_stack_table_resets). stack_id is a 64-bit hash of the
+ * pcs, never 0; ids belong to one process (a forked child re-sends the stacks it uses). */
+struct ldtap_heap_stack_record {
+    uint64_t stack_id;
+    uint32_t frame_count; /* 1..LDTAP_STACK_MAX_FRAMES */
+    uint32_t flags;       /* enum ldtap_stack_flag */
+};
+
+_Static_assert(sizeof(struct ldtap_heap_stack_record) == 16, "heap stack record layout is ABI");
+
+#define LDTAP_STACK_MAX_FRAMES 64u
+
+/* Which function made a sampled block. */
+enum ldtap_heap_function {
+    LDTAP_HEAP_MALLOC = 1,
+    LDTAP_HEAP_CALLOC = 2,
+    LDTAP_HEAP_REALLOC = 3, /* reallocarray too */
+    LDTAP_HEAP_ALIGNED = 4, /* posix_memalign, aligned_alloc, memalign, valloc, pvalloc */
+};
+
+/* LDTAP_RECORD_HEAP_SAMPLE payload: one sampled allocation, live until a HEAP_FREE with
+ * the same address follows (realloc of a sampled block writes HEAP_FREE for the old
+ * address; the new block is sampled or not on its own). */
+struct ldtap_heap_sample_record {
+    uint64_t address;      /* the block returned to the program */
+    uint64_t size;         /* requested bytes */
+    uint64_t weight_bytes; /* unbiased estimate of the bytes this sample stands for (>= size) */
+    uint64_t stack_id;     /* a HEAP_STACK record's id; 0: no stack could be captured */
+    uint64_t time_ns;      /* CLOCK_REALTIME */
+    uint32_t thread_id;    /* kernel tid */
+    uint16_t function;     /* enum ldtap_heap_function */
+    uint16_t padding;
+};
+
+_Static_assert(sizeof(struct ldtap_heap_sample_record) == 48, "heap sample record layout is ABI");
+
+/* LDTAP_RECORD_HEAP_FREE payload: a sampled block was freed (or moved by realloc). */
+struct ldtap_heap_free_record {
+    uint64_t address;
+    uint64_t time_ns;   /* CLOCK_REALTIME */
+    uint32_t thread_id; /* kernel tid */
+    uint32_t padding;
+};
+
+_Static_assert(sizeof(struct ldtap_heap_free_record) == 24, "heap free record layout is ABI");
+
+enum ldtap_crash_flag {
+    /* The program had its own handler for the signal: it runs after this record is
+     * written, and may recover (a JVM or a runtime probing memory) or exit its own way. */
+    LDTAP_CRASH_FLAG_PROGRAM_HANDLER = 1u << 0,
+    LDTAP_CRASH_FLAG_STACK_TRUNCATED = 1u << 1, /* more frames than LDTAP_CRASH_FRAMES_MAX */
+    /* The thread had several requests in flight (asyncio): trace_id/span_id name the
+     * first one only; every one of them was ended with LDTAP_SPAN_FLAG_CRASHED. */
+    LDTAP_CRASH_FLAG_SEVERAL_REQUESTS = 1u << 2,
+    /* The handler ran on the thread's own stack (no alternate stack could be set up):
+     * a stack overflow on that thread cannot be reported. */
+    LDTAP_CRASH_FLAG_NO_ALTERNATE_STACK = 1u << 3,
+};
+
+/*
+ * LDTAP_RECORD_CRASH payload: one per fatal signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+ * SIGABRT, abort() included), written by the shim's signal handler before the signal is
+ * handed on: to the program's own handler if it installed one, else to the default action
+ * (the exit status and core dump are those the program would have had without ldtap).
+ * At most LDTAP_CRASH_RECORDS_MAX per process; later ones only count suppressed_crashes.
+ *
+ * Followed by frame_count uint64_t program counters, innermost first: [0] is the
+ * interrupted instruction (instruction_pointer), the others are return addresses (the
+ * collector looks up address - 1 when symbolizing them, against the process's
+ * LDTAP_RECORD_MODULE_MAP records). Then stack_bytes_length bytes of the interrupted
+ * thread's stack copied from stack_pointer upwards, for a collector-side unwinder (0
+ * when the shim unwound the stack itself).
+ */
+struct ldtap_crash_record {
+    uint64_t time_ns;             /* CLOCK_REALTIME when the handler ran */
+    uint64_t fault_address;       /* siginfo si_addr for SIGSEGV/SIGBUS/SIGILL/SIGFPE, else 0 */
+    uint64_t instruction_pointer; /* from the signal's ucontext; 0 if unknown */
+    uint64_t stack_pointer;       /* from the signal's ucontext; 0 if unknown */
+    uint64_t frame_pointer;       /* rbp / x29 from the ucontext; 0 if unknown */
+    int32_t signal;               /* SIGSEGV … as numbered on this (Linux) host */
+    int32_t signal_code;          /* siginfo si_code: SEGV_MAPERR, BUS_ADRALN, SI_TKILL (raise, abort) … */
+    int32_t sender_pid;           /* si_pid when sent by kill/raise/abort (si_code <= 0), else 0 */
+    uint32_t thread_id;           /* kernel tid of the thread that received the signal */
+    uint8_t trace_id[16];         /* the request served on that thread; all zero: none */
+    uint8_t span_id[8];           /* that request's server span */
+    char thread_name[16];         /* prctl(PR_GET_NAME), NUL-padded */
+    uint16_t flags;               /* enum ldtap_crash_flag */
+    uint16_t frame_count;         /* <= LDTAP_CRASH_FRAMES_MAX */
+    uint32_t stack_bytes_length;  /* <= LDTAP_CRASH_STACK_BYTES_MAX */
+};
+
+_Static_assert(sizeof(struct ldtap_crash_record) == 104, "crash record layout is ABI");
+
+#define LDTAP_CRASH_FRAMES_MAX 128u
+#define LDTAP_CRASH_STACK_BYTES_MAX 8192u
+#define LDTAP_CRASH_RECORDS_MAX 16u
+
+/* Where a captured log record was written. */
+enum ldtap_log_stream {
+    LDTAP_LOG_STREAM_STDOUT = 1, /* fd 1 */
+    LDTAP_LOG_STREAM_STDERR = 2, /* fd 2 */
+    LDTAP_LOG_STREAM_FILE = 3,   /* a file named in LDTAP_LOG_FILES; its path follows the text */
+};
+
+enum ldtap_log_kind {
+    LDTAP_LOG_KIND_LINE = 1,      /* one line (LDTAP_CAPTURE_LOGS): rate-limited */
+    LDTAP_LOG_KIND_TRACEBACK = 2, /* a Python "Traceback (most recent call last):" block */
+};
+
+enum ldtap_log_flag {
+    LDTAP_LOG_FLAG_TRUNCATED = 1u << 0, /* text_full_length > text_length: bytes were left out */
+    /* A traceback block that ended before its exception line (the thread wrote something
+     * else, the descriptor closed, or the process exited): the last line is a frame. */
+    LDTAP_LOG_FLAG_INCOMPLETE = 1u << 1,
+    /* Chained exceptions ("During handling of the above exception…", "The above exception
+     * was the direct cause…"): several tracebacks in one record, the last one raised last. */
+    LDTAP_LOG_FLAG_CHAINED = 1u << 2,
+    /* The thread had several requests in flight (asyncio): trace_id/span_id are zero. */
+    LDTAP_LOG_FLAG_UNPARENTED_ASYNC = 1u << 3,
+};
+
+/*
+ * LDTAP_RECORD_LOG payload: a line, or a traceback block, that the program wrote (the
+ * shim observes writes, never changes them) to stderr, stdout (only with
+ * LDTAP_CAPTURE_LOGS=stdout,…), or a file named in LDTAP_LOG_FILES. Writes are assembled
+ * into lines per thread, so a line written in pieces, or tracebacks written concurrently
+ * by several threads, come out whole and separate.
+ *
+ * Followed by text_length bytes of text, then path_length bytes of the file's path (only
+ * for LDTAP_LOG_STREAM_FILE). The text has no NUL; lines are separated by '\n' ("\r\n"
+ * is kept as written) and the last line's terminator is dropped. A LINE record holds at
+ * most LDTAP_LOG_LINE_MAX bytes (the head of a longer line). A TRACEBACK record holds at
+ * most LDTAP_LOG_TRACEBACK_MAX bytes: when a block is longer, frame lines from the end
+ * of the block are left out (TRUNCATED) but the header line and the final exception line
+ * (itself cut at LDTAP_LOG_LINE_MAX) are always kept.
+ */
+struct ldtap_log_record {
+    uint64_t time_ns;          /* CLOCK_REALTIME when the line or block was complete */
+    uint8_t trace_id[16];      /* the request served on the writing thread; all zero: none */
+    uint8_t span_id[8];        /* that request's server span */
+    uint32_t thread_id;        /* kernel tid of the writing thread */
+    int32_t fd;                /* the descriptor written to */
+    uint16_t stream;           /* enum ldtap_log_stream */
+    uint16_t kind;             /* enum ldtap_log_kind */
+    uint16_t flags;            /* enum ldtap_log_flag */
+    uint16_t text_length;      /* bytes of text following the record */
+    uint32_t text_full_length; /* bytes the line or block really had (saturates at UINT32_MAX) */
+    uint16_t path_length;      /* bytes of path after the text; 0 unless stream is FILE */
+    uint16_t padding;
+};
+
+_Static_assert(sizeof(struct ldtap_log_record) == 56, "log record layout is ABI");
+
+#define LDTAP_LOG_LINE_MAX 1024u
+#define LDTAP_LOG_TRACEBACK_MAX 8192u
+#define LDTAP_LOG_PATH_MAX 256u
+/* Per-process budget for LINE records (token bucket, this many per second, bursts up to
+ * the same number); tracebacks are not rate-limited. */
+#define LDTAP_LOG_LINES_PER_SECOND 1000u
 
 #endif

@@ -150,13 +150,15 @@ def load_spans(path):
 
 
 def load_requests(path):
-    """The export requests of a JSON-lines file as parsed objects (the receiver adds
-    `_meta`: format "protobuf"|"json", contentEncoding, reencodedEqual, headers)."""
+    """The trace export requests of a JSON-lines file as parsed objects (the receiver adds
+    `_meta`: format "protobuf"|"json", contentEncoding, reencodedEqual, headers). Lines of
+    other signals (the receiver also writes metrics and logs requests) are left out."""
     try:
         with open(path, encoding="utf-8") as lines:
-            return [json.loads(line) for line in lines if line.strip()]
+            records = [json.loads(line) for line in lines if line.strip()]
     except FileNotFoundError:
         return []
+    return [r for r in records if isinstance(r, dict) and ("resourceSpans" in r or "resource_spans" in r)]
 
 
 class Checker:

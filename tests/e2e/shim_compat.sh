@@ -41,7 +41,7 @@ CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2"
 gcc $CFLAGS -I"$ROOT/shim/ring" -o "$WORK/ring_dump" "$ROOT/tests/programs_shim/ring_dump.c" \
     "$ROOT/shim/ring/ring_reader.c"
 gcc $CFLAGS -pthread -o "$WORK/games" "$ROOT/tests/programs_shim/process_games.c"
-spans() { "$WORK/ring_dump" "$@" | grep '^span' || true; } # ring files: their span lines
+spans() { "$WORK/ring_dump" "$@" | grep '^span' || true; } # ring files: their span lines (consumed)
 
 # ==== 1. CPython's regression tests, without and with the shim ====
 # Outcomes per test id ("pass" covers ok, skipped and expected failures) from a -v log.
@@ -102,7 +102,7 @@ else
 fi
 
 # ==== 2. nginx: sendfile, keep-alive, Range; identical bytes, one span per request ====
-nginx_run() { # name port run_dir(empty: no shim): starts nginx, prints its pid
+nginx_run() { # name port run_dir(empty: no shim): starts nginx as our child, sets NGINX_PID
     local dir=$WORK/nginx-$1
     mkdir -p "$dir"
     cat >"$dir/nginx.conf" <<CONF
@@ -112,11 +112,12 @@ http { access_log off; sendfile on; keepalive_requests 1000;
        server { listen 127.0.0.1:$2; root $WORK/www; } }
 CONF
     if [ -n "$3" ]; then
-        LD_PRELOAD=$SHIM LDTAP_RUN_DIR=$3 /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
+        LD_PRELOAD=$SHIM LDTAP_RUN_DIR=$3 /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/out.log" 2>&1 &
     else
-        /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" &
+        /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/out.log" 2>&1 &
     fi
-    echo $!
+    NGINX_PID=$!
+    PIDS+=("$NGINX_PID")
 }
 nginx_fetch() { # port out_dir: every kind of request, one output file each
     local base=http://127.0.0.1:$1 out=$2
@@ -129,7 +130,7 @@ nginx_fetch() { # port out_dir: every kind of request, one output file each
     curl -sf -r -50 "$base/small" -o "$out/range3"
     curl -sfI "$base/large" -o "$out/head"
 }
-NGINX_REQUESTS=12 # nginx_fetch's requests
+NGINX_REQUESTS=13 # nginx_fetch's requests and the GET /small that waited for the start
 if [ -x /usr/sbin/nginx ]; then
     mkdir -p "$WORK/www" "$WORK/nginx-runs"
     : >"$WORK/www/empty"
@@ -139,11 +140,11 @@ if [ -x /usr/sbin/nginx ]; then
     # nginx workers drop to an unprivileged user when started as root: let them read the
     # files and create their ring directory.
     chmod 755 "$WORK" "$WORK/www" && chmod 644 "$WORK"/www/* && chmod 1777 "$WORK/nginx-runs"
-    NGINX_PID=$(nginx_run plain $((PORT + 1)) ""); PIDS+=("$NGINX_PID")
+    nginx_run plain $((PORT + 1)) ""
     check "nginx (plain) starts" wait_http "http://127.0.0.1:$((PORT + 1))/small"
     nginx_fetch $((PORT + 1)) "$WORK/nginx-plain-out"
     stop "$NGINX_PID"
-    NGINX_PID=$(nginx_run traced $((PORT + 2)) "$WORK/nginx-runs/rings"); PIDS+=("$NGINX_PID")
+    nginx_run traced $((PORT + 2)) "$WORK/nginx-runs/rings"
     check "nginx (traced) starts" wait_http "http://127.0.0.1:$((PORT + 2))/small"
     nginx_fetch $((PORT + 2)) "$WORK/nginx-traced-out"
     sleep 0.3
@@ -164,7 +165,7 @@ if [ -x /usr/sbin/nginx ]; then
         test "$(grep -c 'kind=server' <<<"$nginx_spans" || true)" -eq $NGINX_REQUESTS
     body_spans() { grep -c "status=$1 .*resp_body=$2 .*request=\[$3 /$4 " <<<"$nginx_spans" || true; }
     check "nginx: response body sizes equal the file sizes" \
-        test "$(body_spans 200 0 GET empty)" -eq 2 -a "$(body_spans 200 100 GET small)" -eq 2 \
+        test "$(body_spans 200 0 GET empty)" -eq 2 -a "$(body_spans 200 100 GET small)" -eq 3 \
         -a "$(body_spans 200 200000 GET medium)" -eq 2 -a "$(body_spans 200 5000000 GET large)" -eq 2
     check "nginx: Range responses framed (206, partial sizes), HEAD has no body" \
         test "$(body_spans 206 199000 GET medium)" -eq 1 -a "$(body_spans 206 1000000 GET large)" -eq 1 \
@@ -198,7 +199,7 @@ check "threaded server: all $((JOBS * PER_JOB)) responses correct ($good_jobs/$J
 check "threaded server still alive" kill -0 "$THREADED_PID"
 threaded=$("$WORK/ring_dump" "$WORK"/rings-threaded/*.ring)
 count=$(grep -c '^span kind=server.* status=200 ' <<<"$threaded" || true)
-check "threaded server: span count == request count ($count)" test "$count" -eq $((JOBS * PER_JOB))
+check "threaded server: span count == request count + the start probe ($count)" test "$count" -eq $((JOBS * PER_JOB + 1))
 check "threaded server: counters clean" grep -q 'shim_errors=0 .*abandoned=0 in_flight=0' <<<"$threaded"
 stop "$THREADED_PID"
 
@@ -228,8 +229,8 @@ fi
 # ==== 5. Process games: same output with and without the shim, and traced ====
 same_output() { # run_dir command...: stdout, stderr and exit status identical with the shim
     local plain preloaded
-    plain=$("${@:2}" 2>&1 | grep -v '_pid=' ; echo "status=${PIPESTATUS[0]}")
-    preloaded=$(LD_PRELOAD=$SHIM LDTAP_RUN_DIR=$1 "${@:2}" 2>&1 | grep -v '_pid=' ; echo "status=${PIPESTATUS[0]}")
+    plain=$("${@:2}" 2>&1; echo "status=$?")
+    preloaded=$(LD_PRELOAD=$SHIM LDTAP_RUN_DIR=$1 "${@:2}" 2>&1; echo "status=$?")
     if [ "$plain" != "$preloaded" ]; then
         diff <(echo "$plain") <(echo "$preloaded") | sed 's/^/     /'; return 1
     fi
@@ -241,8 +242,9 @@ for mode in daemon closeall spawn eintr forkthreads; do
 done
 sleep 0.3 # the daemon's grandchild may still be closing its sockets
 check "daemon: the double-forked grandchild traced its 3 exchanges" test "$(ok_spans "$WORK/rings-daemon")" -eq 6
-check "closeall: exchanges before and after closing everything traced" \
-    test "$(ok_spans "$WORK/rings-closeall")" -eq 8 -a "$(spans "$WORK"/rings-closeall/*.ring | grep -c 'flags=8 status=0 ')" -eq 4
+closeall=$(spans "$WORK"/rings-closeall/*.ring)
+check "closeall: exchanges before and after closing everything traced, cut ones NO_RESPONSE" \
+    test "$(grep -c ' status=200 ' <<<"$closeall")" -eq 8 -a "$(grep -c 'flags=8 status=0 ' <<<"$closeall")" -eq 4
 check "spawn: exchanges spanning vfork and posix_spawn traced" test "$(ok_spans "$WORK/rings-spawn")" -eq 4
 check "eintr: the interrupted exchange traced once" test "$(ok_spans "$WORK/rings-eintr")" -eq 2
 check "forkthreads: 1,200 thread spans and 2 per forked child" \

@@ -89,6 +89,56 @@ static void print_db_span(const struct ldtap_ring_record *record) {
     printf("]\n");
 }
 
+/* One line: signal, where, who, the request, then the program counters. */
+static void print_crash(const struct ldtap_ring_record *record) {
+    struct ldtap_crash_record crash;
+    if (record->payload_length < sizeof(crash)) {
+        printf("short record\n");
+        return;
+    }
+    memcpy(&crash, record->payload, sizeof(crash));
+    if (record->payload_length < sizeof(crash) + crash.frame_count * 8u + crash.stack_bytes_length) {
+        printf("bad crash lengths\n");
+        return;
+    }
+    printf("crash signal=%d code=%d sender=%d addr=0x%llx pc=0x%llx tid=%u thread=%.16s flags=%u trace=",
+           crash.signal, crash.signal_code, crash.sender_pid, (unsigned long long)crash.fault_address,
+           (unsigned long long)crash.instruction_pointer, crash.thread_id, crash.thread_name, crash.flags);
+    print_hex(crash.trace_id, 16);
+    printf(" id=");
+    print_hex(crash.span_id, 8);
+    printf(" frames=%u pcs=", crash.frame_count);
+    for (unsigned i = 0; i < crash.frame_count; i++) {
+        uint64_t pc;
+        memcpy(&pc, record->payload + sizeof(crash) + i * 8u, 8);
+        printf("%s0x%llx", i ? "," : "", (unsigned long long)pc);
+    }
+    printf("\n");
+}
+
+/* One line: stream, kind, ids, then the text with newlines shown as " | ". */
+static void print_log(const struct ldtap_ring_record *record) {
+    struct ldtap_log_record log;
+    if (record->payload_length < sizeof(log)) {
+        printf("short record\n");
+        return;
+    }
+    memcpy(&log, record->payload, sizeof(log));
+    if (record->payload_length < sizeof(log) + log.text_length + log.path_length) {
+        printf("bad log lengths\n");
+        return;
+    }
+    printf("log stream=%u kind=%s fd=%d tid=%u flags=%u full_length=%u trace=", log.stream,
+           log.kind == LDTAP_LOG_KIND_TRACEBACK ? "traceback" : "line", log.fd, log.thread_id, log.flags,
+           log.text_full_length);
+    print_hex(log.trace_id, 16);
+    printf(" id=");
+    print_hex(log.span_id, 8);
+    printf(" path=[%.*s] text=[", (int)log.path_length, (const char *)record->payload + sizeof(log) + log.text_length);
+    print_head(record->payload + sizeof(log), log.text_length);
+    printf("]\n");
+}
+
 int main(int argc, char **argv) {
     static struct ldtap_ring_record record;
     int status = 0;
@@ -119,12 +169,17 @@ int main(int argc, char **argv) {
                 print_span(&record);
             else if (read_status == LDTAP_RING_READ_RECORD && record.type == LDTAP_RECORD_DB_SPAN)
                 print_db_span(&record);
+            else if (read_status == LDTAP_RING_READ_RECORD && record.type == LDTAP_RECORD_CRASH)
+                print_crash(&record);
+            else if (read_status == LDTAP_RING_READ_RECORD && record.type == LDTAP_RECORD_LOG)
+                print_log(&record);
         }
         printf("counters committed=%llu dropped_full=%llu shim_errors=%llu unparented_async=%llu "
-               "abandoned=%llu in_flight=%lld\n",
+               "abandoned=%llu in_flight=%lld dropped_log_lines=%llu suppressed_crashes=%llu\n",
                (unsigned long long)header->committed_records, (unsigned long long)header->dropped_ring_full,
                (unsigned long long)header->shim_errors, (unsigned long long)header->unparented_async_spans,
-               (unsigned long long)header->abandoned_connections, (long long)header->in_flight_requests);
+               (unsigned long long)header->abandoned_connections, (long long)header->in_flight_requests,
+               (unsigned long long)header->dropped_log_lines, (unsigned long long)header->suppressed_crashes);
         ldtap_ring_reader_close(&reader);
     }
     return status;

@@ -1,0 +1,248 @@
+/* Per (process, site) series of estimated live bytes on a shared, self-thinning timeline,
+ * and the judgement that turns a series into a leak suspect. */
+#include "leak_suspects.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "u64_map.h"
+
+/* Bounds memory for programs with very many distinct stacks: later sites are not tracked. */
+#define MAX_SERIES 200000u
+
+struct series {
+    int32_t pid;
+    uint64_t group, site, sample_interval;
+    uint32_t first; /* the slot of the process's first snapshot: the site was 0 before it appeared */
+    uint32_t last;  /* the slot last observed: after it the process had exited */
+    uint64_t values[LDTAP_LEAK_HISTORY];
+};
+
+struct process {
+    int32_t pid;
+    uint32_t first;
+};
+
+struct ldtap_leak_tracker {
+    struct ldtap_leak_options options;
+    uint64_t times[LDTAP_LEAK_HISTORY];
+    uint32_t slots;        /* used slots; the current snapshot writes slots - 1 */
+    uint64_t snapshots;
+    struct series *series;
+    size_t series_count, series_capacity;
+    struct ldtap_u64_map series_by_key;
+    struct process *processes;
+    size_t process_count, process_capacity;
+    struct ldtap_u64_map process_by_pid;
+};
+
+struct ldtap_leak_tracker *ldtap_leak_tracker_new(const struct ldtap_leak_options *options) {
+    struct ldtap_leak_tracker *tracker = calloc(1, sizeof *tracker);
+    if (tracker) {
+        tracker->options = options ? *options : LDTAP_LEAK_DEFAULT_OPTIONS;
+        ldtap_u64_map_init(&tracker->series_by_key);
+        ldtap_u64_map_init(&tracker->process_by_pid);
+    }
+    return tracker;
+}
+
+void ldtap_leak_tracker_free(struct ldtap_leak_tracker *tracker) {
+    if (!tracker) {
+        return;
+    }
+    free(tracker->series);
+    free(tracker->processes);
+    ldtap_u64_map_free(&tracker->series_by_key);
+    ldtap_u64_map_free(&tracker->process_by_pid);
+    free(tracker);
+}
+
+uint64_t ldtap_leak_snapshots(const struct ldtap_leak_tracker *tracker) { return tracker->snapshots; }
+
+/* Keeps the odd slots (1, 3, …, the latest): half the resolution, the same span. */
+static void thin_history(struct ldtap_leak_tracker *tracker) {
+    uint32_t half = LDTAP_LEAK_HISTORY / 2;
+    for (uint32_t j = 0; j < half; j++) {
+        tracker->times[j] = tracker->times[2 * j + 1];
+    }
+    for (size_t i = 0; i < tracker->series_count; i++) {
+        struct series *series = &tracker->series[i];
+        for (uint32_t j = 0; j < half; j++) {
+            series->values[j] = series->values[2 * j + 1];
+        }
+        series->first /= 2;
+        series->last = series->last ? (series->last - 1) / 2 : 0;
+    }
+    for (size_t i = 0; i < tracker->process_count; i++) {
+        tracker->processes[i].first /= 2;
+    }
+    tracker->slots = half;
+}
+
+void ldtap_leak_snapshot_begin(struct ldtap_leak_tracker *tracker, uint64_t time_ns) {
+    if (tracker->slots == LDTAP_LEAK_HISTORY) {
+        thin_history(tracker);
+    }
+    uint32_t slot = tracker->slots++;
+    tracker->times[slot] = time_ns;
+    tracker->snapshots++;
+    /* Carry every series forward: one not observed now (its process exited) stays flat. */
+    for (size_t i = 0; i < tracker->series_count; i++) {
+        struct series *series = &tracker->series[i];
+        series->values[slot] = slot > series->first ? series->values[slot - 1] : series->values[slot];
+    }
+}
+
+void ldtap_leak_snapshot_end(struct ldtap_leak_tracker *tracker) { (void)tracker; }
+
+static const struct process *process_for(struct ldtap_leak_tracker *tracker, int32_t pid) {
+    uint64_t index;
+    if (ldtap_u64_map_get(&tracker->process_by_pid, (uint64_t)(uint32_t)pid, &index)) {
+        return &tracker->processes[index];
+    }
+    if (!ldtap_array_reserve((void **)&tracker->processes, tracker->process_count, &tracker->process_capacity,
+                    sizeof *tracker->processes) ||
+        !ldtap_u64_map_put(&tracker->process_by_pid, (uint64_t)(uint32_t)pid, tracker->process_count)) {
+        return NULL;
+    }
+    tracker->processes[tracker->process_count] = (struct process){pid, tracker->slots - 1};
+    return &tracker->processes[tracker->process_count++];
+}
+
+void ldtap_leak_observe(struct ldtap_leak_tracker *tracker, int32_t pid, uint64_t group, uint64_t site,
+                        uint64_t live_bytes, uint64_t sample_interval) {
+    if (tracker->slots == 0) {
+        return; /* outside a snapshot */
+    }
+    uint32_t slot = tracker->slots - 1;
+    uint64_t key = ldtap_u64_mix(ldtap_u64_mix((uint64_t)(uint32_t)pid) ^ site);
+    uint64_t index;
+    if (!ldtap_u64_map_get(&tracker->series_by_key, key, &index)) {
+        const struct process *process = process_for(tracker, pid);
+        if (!process || tracker->series_count >= MAX_SERIES ||
+            !ldtap_array_reserve((void **)&tracker->series, tracker->series_count, &tracker->series_capacity,
+                        sizeof *tracker->series) ||
+            !ldtap_u64_map_put(&tracker->series_by_key, key, tracker->series_count)) {
+            return;
+        }
+        index = tracker->series_count++;
+        struct series *series = &tracker->series[index];
+        memset(series, 0, sizeof *series); /* zero before it appeared, back to its process's start */
+        series->pid = pid;
+        series->site = site;
+        series->first = process->first;
+    }
+    struct series *series = &tracker->series[index];
+    if (series->pid != pid || series->site != site) {
+        return; /* a 64-bit key collision: not worth a second structure */
+    }
+    series->group = group;
+    series->sample_interval = sample_interval;
+    series->values[slot] = live_bytes;
+    series->last = slot;
+}
+
+struct judgement {
+    bool suspect;
+    bool sizable; /* large enough that its growth or flatness means something */
+    uint64_t growth;
+    double grew_fraction;
+    uint32_t intervals;
+};
+
+static struct judgement judge(const struct ldtap_leak_tracker *tracker, const struct series *series) {
+    struct judgement result = {0};
+    uint32_t last = series->last; /* a process that exited is judged on its life only */
+    uint64_t threshold = tracker->options.min_growth_bytes;
+    uint64_t noise = series->sample_interval * tracker->options.noise_samples;
+    threshold = noise > threshold ? noise : threshold;
+    result.sizable = series->values[last] >= threshold;
+    if (last <= series->first) {
+        return result;
+    }
+    result.intervals = last - series->first;
+    uint32_t grew = 0;
+    uint64_t dropped = 0;
+    for (uint32_t slot = series->first + 1; slot <= last; slot++) {
+        uint64_t before = series->values[slot - 1], after = series->values[slot];
+        grew += after > before;
+        dropped += before > after ? before - after : 0;
+    }
+    uint64_t first = series->values[series->first], latest = series->values[last];
+    result.growth = latest > first ? latest - first : 0;
+    result.grew_fraction = (double)grew / result.intervals;
+    /* A steady site's estimate goes up and down by similar amounts; a leak's barely drops. */
+    result.suspect = result.intervals >= tracker->options.min_intervals &&
+                     result.grew_fraction >= tracker->options.grew_fraction && result.growth >= threshold &&
+                     result.growth > 2 * dropped;
+    return result;
+}
+
+static int by_growth(const void *left, const void *right) {
+    const struct ldtap_leak_suspect *a = left, *b = right;
+    return a->growth_bytes > b->growth_bytes ? -1 : a->growth_bytes < b->growth_bytes;
+}
+
+static void compare_with_peers(const struct ldtap_leak_tracker *tracker, struct ldtap_leak_suspect *suspect) {
+    for (size_t i = 0; i < tracker->series_count; i++) {
+        const struct series *peer = &tracker->series[i];
+        if (peer->site != suspect->site || peer->group != suspect->group || peer->pid == suspect->pid) {
+            continue;
+        }
+        struct judgement judgement = judge(tracker, peer);
+        if (judgement.suspect) {
+            suspect->growing_peers++;
+        } else if (judgement.intervals >= tracker->options.min_intervals) {
+            suspect->flat_peers++;
+            suspect->flat_peer_pid = suspect->flat_peer_pid ? suspect->flat_peer_pid : peer->pid;
+        }
+    }
+}
+
+/* Most sizable sites of the process grow as well: the whole heap grows (warm-up, caches). */
+static bool widespread_growth(const struct ldtap_leak_tracker *tracker, int32_t pid) {
+    size_t sizable = 0, growing = 0;
+    for (size_t i = 0; i < tracker->series_count; i++) {
+        if (tracker->series[i].pid == pid) {
+            struct judgement judgement = judge(tracker, &tracker->series[i]);
+            sizable += judgement.sizable;
+            growing += judgement.suspect;
+        }
+    }
+    return sizable >= 3 && growing * 2 > sizable;
+}
+
+size_t ldtap_leak_suspects(const struct ldtap_leak_tracker *tracker, struct ldtap_leak_suspect *suspects, size_t max) {
+    struct ldtap_leak_suspect *all = NULL;
+    size_t count = 0, capacity = 0;
+    for (size_t i = 0; i < tracker->series_count; i++) {
+        const struct series *series = &tracker->series[i];
+        struct judgement judgement = judge(tracker, series);
+        if (!judgement.suspect || !ldtap_array_reserve((void **)&all, count, &capacity, sizeof *all)) {
+            continue;
+        }
+        uint32_t last = series->last;
+        uint64_t elapsed = tracker->times[last] - tracker->times[series->first];
+        all[count++] = (struct ldtap_leak_suspect){
+            .pid = series->pid,
+            .group = series->group,
+            .site = series->site,
+            .live_bytes = series->values[last],
+            .growth_bytes = judgement.growth,
+            .grew_fraction = judgement.grew_fraction,
+            .intervals = judgement.intervals,
+            .growth_per_second = elapsed ? (double)judgement.growth * 1e9 / (double)elapsed : 0,
+        };
+    }
+    if (count > 1) {
+        qsort(all, count, sizeof *all, by_growth);
+    }
+    size_t written = count < max ? count : max;
+    for (size_t i = 0; i < written; i++) {
+        suspects[i] = all[i];
+        suspects[i].widespread = widespread_growth(tracker, all[i].pid);
+        compare_with_peers(tracker, &suspects[i]);
+    }
+    free(all);
+    return written;
+}

@@ -1,0 +1,144 @@
+/* Criterion tests for collector/leak_suspects.c on synthetic snapshots: one growing site
+ * among flat and noisy ones ranks first; noise, warm-up steps and short runs are not
+ * suspects; siblings are compared; a long run thins its history and still judges. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+#include "leak_suspects.h"
+
+#define MIB (1024u * 1024u)
+#define SAMPLE_INTERVAL (512u * 1024u)
+
+static struct ldtap_leak_tracker *tracker;
+
+static void setup(void) {
+    tracker = ldtap_leak_tracker_new(NULL);
+    cr_assert_not_null(tracker);
+}
+static void teardown(void) { ldtap_leak_tracker_free(tracker); }
+
+TestSuite(leak_suspects, .init = setup, .fini = teardown);
+
+/* Snapshot `index`: site 1 leaks 2 MiB per interval, site 2 grows slowly, sites 10..29 are
+ * steady with sampling noise of a few samples' weight. */
+static void observe_process(int32_t pid, int index, bool leaking) {
+    ldtap_leak_observe(tracker, pid, 1, 1, (uint64_t)(leaking ? index : 0) * 2 * MIB + 4 * MIB, SAMPLE_INTERVAL);
+    ldtap_leak_observe(tracker, pid, 1, 2, (uint64_t)index * 5 * MIB + 1 * MIB, SAMPLE_INTERVAL);
+    for (uint64_t site = 10; site < 30; site++) {
+        uint64_t noise = (uint64_t)(mrand48() & 7) * SAMPLE_INTERVAL; /* 0..3.5 MiB up and down */
+        ldtap_leak_observe(tracker, pid, 1, site, 20 * MIB + noise, SAMPLE_INTERVAL);
+    }
+}
+
+Test(leak_suspects, growing_site_ranks_first_noise_does_not) {
+    srand48(7);
+    for (int index = 0; index < 10; index++) {
+        ldtap_leak_snapshot_begin(tracker, (uint64_t)index * 1000000000ull);
+        observe_process(100, index, true);
+        ldtap_leak_snapshot_end(tracker);
+    }
+    struct ldtap_leak_suspect suspects[8];
+    size_t count = ldtap_leak_suspects(tracker, suspects, 8);
+    cr_assert_eq(count, 2, "the two growing sites, no noisy one: got %zu", count);
+    cr_assert_eq(suspects[0].site, 2, "5 MiB per interval ranks above 2 MiB");
+    cr_assert_eq(suspects[1].site, 1);
+    cr_assert_eq(suspects[1].growth_bytes, 18u * MIB);
+    cr_assert_eq(suspects[1].live_bytes, 22u * MIB);
+    cr_assert_eq(suspects[1].intervals, 9);
+    cr_assert_float_eq(suspects[1].grew_fraction, 1.0, 1e-9);
+    cr_assert_float_eq(suspects[1].growth_per_second, 2.0 * MIB, 1.0);
+    cr_assert_not(suspects[0].widespread, "most sites are flat");
+}
+
+Test(leak_suspects, noise_alone_is_never_a_suspect) {
+    srand48(99);
+    for (int index = 0; index < 30; index++) {
+        ldtap_leak_snapshot_begin(tracker, (uint64_t)index * 1000000000ull);
+        for (uint64_t site = 1; site < 200; site++) {
+            uint64_t noise = (uint64_t)(mrand48() & 15) * SAMPLE_INTERVAL;
+            ldtap_leak_observe(tracker, 5, 1, site, 10 * MIB + noise, SAMPLE_INTERVAL);
+        }
+        ldtap_leak_snapshot_end(tracker);
+    }
+    struct ldtap_leak_suspect suspects[4];
+    cr_assert_eq(ldtap_leak_suspects(tracker, suspects, 4), 0);
+}
+
+Test(leak_suspects, one_step_of_warm_up_and_short_runs_are_not_suspects) {
+    static const uint64_t step[] = {0, 50, 50, 50, 50, 50}; /* a cache filled once */
+    for (int index = 0; index < 6; index++) {
+        ldtap_leak_snapshot_begin(tracker, (uint64_t)index * 1000000000ull);
+        ldtap_leak_observe(tracker, 9, 1, 1, step[index] * MIB, SAMPLE_INTERVAL);
+        ldtap_leak_observe(tracker, 9, 1, 2, (uint64_t)index * 10 * MIB, SAMPLE_INTERVAL);
+        ldtap_leak_snapshot_end(tracker);
+        struct ldtap_leak_suspect suspects[2];
+        size_t count = ldtap_leak_suspects(tracker, suspects, 2);
+        cr_assert_eq(count, index >= 3 ? 1u : 0u, "snapshot %d: %zu suspects (needs 3 intervals)", index, count);
+        if (count) {
+            cr_assert_eq(suspects[0].site, 2);
+        }
+    }
+}
+
+Test(leak_suspects, compares_sibling_workers) {
+    srand48(3);
+    for (int index = 0; index < 8; index++) {
+        ldtap_leak_snapshot_begin(tracker, (uint64_t)index * 1000000000ull);
+        observe_process(201, index, false);
+        observe_process(202, index, true);
+        observe_process(203, index, false);
+        ldtap_leak_snapshot_end(tracker);
+    }
+    struct ldtap_leak_suspect suspects[8];
+    size_t count = ldtap_leak_suspects(tracker, suspects, 8);
+    size_t found = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (suspects[i].site == 1) {
+            found++;
+            cr_assert_eq(suspects[i].pid, 202);
+            cr_assert_eq(suspects[i].flat_peers, 2);
+            cr_assert_eq(suspects[i].growing_peers, 0);
+            cr_assert(suspects[i].flat_peer_pid == 201 || suspects[i].flat_peer_pid == 203);
+        } else {
+            cr_assert_eq(suspects[i].site, 2);
+            cr_assert_eq(suspects[i].growing_peers, 2, "site 2 grows in every worker");
+        }
+    }
+    cr_assert_eq(found, 1);
+}
+
+Test(leak_suspects, process_exit_and_late_sites) {
+    for (int index = 0; index < 12; index++) {
+        ldtap_leak_snapshot_begin(tracker, (uint64_t)index * 1000000000ull);
+        if (index < 6) { /* exits after six snapshots while leaking: stays a suspect */
+            ldtap_leak_observe(tracker, 300, 1, 1, (uint64_t)index * 4 * MIB, SAMPLE_INTERVAL);
+        }
+        ldtap_leak_observe(tracker, 301, 1, 7, 8 * MIB, SAMPLE_INTERVAL);
+        if (index >= 8) { /* a site that appears late in a live process grows from zero */
+            ldtap_leak_observe(tracker, 301, 1, 8, 64 * MIB, SAMPLE_INTERVAL);
+        }
+        ldtap_leak_snapshot_end(tracker);
+    }
+    struct ldtap_leak_suspect suspects[4];
+    size_t count = ldtap_leak_suspects(tracker, suspects, 4);
+    cr_assert_eq(count, 1, "one jump from zero is not steady growth");
+    cr_assert_eq(suspects[0].pid, 300, "judged on its life: it grew in every interval until it exited");
+    cr_assert_eq(suspects[0].intervals, 5);
+    cr_assert_eq(suspects[0].live_bytes, 20u * MIB);
+}
+
+Test(leak_suspects, long_runs_thin_the_history) {
+    for (int index = 0; index < 1000; index++) {
+        ldtap_leak_snapshot_begin(tracker, (uint64_t)index * 10000000000ull);
+        ldtap_leak_observe(tracker, 1, 1, 1, (uint64_t)index * MIB, SAMPLE_INTERVAL);
+        ldtap_leak_observe(tracker, 1, 1, 2, 30 * MIB, SAMPLE_INTERVAL);
+        ldtap_leak_snapshot_end(tracker);
+    }
+    cr_assert_eq(ldtap_leak_snapshots(tracker), 1000);
+    struct ldtap_leak_suspect suspects[2];
+    cr_assert_eq(ldtap_leak_suspects(tracker, suspects, 2), 1);
+    cr_assert_eq(suspects[0].site, 1);
+    cr_assert_eq(suspects[0].live_bytes, 999u * MIB, "the latest snapshot survives thinning");
+    cr_assert_lt(suspects[0].intervals, LDTAP_LEAK_HISTORY);
+    cr_assert_float_eq(suspects[0].growth_per_second, MIB / 10.0, MIB / 100.0);
+}
