@@ -127,12 +127,17 @@ if [ "${LDTAP_ONLY:-}" != e2e ]; then
     fi
 fi
 
+# Scripts get an absolute build dir: some cd elsewhere or put it into LD_PRELOAD.
+case "$BUILD" in
+/*) BUILD_ABSOLUTE=$BUILD ;;
+*) BUILD_ABSOLUTE="$PWD/$BUILD" ;;
+esac
 for script in tests/e2e/*.sh; do
     [ -e "$script" ] || continue
     name="e2e/$(basename "$script" .sh)"
     if [ "$BUILD_OK" = 1 ]; then
         # A hung server must not hang CI: timeout, then the script's trap stops its servers.
-        suite "$name" LOUD timeout -k 15 480 bash "$script" "$BUILD" || true
+        suite "$name" LOUD timeout -k 15 480 bash "$script" "$BUILD_ABSOLUTE" || true
     else
         not_run "$name" "build failed"
     fi

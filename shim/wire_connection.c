@@ -56,11 +56,21 @@ static enum ldtap_wire_event feed_framer(struct ldtap_wire_connection *wire, enu
     }
 }
 
-/* Copies `length` bytes between the text ring and `outside`, wrapping at its end. */
-static void text_copy(uint8_t *ring, size_t start, uint8_t *outside, size_t length, bool into_ring) {
-    size_t first = LDTAP_WIRE_TEXT_BYTES - start < length ? LDTAP_WIRE_TEXT_BYTES - start : length;
-    memcpy(into_ring ? ring + start : outside, into_ring ? outside : ring + start, first);
-    memcpy(into_ring ? ring : outside + first, into_ring ? outside + first : ring, length - first);
+/* The text ring: `length` bytes at `start`, wrapping at its end. */
+static size_t before_wrap(size_t start, size_t length) {
+    return LDTAP_WIRE_TEXT_BYTES - start < length ? LDTAP_WIRE_TEXT_BYTES - start : length;
+}
+
+static void text_store(uint8_t *ring, size_t start, const uint8_t *from, size_t length) {
+    size_t first = before_wrap(start, length);
+    memcpy(ring + start, from, first);
+    memcpy(ring, from + first, length - first);
+}
+
+static void text_load(const uint8_t *ring, size_t start, char *to, size_t length) {
+    size_t first = before_wrap(start, length);
+    memcpy(to, ring + start, first);
+    memcpy(to + first, ring, length - first);
 }
 
 /* QUERY_BEGIN: the client span starts now (child of the request this thread serves) and
@@ -80,7 +90,7 @@ static bool on_query_begin(struct ldtap_wire_connection *wire) {
         wanted = LDTAP_DB_STATEMENT_MAX;
     slot->text_length = (uint16_t)(wanted < room ? wanted : room);
     slot->text_start = (uint16_t)((wire->text_start + wire->text_used) % LDTAP_WIRE_TEXT_BYTES);
-    text_copy(wire->text, slot->text_start, (uint8_t *)query->text, slot->text_length, true);
+    text_store(wire->text, slot->text_start, query->text, slot->text_length);
     wire->text_used = (uint16_t)(wire->text_used + slot->text_length);
     wire->count++;
     return true;
@@ -102,7 +112,7 @@ static void finish_oldest(struct ldtap_connection *connection, const struct ldta
     record->rows = -1;
     record->statement_full_length = slot->full_length;
     record->statement_length = slot->text_length;
-    text_copy(wire->text, slot->text_start, (uint8_t *)span.statement, slot->text_length, false);
+    text_load(wire->text, slot->text_start, span.statement, slot->text_length);
     if (result != NULL) {
         record->flags |= result->flags;
         record->rows = result->rows;

@@ -125,8 +125,10 @@ struct ldtap_ring_header {
     uint64_t suppressed_crashes;      /* [P] */
     /* Heap counters (issue 5), written by the malloc-family hooks. Each thread counts in
      * thread-local variables and folds its deltas in here with relaxed atomic adds every
-     * 64 KiB of churn or 256 calls, at thread exit and before fork, so a reader sees
-     * values that lag each live thread by at most those bounds.
+     * 64 KiB of churn (requested bytes allocated, or usable bytes freed), at thread exit,
+     * at process exit and before fork, so a reader sees values that lag each live thread
+     * by at most that much. Until the process has a ring (the first span or heap sample
+     * creates it) the folded values wait in the process and are added at creation.
      * Sizes are *usable* sizes (malloc_usable_size: the request rounded up to the
      * allocator's granule), counted identically at allocation and at free:
      *   heap_live_bytes = usable bytes of every block returned by malloc, calloc, realloc,

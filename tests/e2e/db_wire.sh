@@ -94,6 +94,16 @@ check "redis-py: WRONGTYPE is an error span" has "$out" redis "flags=1 rows=-1 e
 check "redis-py: pub/sub connection makes no span" test "$(grep -c 'SUBSCRIBE\|statement=\[extra' <<<"$out")" -eq 0
 check "redis-py: ring counters clean" grep -q 'shim_errors=0 .*abandoned=0 ' <<<"$out"
 
+# ---- closed with commands unanswered: written, flagged NO_RESPONSE (8), rows unknown ----
+traced unanswered "$PYTHON" -c 'import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n")
+s.close()' "$REDIS_PORT"
+out=$(dump unanswered); show "$out"
+check "closed before the replies were read: 2 spans flagged NO_RESPONSE" has "$out" redis \
+    'span_flags=8 flags=0 rows=-1 error=0' 'PING' \
+    'span_flags=8 flags=0 rows=-1 error=0' 'ECHO hi'
+
 # ---- a Redis command issued while serving an HTTP request is the request's child ----
 HTTP_PORT=$(free_port)
 start_background HTTP_PID "$WORK/http.log" env LD_PRELOAD="$SHIM" LDTAP_RUN_DIR="$WORK/rings/http" \

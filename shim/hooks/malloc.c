@@ -1,0 +1,296 @@
+/* Allocation and anonymous-mapping hooks: call through to the next allocator, count each
+ * block's usable size per thread, and hand crossings of the byte budget to heap.c. Also
+ * the originals table for these functions and the bootstrap arena used while resolving it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <dlfcn.h>
+
+#include "heap.h"
+#include "ldtap_ring_abi.h"
+#include "malloc_list.h"
+#include "shim.h"
+
+/* ---- bootstrap arena: serves this thread's allocations while it resolves originals ---- */
+
+#define BOOTSTRAP_ARENA_BYTES (64u * 1024u)
+#define BOOTSTRAP_PAGE 4096u
+#define BOOTSTRAP_HEADER 16u /* each block is preceded by its size, keeping 16-byte alignment */
+
+static _Alignas(BOOTSTRAP_PAGE) unsigned char bootstrap_arena[BOOTSTRAP_ARENA_BYTES];
+static size_t bootstrap_used; /* bytes handed out, advanced with CAS by any thread */
+
+static bool in_bootstrap_arena(const void *block) {
+    return (const unsigned char *)block >= bootstrap_arena &&
+           (const unsigned char *)block < bootstrap_arena + BOOTSTRAP_ARENA_BYTES;
+}
+
+/* A zeroed block of `size` bytes aligned to `alignment` (0: 16), marked so that free()
+ * recognises it; NULL with ENOMEM once the arena is spent. Never reused. */
+static void *bootstrap_allocate(size_t size, size_t alignment) {
+    if (alignment < BOOTSTRAP_HEADER)
+        alignment = BOOTSTRAP_HEADER;
+    if ((alignment & (alignment - 1)) != 0 || alignment > BOOTSTRAP_PAGE || size > BOOTSTRAP_ARENA_BYTES) {
+        errno = alignment > BOOTSTRAP_PAGE ? EINVAL : ENOMEM;
+        return NULL;
+    }
+    size_t used = __atomic_load_n(&bootstrap_used, __ATOMIC_RELAXED);
+    for (;;) {
+        size_t start = (used + BOOTSTRAP_HEADER + alignment - 1) & ~(alignment - 1);
+        /* Skip a start the mark table cannot hold (slot 0 is reserved for NULL). */
+        if (ldtap_heap_mark_slot(bootstrap_arena + start) == 0)
+            start += alignment;
+        size_t end = (start + size + BOOTSTRAP_HEADER - 1) & ~(size_t)(BOOTSTRAP_HEADER - 1);
+        if (end > BOOTSTRAP_ARENA_BYTES) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        if (__atomic_compare_exchange_n(&bootstrap_used, &used, end, false, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED)) {
+            unsigned char *block = bootstrap_arena + start;
+            memcpy(block - sizeof(size_t), &size, sizeof(size_t));
+            ldtap_heap_mark(block); /* arena blocks map to distinct slots: always succeeds */
+            return block;
+        }
+    }
+}
+
+static size_t bootstrap_size(const void *block) {
+    size_t size;
+    memcpy(&size, (const unsigned char *)block - sizeof(size_t), sizeof(size_t));
+    return size;
+}
+
+static void bootstrap_free(void *block) { (void)block; /* arena blocks are never reused */ }
+
+static void *bootstrap_calloc(size_t count, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return bootstrap_allocate(total, 0); /* the arena is zero and never reused */
+}
+
+static void *bootstrap_realloc(void *block, size_t count, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    void *moved = bootstrap_allocate(total, 0);
+    if (moved != NULL && block != NULL && in_bootstrap_arena(block)) {
+        size_t old_size = bootstrap_size(block);
+        memcpy(moved, block, old_size < total ? old_size : total);
+    }
+    return moved;
+}
+
+static int bootstrap_posix_memalign(void **out, size_t alignment, size_t size) {
+    void *block = bootstrap_allocate(size, alignment);
+    if (block == NULL)
+        return errno;
+    *out = block;
+    return 0;
+}
+
+/* ---- originals ---- */
+
+struct malloc_originals {
+#define ORIGINAL_POINTER(type, name, parameters, ...) type(*name) parameters;
+    LDTAP_MALLOC_ORIGINALS(ORIGINAL_POINTER)
+#undef ORIGINAL_POINTER
+};
+
+static struct malloc_originals originals;
+/* True when the next malloc is glibc's: a block's usable size is then read from its chunk
+ * header (two instructions) instead of calling malloc_usable_size (~25 instructions and a
+ * call through the PLT; measured with callgrind, see scripts/bench_heap.sh). */
+static bool glibc_chunks;
+/* Set on a thread while it resolves: its allocations then come from the arena. */
+static LDTAP_THREAD_LOCAL bool resolving_here;
+
+#define REAL(name) __atomic_load_n(&originals.name, __ATOMIC_RELAXED)
+
+static void resolve_malloc_originals(void);
+
+/* Stubs that run until resolution: resolve, then call through; or, if this thread is the
+ * one resolving (dlsym called back into us), serve the call from the arena. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#define LAZY_STUB(type, name, parameters, arguments, bootstrap)                            \
+    static type lazy_##name parameters {                                                   \
+        if (resolving_here)                                                                \
+            return bootstrap;                                                              \
+        resolve_malloc_originals();                                                        \
+        return REAL(name) arguments;                                                       \
+    }
+LDTAP_MALLOC_ORIGINALS(LAZY_STUB)
+#undef LAZY_STUB
+#pragma GCC diagnostic pop
+
+static void resolve_malloc_originals(void) {
+    int saved_errno = errno;
+    resolving_here = true;
+    ldtap_nesting++;
+    struct malloc_originals found;
+#define RESOLVE(type, name, ...) found.name = (__typeof__(found.name))dlsym(RTLD_NEXT, #name);
+    LDTAP_MALLOC_ORIGINALS(RESOLVE)
+#undef RESOLVE
+    /* Only the malloc family is essential; a missing one (a foreign libc) leaves the
+     * stubs in place, which is fatal only if the program calls it. */
+    bool glibc = found.malloc != NULL && found.malloc == found.__libc_malloc;
+    __atomic_store_n(&glibc_chunks, glibc, __ATOMIC_RELAXED);
+    /* Release: a thread that sees a resolved pointer also sees glibc_chunks. */
+#define PUBLISH(type, name, ...)                                                           \
+    if (found.name != NULL)                                                                \
+        __atomic_store_n(&originals.name, found.name, __ATOMIC_RELEASE);
+    LDTAP_MALLOC_ORIGINALS(PUBLISH)
+#undef PUBLISH
+    ldtap_nesting--;
+    resolving_here = false;
+    errno = saved_errno;
+}
+
+static struct malloc_originals originals = {
+#define LAZY_ENTRY(type, name, ...) .name = lazy_##name,
+    LDTAP_MALLOC_ORIGINALS(LAZY_ENTRY)
+#undef LAZY_ENTRY
+};
+
+/* hot: the usable size of a block the next allocator returned. glibc keeps the chunk
+ * size (flags in the low 3 bits) just below the block; usable = size - 8 (an mmapped
+ * chunk has 8 bytes less, which glibc's malloc_usable_size subtracts; the same value is
+ * counted at allocation and free, so live bytes stay exact). */
+static inline size_t usable_size(void *block) {
+    if (LDTAP_LIKELY(glibc_chunks))
+        return (((const size_t *)block)[-1] & ~(size_t)7) - sizeof(size_t);
+    return REAL(malloc_usable_size)(block);
+}
+
+/* ---- the allocation family ---- */
+
+/* hot: every successful allocation ends here. */
+static inline void *allocated(void *block, size_t size, unsigned function) {
+    if (LDTAP_LIKELY(block != NULL))
+        ldtap_heap_note_allocation(block, size, usable_size(block), function);
+    return block;
+}
+
+LDTAP_EXPORT LDTAP_HOT void *malloc(size_t size) { return allocated(REAL(malloc)(size), size, LDTAP_HEAP_MALLOC); }
+
+LDTAP_EXPORT LDTAP_HOT void free(void *block) {
+    if (LDTAP_UNLIKELY(ldtap_heap_is_marked(block))) { /* NULL, arena, or sampled */
+        if (block == NULL || in_bootstrap_arena(block))
+            return;
+        ldtap_heap_forget_sample(block);
+    }
+    ldtap_heap_note_free(usable_size(block));
+    REAL(free)(block);
+}
+
+LDTAP_EXPORT void *calloc(size_t count, size_t size) {
+    return allocated(REAL(calloc)(count, size), count * size, LDTAP_HEAP_CALLOC);
+}
+
+/* realloc and reallocarray (count != 1): `total` is count * size, already checked. */
+static void *reallocate(void *block, size_t count, size_t size, size_t total) {
+    if (block == NULL)
+        return allocated(count == 1 ? REAL(realloc)(NULL, size) : REAL(reallocarray)(NULL, count, size),
+                         total, LDTAP_HEAP_REALLOC);
+    if (LDTAP_UNLIKELY(in_bootstrap_arena(block))) { /* move it to the real heap */
+        if (total == 0)
+            return NULL;
+        void *moved = REAL(malloc)(total);
+        if (moved != NULL) {
+            size_t old_size = bootstrap_size(block);
+            memcpy(moved, block, old_size < total ? old_size : total);
+        }
+        return allocated(moved, total, LDTAP_HEAP_REALLOC);
+    }
+    if (LDTAP_UNLIKELY(ldtap_heap_is_marked(block)))
+        ldtap_heap_forget_sample(block); /* before the allocator may reuse the address */
+    size_t old_usable = usable_size(block);
+    void *moved = count == 1 ? REAL(realloc)(block, size) : REAL(reallocarray)(block, count, size);
+    /* glibc frees the block on realloc(p, 0) and returns NULL; other failures keep it. */
+    if (moved != NULL || total == 0)
+        ldtap_heap_note_free(old_usable);
+    return allocated(moved, total, LDTAP_HEAP_REALLOC);
+}
+
+LDTAP_EXPORT void *realloc(void *block, size_t size) { return reallocate(block, 1, size, size); }
+
+LDTAP_EXPORT void *reallocarray(void *block, size_t count, size_t size) {
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total))
+        return REAL(reallocarray)(block, count, size); /* fails with ENOMEM, block kept */
+    return reallocate(block, count, size, total);
+}
+
+LDTAP_EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {
+    int error = REAL(posix_memalign)(out, alignment, size);
+    if (error == 0)
+        allocated(*out, size, LDTAP_HEAP_ALIGNED);
+    return error;
+}
+
+LDTAP_EXPORT void *aligned_alloc(size_t alignment, size_t size) {
+    return allocated(REAL(aligned_alloc)(alignment, size), size, LDTAP_HEAP_ALIGNED);
+}
+
+LDTAP_EXPORT void *memalign(size_t alignment, size_t size) {
+    return allocated(REAL(memalign)(alignment, size), size, LDTAP_HEAP_ALIGNED);
+}
+
+LDTAP_EXPORT void *valloc(size_t size) { return allocated(REAL(valloc)(size), size, LDTAP_HEAP_ALIGNED); }
+
+LDTAP_EXPORT void *pvalloc(size_t size) { return allocated(REAL(pvalloc)(size), size, LDTAP_HEAP_ALIGNED); }
+
+/* ---- anonymous mappings: counted, never sampled ---- */
+
+static bool is_anonymous_private(int flags, int fd) {
+    return (flags & MAP_ANONYMOUS) != 0 && (flags & MAP_PRIVATE) != 0 && fd == -1;
+}
+
+/* The shim's own mappings (ring, unwinder) are made with ldtap_nesting > 0: not counted. */
+LDTAP_EXPORT void *mmap(void *address, size_t length, int protection, int flags, int fd, off_t offset) {
+    void *mapped = REAL(mmap)(address, length, protection, flags, fd, offset);
+    if (mapped != MAP_FAILED && ldtap_nesting == 0 && is_anonymous_private(flags, fd))
+        LDTAP_RECORD(ldtap_heap_note_mapping(mapped, length), (void)0);
+    return mapped;
+}
+
+LDTAP_EXPORT void *mmap64(void *address, size_t length, int protection, int flags, int fd, off_t offset) {
+    void *mapped = REAL(mmap64)(address, length, protection, flags, fd, offset);
+    if (mapped != MAP_FAILED && ldtap_nesting == 0 && is_anonymous_private(flags, fd))
+        LDTAP_RECORD(ldtap_heap_note_mapping(mapped, length), (void)0);
+    return mapped;
+}
+
+LDTAP_EXPORT int munmap(void *address, size_t length) {
+    int result = REAL(munmap)(address, length);
+    if (result == 0 && ldtap_nesting == 0)
+        LDTAP_RECORD(ldtap_heap_note_unmapping(address, length), (void)0);
+    return result;
+}
+
+LDTAP_EXPORT void *mremap(void *address, size_t old_length, size_t new_length, int flags, ...) {
+    void *new_address = NULL;
+    if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
+        va_list arguments;
+        va_start(arguments, flags);
+        new_address = va_arg(arguments, void *);
+        va_end(arguments);
+    }
+    void *moved = (void *)syscall(SYS_mremap, address, old_length, new_length, flags, new_address);
+    if (moved != MAP_FAILED && ldtap_nesting == 0 && (flags & MREMAP_DONTUNMAP) == 0)
+        LDTAP_RECORD(ldtap_heap_note_remapping(address, old_length, moved, new_length), (void)0);
+    return moved;
+}
