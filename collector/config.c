@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ldtap_ring_abi.h"
 #include "route.h"
@@ -51,6 +53,7 @@ enum setting {
     SETTING_MAX_ROUTES,
     SETTING_RING_SIZE,
     SETTING_RUN_DIR,
+    SETTING_HEAP_PROFILE,
     SETTING_SHIM,
     SETTING_EXPORT_DEADLINE,
     SETTING_DB_RAW_STATEMENTS,
@@ -153,6 +156,9 @@ static const struct setting_definition {
                            "ring data size per process: a power of two, 64K..1G (K/M/G suffix)"},
     [SETTING_RUN_DIR] = {"LDTAP_RUN_DIR", "--run-dir", 0, "DIR", FOR_BOTH,
                          "base ring directory (default $XDG_RUNTIME_DIR/ldtap or /dev/shm/ldtap-UID)"},
+    [SETTING_HEAP_PROFILE] = {"LDTAP_HEAP_PROFILE", "--heap-profile", 0, "DIR", FOR_BOTH,
+                              "write each process's heap profile (DIR/heap-SERVICE-PID-N.pb.gz, pprof) and "
+                              "live-heap flame graph (.svg) every 30 s and at exit; DIR is created if missing"},
     [SETTING_SHIM] = {"LDTAP_SHIM", "--shim", 0, "PATH", FOR_RUN,
                       "libldtap.so to preload (default: next to the ldtap binary)"},
     [SETTING_EXPORT_DEADLINE] = {"LDTAP_EXPORT_DEADLINE_MS", "--export-deadline", 0, "MS", FOR_BOTH,
@@ -690,6 +696,26 @@ static bool load_database_settings(struct ldtap_config *config, const struct raw
     return true;
 }
 
+/* The directory must be usable now, not at the first write 30 s into the run. */
+static bool load_heap_profile_directory(struct ldtap_config *config, const struct raw_value *value, char *error,
+                                        size_t error_size) {
+    if (!value->text) {
+        return true;
+    }
+    struct stat status;
+    if (mkdir(value->text, 0755) != 0 && errno != EEXIST) {
+        set_error(error, error_size, "%s: cannot create %s: %s; give a directory you can write", value->source,
+                  value->text, strerror(errno));
+        return false;
+    }
+    if (stat(value->text, &status) != 0 || !S_ISDIR(status.st_mode) || access(value->text, W_OK | X_OK) != 0) {
+        set_error(error, error_size, "%s: %s is not a writable directory", value->source, value->text);
+        return false;
+    }
+    config->heap_profile_dir = strdup(value->text);
+    return true;
+}
+
 static bool load_ldtap_settings(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT],
                                 char *error, size_t error_size) {
     if (raw[SETTING_RING_SIZE].text && !parse_ring_size(&raw[SETTING_RING_SIZE], &config->ring_size, error, error_size)) {
@@ -716,6 +742,9 @@ static bool load_ldtap_settings(struct ldtap_config *config, const struct raw_va
     config->routes = copy_or_null(routes);
     config->run_dir = copy_or_null(&raw[SETTING_RUN_DIR]);
     config->shim_path = copy_or_null(&raw[SETTING_SHIM]);
+    if (!load_heap_profile_directory(config, &raw[SETTING_HEAP_PROFILE], error, error_size)) {
+        return false;
+    }
     return load_database_settings(config, raw, error, error_size);
 }
 
@@ -793,6 +822,7 @@ void ldtap_config_free(struct ldtap_config *config) {
     free(config->output_path);
     free(config->routes);
     free(config->run_dir);
+    free(config->heap_profile_dir);
     free(config->shim_path);
     free(config->prometheus_host);
     for (char **line = config->metrics_headers; line && *line; line++) {

@@ -59,6 +59,7 @@ struct ldtap_config {
     uint64_t ring_size;   /* LDTAP_RING_SIZE / --ring-size in bytes; 0: the shim's default */
     char *run_dir;        /* LDTAP_RUN_DIR / --run-dir: base directory of rings */
     char *shim_path;      /* LDTAP_SHIM / --shim */
+    char *heap_profile_dir; /* LDTAP_HEAP_PROFILE / --heap-profile: pprof + SVG files; NULL: none */
     /* Metrics exporters: OTEL_METRICS_EXPORTER, --prometheus HOST:PORT, --no-prometheus. */
     bool prometheus_enabled;       /* serve GET /metrics */
     char *prometheus_host;         /* OTEL_EXPORTER_PROMETHEUS_HOST; never NULL after a load */

@@ -48,6 +48,7 @@ struct ring_state {
     uint64_t last_metrics_ns;
     bool reported_gone; /* the metric store was told the process ended */
     struct ldtap_db_rollup *db_rollup; /* per-request query rollups; NULL if out of memory */
+    struct ldtap_heap_process *heap_process; /* owned by options.heap; NULL: no heap profiling */
     struct ring_counters counters;
     struct ring_state *next;
 };
@@ -123,6 +124,7 @@ static void read_counters(struct ring_state *ring) {
     ring->counters.unparented_async = header->unparented_async_spans;
     ring->counters.skipped_uncommitted = header->skipped_uncommitted;
     ring->counters.invalid_records = header->invalid_records;
+    ldtap_heap_set_sample_interval(ring->heap_process, header->heap_sample_interval);
 }
 
 static void attach(struct ldtap_drain *drain, struct ring_state *ring, uint64_t now) {
@@ -154,6 +156,10 @@ static void attach(struct ldtap_drain *drain, struct ring_state *ring, uint64_t 
     ring->pid = header.pid;
     ring->process_start_ticks = header.process_start_ticks;
     ring->status = RING_ATTACHED;
+    if (drain->options.heap) {
+        ring->heap_process = ldtap_heap_attach(drain->options.heap, header.pid, header.parent_pid,
+                                               header.process_start_ticks, ring->service_name);
+    }
     ldtap_summary_add_process(drain->options.summary, ring->service_name);
 }
 
@@ -198,8 +204,20 @@ static bool decode_record(struct ldtap_drain *drain, struct ring_state *ring, st
                                   drain->span);
 }
 
+static bool is_heap_record(uint32_t type) {
+    return type == LDTAP_RECORD_MODULE_MAP || type == LDTAP_RECORD_HEAP_STACK || type == LDTAP_RECORD_HEAP_SAMPLE ||
+           type == LDTAP_RECORD_HEAP_FREE;
+}
+
 static void handle_record(struct ldtap_drain *drain, struct ring_state *ring) {
     const struct ldtap_ring_record *record = drain->record;
+    if (is_heap_record(record->type)) {
+        bool valid = !drain->options.heap || ldtap_heap_handle_record(drain->options.heap, ring->heap_process,
+                                                                       record->type, record->payload,
+                                                                       record->payload_length);
+        drain->undecodable += !valid;
+        return;
+    }
     struct ldtap_span *span = drain->span;
     memset(span, 0, sizeof *span);
     span->resource = ring->resource;
@@ -315,6 +333,9 @@ static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint6
     if (!ring->process_gone || !ldtap_ring_reader_is_empty(&ring->reader)) {
         return true;
     }
+    if (drain->options.heap) {
+        ldtap_heap_process_exited(drain->options.heap, ring->heap_process); /* everything it wrote is in */
+    }
     char path[PATH_MAX + NAME_MAX + 2];
     snprintf(path, sizeof path, "%s/%s", drain->directory, ring->name);
     unlink(path); /* while we still hold the lock: no other collector drains it meanwhile */
@@ -359,6 +380,9 @@ void ldtap_drain_step(struct ldtap_drain *drain) {
     if (drain->options.metrics && now - drain->last_self_metrics_ns >= METRICS_INTERVAL_NS) {
         drain->last_self_metrics_ns = now;
         sample_self(drain);
+    }
+    if (drain->options.heap) {
+        ldtap_heap_tick(drain->options.heap, now);
     }
 }
 

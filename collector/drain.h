@@ -10,6 +10,7 @@
 
 #include "decode_db.h"
 #include "exporter.h"
+#include "heap.h"
 #include "metrics.h"
 #include "resource.h"
 #include "route.h"
@@ -27,6 +28,7 @@ struct ldtap_drain_options {
     struct ldtap_summary *summary;
     struct ldtap_metrics *metrics; /* NULL: no metrics */
     struct ldtap_db_decode_options database;
+    struct ldtap_heap *heap; /* heap records (MODULE_MAP, HEAP_*); NULL: they are ignored */
 };
 
 struct ldtap_drain;

@@ -114,9 +114,11 @@ int ldtap_session_start(struct ldtap_session *session, const struct ldtap_config
     char detail[256] = "";
     session->summary = ldtap_summary_new();
     session->metrics = ldtap_metrics_create(METRICS_MAX_SERIES);
+    session->heap = ldtap_heap_new(&(struct ldtap_heap_options){.profile_directory = config->heap_profile_dir,
+                                                                .quiet = config->quiet});
     session->routes = ldtap_route_table_create(config->routes ? config->routes : "", config->max_routes, detail,
                                                sizeof detail);
-    if (!session->summary || !session->routes || !session->metrics) {
+    if (!session->summary || !session->routes || !session->metrics || !session->heap) {
         snprintf(error, error_size, "%s", session->routes ? "out of memory" : detail);
         goto failed;
     }
@@ -143,6 +145,7 @@ int ldtap_session_start(struct ldtap_session *session, const struct ldtap_config
         .summary = session->summary,
         .metrics = session->metrics,
         .database = {.raw_statements = config->db_raw_statements, .slow_query_ms = config->slow_query_ms},
+        .heap = session->heap,
     };
     session->drain = ldtap_drain_create(&options, error, error_size);
     if (session->drain && start_prometheus(session, error, error_size) == 0 &&
@@ -158,6 +161,7 @@ failed:
     ldtap_route_table_free(session->routes);
     ldtap_summary_free(session->summary);
     ldtap_metrics_free(session->metrics);
+    ldtap_heap_free(session->heap);
     memset(session, 0, sizeof *session);
     return -1;
 }
@@ -180,6 +184,7 @@ static void report_service(void *context, const struct ldtap_service_report *rep
 void ldtap_session_finish(struct ldtap_session *session, uint32_t grace_ms) {
     const struct ldtap_config *config = session->config;
     ldtap_drain_finish(session->drain, grace_ms);
+    ldtap_heap_finish(session->heap); /* the last leak snapshot and --heap-profile files */
     /* Before the store is freed: the server thread reads it at every scrape. */
     ldtap_prometheus_server_stop(session->prometheus);
     session->prometheus = NULL;
@@ -205,8 +210,10 @@ void ldtap_session_finish(struct ldtap_session *session, uint32_t grace_ms) {
     ldtap_metrics_report(session->metrics, &visitor);
     if (!config->quiet && !config->no_summary) {
         ldtap_summary_print(session->summary, &totals, stderr);
+        ldtap_heap_print_summary(session->heap, stderr);
     }
     ldtap_drain_destroy(session->drain);
+    ldtap_heap_free(session->heap);
     ldtap_route_table_free(session->routes);
     ldtap_summary_free(session->summary);
     /* Last: the metric readers (Prometheus, OTLP metrics) are stopped by now. */

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "drain.h"
+#include "heap.h"
 #include "metrics.h"
 #include "metrics_exporter.h"
 #include "prometheus_server.h"
@@ -21,6 +22,8 @@ struct ldtap_session {
     struct ldtap_sampler sampler;
     struct ldtap_summary *summary;
     struct ldtap_drain *drain;
+    /* Heap profiles and leak suspects, fed by the drain; NULL only if out of memory. */
+    struct ldtap_heap *heap;
     /* Metric store fed by the drain; read by the Prometheus endpoint, the OTLP metrics
      * exporter and the summary. NULL only if it could not be allocated. */
     struct ldtap_metrics *metrics;

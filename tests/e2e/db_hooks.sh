@@ -15,6 +15,10 @@ PYTHON=/usr/bin/python3 # Debian's: python3-psycopg2 and python3-mysqldb are bui
 FAILURES=0
 PIDS=()
 mkdir -p "$WORK/rings" # the shim creates the last directory of LDTAP_RUN_DIR only
+# The PostgreSQL and MariaDB servers: scripts/lib/db_servers.sh (its pids go in PIDS below).
+source "$ROOT/scripts/lib/common.sh"
+source "$ROOT/scripts/lib/db_servers.sh"
+LDTAP_TMP=$WORK # start_postgres opens the temp dir to the cluster's owner
 
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
@@ -131,24 +135,8 @@ check "http: its query is a child (same trace, parent = server span)" \
     test "$(grep -c "^db system=sqlite source=1 trace=${trace:-none} id=[0-9a-f]* parent=${server_id:-none} .*statement=\[SELECT count(\*) FROM visits WHERE path = ?\]" <<<"$out")" -eq 1
 
 # ---- PostgreSQL: a private cluster ----
-PG_BIN=/usr/lib/postgresql/15/bin
-PG_DIR=$WORK/pg
-PG_PORT=$((PORT + 1))
-mkdir -p "$PG_DIR"
-as_pg_user=()
-if [ "$(id -u)" = 0 ]; then # postgres refuses to run as root
-    chmod 755 "$WORK"
-    pg_user=postgres
-    id postgres >/dev/null 2>&1 || pg_user=nobody
-    chown "$pg_user" "$PG_DIR"
-    as_pg_user=(runuser -u "$pg_user" --)
-fi
-"${as_pg_user[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -A trust -U postgres >"$WORK/initdb.log" 2>&1 ||
-    { cat "$WORK/initdb.log"; fail "initdb"; }
-"${as_pg_user[@]}" "$PG_BIN/postgres" -D "$PG_DIR/data" -k "$PG_DIR" -p "$PG_PORT" \
-    -c listen_addresses=127.0.0.1 >"$WORK/postgres.log" 2>&1 &
-PG_PID=$!; PIDS+=($PG_PID)
-for _ in $(seq 100); do "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.1; done
+start_postgres PG_PID PG_PORT "$WORK/pg"
+PIDS+=("$PG_PID")
 CONNINFO="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres"
 traced pq "$WORK/pq_client" "$CONNINFO" 2>"$WORK/pq.err"
 check "libpq C: every call behaved normally under the shim" test $? -eq 0
@@ -181,17 +169,9 @@ check "psycopg2: unique violation" has "$out" postgresql "flags=1 rows=-1 error=
 kill "$PG_PID"; wait "$PG_PID" 2>/dev/null
 
 # ---- MariaDB: a private server ----
-MY_DIR=$WORK/mariadb
-MY_PORT=$((PORT + 2))
-mkdir -p "$MY_DIR"
-mariadb-install-db --no-defaults --datadir="$MY_DIR/data" --user="$(id -un)" \
-    --auth-root-authentication-method=normal --skip-test-db >"$WORK/install-db.log" 2>&1 ||
-    { cat "$WORK/install-db.log"; fail "mariadb-install-db"; }
-/usr/sbin/mariadbd --no-defaults --datadir="$MY_DIR/data" --socket="$MY_DIR/socket" --port="$MY_PORT" \
-    --bind-address=127.0.0.1 --user="$(id -un)" --pid-file="$MY_DIR/pid" --skip-log-bin \
-    >"$WORK/mariadbd.log" 2>&1 &
-MY_PID=$!; PIDS+=($MY_PID)
-for _ in $(seq 150); do mariadb --no-defaults -h 127.0.0.1 -P "$MY_PORT" -u root -e 'CREATE DATABASE IF NOT EXISTS shop' 2>/dev/null && break; sleep 0.1; done
+start_mariadb MY_PID MY_PORT "$WORK/mariadb"
+PIDS+=("$MY_PID")
+mariadb --no-defaults -h 127.0.0.1 -P "$MY_PORT" -u root -e 'CREATE DATABASE IF NOT EXISTS shop'
 traced mysql "$WORK/mysql_client" "$MY_PORT" shop 2>"$WORK/mysql.err"
 check "libmariadb C: every call behaved normally under the shim" test $? -eq 0
 out=$(dump mysql); echo "$out" | sed 's/^/     /'
