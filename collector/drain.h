@@ -10,7 +10,7 @@
 
 #include "decode_db.h"
 #include "exporter.h"
-#include "heap.h"
+#include "heap_state.h"
 #include "metrics.h"
 #include "resource.h"
 #include "route.h"

@@ -60,7 +60,9 @@ static void retire_spans_locked(struct ldtap_exporter *exporter, uint32_t count,
     for (uint32_t i = 0; i < count; i++) {
         struct ldtap_span *span = &exporter->slots[(exporter->head + i) % exporter->capacity];
         ldtap_resource_release(span->resource);
+        ldtap_span_events_release(span->events);
         span->resource = NULL;
+        span->events = NULL;
     }
     exporter->head = (exporter->head + count) % exporter->capacity;
     exporter->count -= count;
@@ -265,6 +267,7 @@ bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, const struct ldtap_
     struct ldtap_span *slot = &exporter->slots[(exporter->head + exporter->count) % exporter->capacity];
     memcpy(slot, span, sizeof *slot);
     ldtap_resource_retain(slot->resource);
+    ldtap_span_events_retain(slot->events);
     exporter->count++;
     exporter->enqueued_sequence++;
     exporter->stats.enqueued_spans++;

@@ -430,3 +430,21 @@ void ldtap_json_append_scope(struct ldtap_buffer *out) {
     ldtap_json_append_string(out, LDTAP_OTLP_SCOPE_VERSION, strlen(LDTAP_OTLP_SCOPE_VERSION));
     ldtap_buffer_append_byte(out, '}');
 }
+
+bool ldtap_otlp_id_is_zero(const uint8_t *bytes, size_t length) {
+    for (size_t i = 0; i < length; i++) {
+        if (bytes[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+void ldtap_json_append_hex(struct ldtap_buffer *out, const uint8_t *bytes, size_t length) {
+    ldtap_buffer_append_byte(out, '"');
+    for (size_t i = 0; i < length; i++) {
+        ldtap_buffer_append_byte(out, (uint8_t)hex_digits[bytes[i] >> 4]);
+        ldtap_buffer_append_byte(out, (uint8_t)hex_digits[bytes[i] & 0xF]);
+    }
+    ldtap_buffer_append_byte(out, '"');
+}

@@ -22,6 +22,9 @@
  * for runs of one resource and O(resources) otherwise. */
 bool ldtap_otlp_first_of_resource(const struct ldtap_span *const *spans, size_t index);
 
+/* True when every byte of an id is zero (no parent, no trace): OTLP wants such ids absent. */
+bool ldtap_otlp_id_is_zero(const uint8_t *bytes, size_t length);
+
 /* Decodes one UTF-8 sequence at the start of `bytes` (length >= 1). Returns how many bytes
  * it spans; `*valid` false means those bytes are one maximal invalid subpart (Unicode's
  * recommended unit for U+FFFD substitution, the same as WHATWG TextDecoder). */
@@ -66,6 +69,8 @@ void ldtap_protobuf_put_scope(struct ldtap_buffer *out, uint32_t field);
 /* Appends `text` as a quoted JSON string: control characters, quote, backslash and DEL
  * escaped, invalid UTF-8 replaced by \ufffd, so any bytes give valid JSON. */
 void ldtap_json_append_string(struct ldtap_buffer *out, const char *text, size_t length);
+/* Appends `bytes` as a quoted lowercase hex string (trace and span ids in OTLP/JSON). */
+void ldtap_json_append_hex(struct ldtap_buffer *out, const uint8_t *bytes, size_t length);
 /* The shortest form that reads back as the same double; non-finite values as strings. */
 void ldtap_json_append_double(struct ldtap_buffer *out, double value);
 /* printf into the buffer; for a few numbers at a time (at most 127 bytes). */

@@ -11,34 +11,31 @@
 
 #include "otlp_common.h"
 
-static const char hex_digits[] = "0123456789abcdef";
-
-static void append_hex(struct ldtap_buffer *out, const uint8_t *bytes, size_t length) {
-    ldtap_buffer_append_byte(out, '"');
-    for (size_t i = 0; i < length; i++) {
-        ldtap_buffer_append_byte(out, (uint8_t)hex_digits[bytes[i] >> 4]);
-        ldtap_buffer_append_byte(out, (uint8_t)hex_digits[bytes[i] & 0xF]);
-    }
-    ldtap_buffer_append_byte(out, '"');
-}
-
-static bool all_zero(const uint8_t *bytes, size_t length) {
-    for (size_t i = 0; i < length; i++) {
-        if (bytes[i]) {
-            return false;
+/* "events":[{"timeUnixNano":"…","name":"…","attributes":[…]},…] */
+static void append_events(struct ldtap_buffer *out, const struct ldtap_span_events *events) {
+    ldtap_buffer_append_cstring(out, ",\"events\":[");
+    for (uint16_t i = 0; i < events->event_count; i++) {
+        const struct ldtap_span_event *event = &events->events[i];
+        ldtap_json_append_format(out, "%s{\"timeUnixNano\":\"%" PRIu64 "\",\"name\":", i ? "," : "", event->time_ns);
+        ldtap_json_append_string(out, event->name, strlen(event->name));
+        if (event->attribute_count) {
+            ldtap_buffer_append_byte(out, ',');
+            ldtap_json_append_attributes(out, events->text, &events->attributes[event->first_attribute],
+                                         event->attribute_count);
         }
+        ldtap_buffer_append_byte(out, '}');
     }
-    return true;
+    ldtap_buffer_append_byte(out, ']');
 }
 
 static void append_span(struct ldtap_buffer *out, const struct ldtap_span *span) {
     ldtap_buffer_append_cstring(out, "{\"traceId\":");
-    append_hex(out, span->trace_id, sizeof span->trace_id);
+    ldtap_json_append_hex(out, span->trace_id, sizeof span->trace_id);
     ldtap_buffer_append_cstring(out, ",\"spanId\":");
-    append_hex(out, span->span_id, sizeof span->span_id);
-    if (!all_zero(span->parent_span_id, sizeof span->parent_span_id)) {
+    ldtap_json_append_hex(out, span->span_id, sizeof span->span_id);
+    if (!ldtap_otlp_id_is_zero(span->parent_span_id, sizeof span->parent_span_id)) {
         ldtap_buffer_append_cstring(out, ",\"parentSpanId\":");
-        append_hex(out, span->parent_span_id, sizeof span->parent_span_id);
+        ldtap_json_append_hex(out, span->parent_span_id, sizeof span->parent_span_id);
     }
     if (span->trace_flags) {
         ldtap_json_append_format(out, ",\"flags\":%u", (unsigned)span->trace_flags);
@@ -50,6 +47,9 @@ static void append_span(struct ldtap_buffer *out, const struct ldtap_span *span)
     if (span->attribute_count) {
         ldtap_buffer_append_byte(out, ',');
         ldtap_json_append_attributes(out, span->text, span->attributes, span->attribute_count);
+    }
+    if (span->events && span->events->event_count) {
+        append_events(out, span->events);
     }
     if (span->status_code) {
         ldtap_json_append_format(out, ",\"status\":{\"code\":%u}", (unsigned)span->status_code);

@@ -10,7 +10,7 @@
 
 #include "config.h"
 #include "drain.h"
-#include "heap.h"
+#include "heap_state.h"
 #include "metrics.h"
 #include "metrics_exporter.h"
 #include "prometheus_server.h"

@@ -1,5 +1,5 @@
-/* Attribute storage for decoded spans and process resources: fixed tables and one text
- * buffer per owner, so neither needs a heap allocation per attribute. */
+/* Attribute storage for decoded spans, their event blocks and process resources: fixed
+ * tables and one text buffer per owner, so none needs a heap allocation per attribute. */
 #include "span.h"
 
 #include <stdlib.h>
@@ -137,15 +137,87 @@ struct ldtap_resource *ldtap_resource_new(void) {
     return resource;
 }
 
+/* Reference counts shared by resources and event blocks. */
+static void count_retain(int *reference_count) {
+    __atomic_add_fetch(reference_count, 1, __ATOMIC_RELAXED);
+}
+
+/* True when the caller dropped the last reference. acq_rel: the last releaser must see
+ * every other holder's reads finished. */
+static bool count_release(int *reference_count) {
+    return __atomic_sub_fetch(reference_count, 1, __ATOMIC_ACQ_REL) == 0;
+}
+
 void ldtap_resource_retain(struct ldtap_resource *resource) {
     if (resource) {
-        __atomic_add_fetch(&resource->reference_count, 1, __ATOMIC_RELAXED);
+        count_retain(&resource->reference_count);
     }
 }
 
 void ldtap_resource_release(struct ldtap_resource *resource) {
-    /* acq_rel: the last releaser must see every other holder's reads finished. */
-    if (resource && __atomic_sub_fetch(&resource->reference_count, 1, __ATOMIC_ACQ_REL) == 0) {
+    if (resource && count_release(&resource->reference_count)) {
         free(resource);
     }
+}
+
+struct ldtap_span_events *ldtap_span_events_new(void) {
+    struct ldtap_span_events *events = calloc(1, sizeof *events);
+    if (events) {
+        events->reference_count = 1;
+    }
+    return events;
+}
+
+void ldtap_span_events_retain(struct ldtap_span_events *events) {
+    if (events) {
+        count_retain(&events->reference_count);
+    }
+}
+
+void ldtap_span_events_release(struct ldtap_span_events *events) {
+    if (events && count_release(&events->reference_count)) {
+        free(events);
+    }
+}
+
+bool ldtap_span_events_add(struct ldtap_span_events *events, const char *name, uint64_t time_ns) {
+    if (events->event_count >= LDTAP_SPAN_MAX_EVENTS) {
+        return false;
+    }
+    events->events[events->event_count++] =
+        (struct ldtap_span_event){.time_ns = time_ns, .name = name, .first_attribute = events->attribute_count};
+    return true;
+}
+
+bool ldtap_span_events_add_string(struct ldtap_span_events *events, const char *key, const char *value,
+                                  size_t length, size_t min_length) {
+    if (events->event_count == 0) {
+        return false;
+    }
+    size_t room = sizeof events->text - events->text_used;
+    size_t kept = length;
+    if (kept + 1 > room) {
+        kept = room > 0 ? room - 1 : 0;
+    }
+    if (kept < length && kept < min_length) {
+        return false;
+    }
+    if (events->attribute_count >= LDTAP_SPAN_EVENT_MAX_ATTRIBUTES) {
+        return false;
+    }
+    int offset = store_text(events->text, &events->text_used, sizeof events->text, value, kept);
+    if (offset < 0) {
+        return false;
+    }
+    struct ldtap_attribute *attribute = reserve_attribute(events->attributes, &events->attribute_count,
+                                                          LDTAP_SPAN_EVENT_MAX_ATTRIBUTES, key, LDTAP_VALUE_STRING);
+    attribute->string_offset = (uint16_t)offset;
+    attribute->string_length = (uint16_t)kept;
+    events->events[events->event_count - 1].attribute_count++;
+    return true;
+}
+
+const char *ldtap_span_events_string(const struct ldtap_span_events *events,
+                                     const struct ldtap_attribute *attribute) {
+    return events->text + attribute->string_offset;
 }

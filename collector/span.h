@@ -37,6 +37,31 @@ struct ldtap_resource {
     char text[LDTAP_RESOURCE_TEXT_BYTES];
 };
 
+/* Span events (the `exception` event above all) carry far more text than a span's
+ * attributes (a traceback is up to 8 KiB), and few spans have any. So they live in a
+ * separate fixed-size, reference-counted block that a span points to only when it has
+ * events: every span stays small and bounded, and copying a span is a memcpy plus
+ * ldtap_span_events_retain, as for the resource. Once a span is handed to an exporter
+ * its events are never changed. Keys are string literals. */
+#define LDTAP_SPAN_MAX_EVENTS 4
+#define LDTAP_SPAN_EVENT_MAX_ATTRIBUTES 16 /* over all events of a span */
+#define LDTAP_SPAN_EVENTS_TEXT_BYTES 12288
+struct ldtap_span_event {
+    uint64_t time_ns;
+    const char *name;
+    uint16_t first_attribute; /* a run of the block's attributes */
+    uint16_t attribute_count;
+};
+struct ldtap_span_events {
+    int reference_count; /* atomic */
+    uint16_t event_count;
+    uint16_t attribute_count;
+    uint16_t text_used;
+    struct ldtap_span_event events[LDTAP_SPAN_MAX_EVENTS];
+    struct ldtap_attribute attributes[LDTAP_SPAN_EVENT_MAX_ATTRIBUTES];
+    char text[LDTAP_SPAN_EVENTS_TEXT_BYTES];
+};
+
 enum ldtap_status_code { LDTAP_STATUS_UNSET = 0, LDTAP_STATUS_OK = 1, LDTAP_STATUS_ERROR = 2 };
 
 #define LDTAP_SPAN_MAX_ATTRIBUTES 24
@@ -55,6 +80,7 @@ struct ldtap_span {
     uint16_t text_used;
     char name[LDTAP_SPAN_NAME_BYTES];
     struct ldtap_resource *resource; /* holds one reference while the span lives */
+    struct ldtap_span_events *events; /* NULL: no events; else holds one reference */
     struct ldtap_attribute attributes[LDTAP_SPAN_MAX_ATTRIBUTES];
     char text[LDTAP_SPAN_TEXT_BYTES];
 };
@@ -69,6 +95,21 @@ bool ldtap_span_add_bool(struct ldtap_span *span, const char *key, bool value);
 const struct ldtap_attribute *ldtap_span_find(const struct ldtap_span *span, const char *key);
 /* The string value of an attribute of `span` (not NUL-terminated: use string_length). */
 const char *ldtap_span_string(const struct ldtap_span *span, const struct ldtap_attribute *attribute);
+
+/* A new empty event block with reference count 1 (NULL if out of memory). */
+struct ldtap_span_events *ldtap_span_events_new(void);
+void ldtap_span_events_retain(struct ldtap_span_events *events);
+void ldtap_span_events_release(struct ldtap_span_events *events);
+/* Starts an event named `name` (a literal) at `time_ns`; false when the block is full. */
+bool ldtap_span_events_add(struct ldtap_span_events *events, const char *name, uint64_t time_ns);
+/* A string attribute of the last event. The value is cut to the text room left (never
+ * below `min_length` bytes: then nothing is added and false returned); bytes are kept as
+ * they are (newlines included): encoders repair UTF-8. */
+bool ldtap_span_events_add_string(struct ldtap_span_events *events, const char *key, const char *value,
+                                  size_t length, size_t min_length);
+/* The string value of one of the block's attributes (not NUL-terminated). */
+const char *ldtap_span_events_string(const struct ldtap_span_events *events,
+                                     const struct ldtap_attribute *attribute);
 
 bool ldtap_resource_add_string(struct ldtap_resource *resource, const char *key, const char *value,
                                size_t length);

@@ -189,13 +189,17 @@ bench_server() {
     done
     stop_pid "$plain_pid" TERM 20 || true
     stop_pid "$traced_ldtap" TERM 30 || true
-    # Sanity: the summary's "N spans written" against every request sent to the traced
-    # server (one span per request expected).
-    local spans
-    spans=$(sed -n 's/^ldtap: \([0-9]*\) spans* written.*/\1/p' "$LDTAP_TMP/$label-ldtap.log" | tail -n 1)
-    "$LDTAP_PYTHON" - "$LDTAP_TMP/samples" "$label" "$target" "${spans:-0}" >>"$TABLE" <<'EOF'
+    # Sanity: spans the shim recorded (decoded by the collector, plus records the ring had
+    # no room for) against every request sent to the traced server: one each expected.
+    local log_file="$LDTAP_TMP/$label-ldtap.log" decoded ring_full queue_full
+    decoded=$(sed -n 's/^ldtap: \([0-9]*\) spans* decoded.*/\1/p; s/^ldtap: \([0-9]*\) spans* written.*/\1/p' "$log_file" | tail -n 1)
+    ring_full=$(sed -n 's/.*dropped (ring full): \([0-9]*\).*/\1/p' "$log_file" | tail -n 1)
+    queue_full=$(sed -n 's/.*dropped (export queue full): \([0-9]*\).*/\1/p' "$log_file" | tail -n 1)
+    "$LDTAP_PYTHON" - "$LDTAP_TMP/samples" "$label" "$target" "${decoded:-0}" "${ring_full:-0}" "${queue_full:-0}" >>"$TABLE" <<'EOF'
 import statistics, sys
-path, label, target, spans = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+path, label, target = sys.argv[1:4]
+decoded, ring_full, queue_full = (int(v) for v in sys.argv[4:7])
+spans = decoded + ring_full
 samples = {"plain": [], "ldtap": []}
 collector, requests = [], []
 sent = 0
@@ -218,9 +222,11 @@ print(f"{label}: collector CPU/request (µs)\t{statistics.median(collector) / 10
       f"separate process; ~{int(statistics.median(requests))} req/run")
 # wrk does not count the requests in flight when a run ends (up to 8 connections each).
 slack = 8 * (len(samples["ldtap"]) + 1)
-print(f"{label}: spans exported / requests sent\t{spans}/{sent}\t1 each\t"
+print(f"{label}: spans recorded / requests sent\t{spans}/{sent}\t1 each\t"
       + ("ok (wrk leaves up to 8 a run uncounted)" if abs(spans - sent) <= slack
          else "MISMATCH: requests went untraced, so the CPU figure understates the cost"))
+print(f"{label}: spans dropped, ring full / export queue full\t{ring_full}/{queue_full}\t0\t"
+      f"{(ring_full + queue_full) / max(spans, 1) * 100:.1f}% of recorded")
 EOF
 }
 

@@ -15,9 +15,9 @@ PACKAGES=(
     python3 gunicorn python3-flask curl procps iproute2 coreutils
     # database tracing tests and benchmarks: servers, client libraries, Python drivers and
     # the Django and FastAPI apps that use them (tests/e2e/django_*.sh, pgbench.sh, ...)
-    postgresql postgresql-contrib libpq-dev python3-psycopg2
+    postgresql postgresql-contrib libpq-dev python3-psycopg2 python3-asyncpg python3-pg8000
     mariadb-server mariadb-client libmariadb-dev python3-mysqldb python3-pymysql
-    redis-server redis-tools python3-redis libsqlite3-dev
+    redis-server redis-tools python3-redis sqlite3 libsqlite3-dev
     python3-django python3-fastapi uvicorn
     # CPython's own regression tests, run with and without the shim (tests/e2e/shim_compat.sh)
     libpython3.11-testsuite

@@ -78,7 +78,13 @@ static inline void ldtap_heap_note_free(size_t usable) {
         ldtap_heap_after_free_budget();
 }
 
-/* Anonymous private mappings: the program mapped, unmapped or moved them. */
+/* True for a block of the bootstrap arena (hooks/malloc.c). */
+bool ldtap_heap_is_bootstrap_block(const void *block);
+
+/* Adds to the header's anon_mmap_bytes / anon_mmap_untracked (anon_maps.c). */
+void ldtap_heap_add_mapped(int64_t bytes, uint64_t untracked);
+
+/* Anonymous private mappings: the program mapped, unmapped or moved them (anon_maps.c). */
 void ldtap_heap_note_mapping(void *address, size_t length);
 void ldtap_heap_note_unmapping(void *address, size_t length);
 void ldtap_heap_note_remapping(void *old_address, size_t old_length, void *new_address,

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "connection.h"
+#include "heap.h"
 #include "crash.h"
 #include "originals.h"
 #include "span.h"
@@ -180,6 +181,10 @@ static void create_ring(void) {
         ldtap_fail();
 }
 
+struct ldtap_ring_writer *ldtap_process_ring_if_ready(void) {
+    return __atomic_load_n(&ring_state, __ATOMIC_ACQUIRE) == RING_READY ? &ring : NULL;
+}
+
 struct ldtap_ring_writer *ldtap_process_ring(void) {
     int state = __atomic_load_n(&ring_state, __ATOMIC_ACQUIRE);
     if (LDTAP_LIKELY(state == RING_READY))
@@ -217,6 +222,8 @@ __attribute__((constructor)) static void ldtap_start(void) {
         ldtap_fd_table_init(); /* last: a non-empty table switches recording on */
     if (ldtap_recording())
         ldtap_crash_init();
+    if (ldtap_recording())
+        ldtap_heap_start();
     ldtap_nesting--;
     errno = saved_errno;
 }

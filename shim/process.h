@@ -12,6 +12,10 @@
  * right now (another thread is creating it) or ever (creation failed: shim disabled). */
 struct ldtap_ring_writer *ldtap_process_ring(void);
 
+/* The ring if it exists already; never creates one (for counters that must not make a
+ * process grow a ring by themselves). */
+struct ldtap_ring_writer *ldtap_process_ring_if_ready(void);
+
 /* True while the shim records: started, not inert, no internal error so far. */
 static inline bool ldtap_recording(void) {
     return __atomic_load_n(&ldtap_fd_capacity, __ATOMIC_RELAXED) != 0;

@@ -1,7 +1,6 @@
 /* Allocation and anonymous-mapping hooks: call through to the next allocator, count each
  * block's usable size per thread, and hand crossings of the byte budget to heap.c. Also
  * the originals table for these functions and the bootstrap arena used while resolving it. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -12,6 +11,7 @@
 #include <unistd.h>
 
 #include <dlfcn.h>
+#include <gnu/libc-version.h>
 
 #include "heap.h"
 #include "ldtap_ring_abi.h"
@@ -27,7 +27,7 @@
 static _Alignas(BOOTSTRAP_PAGE) unsigned char bootstrap_arena[BOOTSTRAP_ARENA_BYTES];
 static size_t bootstrap_used; /* bytes handed out, advanced with CAS by any thread */
 
-static bool in_bootstrap_arena(const void *block) {
+bool ldtap_heap_is_bootstrap_block(const void *block) {
     return (const unsigned char *)block >= bootstrap_arena &&
            (const unsigned char *)block < bootstrap_arena + BOOTSTRAP_ARENA_BYTES;
 }
@@ -86,7 +86,7 @@ static void *bootstrap_realloc(void *block, size_t count, size_t size) {
         return NULL;
     }
     void *moved = bootstrap_allocate(total, 0);
-    if (moved != NULL && block != NULL && in_bootstrap_arena(block)) {
+    if (moved != NULL && block != NULL && ldtap_heap_is_bootstrap_block(block)) {
         size_t old_size = bootstrap_size(block);
         memcpy(moved, block, old_size < total ? old_size : total);
     }
@@ -146,7 +146,11 @@ static void resolve_malloc_originals(void) {
 #undef RESOLVE
     /* Only the malloc family is essential; a missing one (a foreign libc) leaves the
      * stubs in place, which is fatal only if the program calls it. */
-    bool glibc = found.malloc != NULL && found.malloc == found.__libc_malloc;
+    /* glibc's malloc lives in the object that defines gnu_get_libc_version; tcmalloc and
+     * jemalloc also export __libc_malloc, so that name cannot tell. */
+    Dl_info next_malloc, libc;
+    bool glibc = found.malloc != NULL && dladdr((void *)found.malloc, &next_malloc) != 0 &&
+                 dladdr((void *)gnu_get_libc_version, &libc) != 0 && next_malloc.dli_fbase == libc.dli_fbase;
     __atomic_store_n(&glibc_chunks, glibc, __ATOMIC_RELAXED);
     /* Release: a thread that sees a resolved pointer also sees glibc_chunks. */
 #define PUBLISH(type, name, ...)                                                           \
@@ -188,7 +192,7 @@ LDTAP_EXPORT LDTAP_HOT void *malloc(size_t size) { return allocated(REAL(malloc)
 
 LDTAP_EXPORT LDTAP_HOT void free(void *block) {
     if (LDTAP_UNLIKELY(ldtap_heap_is_marked(block))) { /* NULL, arena, or sampled */
-        if (block == NULL || in_bootstrap_arena(block))
+        if (block == NULL || ldtap_heap_is_bootstrap_block(block))
             return;
         ldtap_heap_forget_sample(block);
     }
@@ -205,7 +209,7 @@ static void *reallocate(void *block, size_t count, size_t size, size_t total) {
     if (block == NULL)
         return allocated(count == 1 ? REAL(realloc)(NULL, size) : REAL(reallocarray)(NULL, count, size),
                          total, LDTAP_HEAP_REALLOC);
-    if (LDTAP_UNLIKELY(in_bootstrap_arena(block))) { /* move it to the real heap */
+    if (LDTAP_UNLIKELY(ldtap_heap_is_bootstrap_block(block))) { /* move it to the real heap */
         if (total == 0)
             return NULL;
         void *moved = REAL(malloc)(total);

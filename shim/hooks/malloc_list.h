@@ -45,11 +45,8 @@
 #define LDTAP_MREMAP_HOOKS(X)                                                                        \
     X(void *, mremap, (void *address, size_t old_length, size_t new_length, int flags, ...), ())
 
-/* Looked up only: the allocator's own size query, and glibc's internal name for its
- * malloc, which tells whether the next malloc is glibc's (see heap.h). */
-#define LDTAP_MALLOC_HELPERS(X)                                                                      \
-    X(size_t, malloc_usable_size, (void *block), (block), 0)                                          \
-    X(void *, __libc_malloc, (size_t size), (size), NULL)
+/* Looked up only: the next allocator's own size query (used when it is not glibc's). */
+#define LDTAP_MALLOC_HELPERS(X) X(size_t, malloc_usable_size, (void *block), (block), 0)
 
 /* Every resolved entry, for the originals table. */
 #define LDTAP_MALLOC_ORIGINALS(X) LDTAP_MALLOC_HOOKS(X) LDTAP_MMAP_HOOKS(X) LDTAP_MALLOC_HELPERS(X)

@@ -247,8 +247,9 @@ check "closeall: exchanges before and after closing everything traced, cut ones 
     test "$(grep -c ' status=200 ' <<<"$closeall")" -eq 8 -a "$(grep -c 'flags=8 status=0 ' <<<"$closeall")" -eq 4
 check "spawn: exchanges spanning vfork and posix_spawn traced" test "$(ok_spans "$WORK/rings-spawn")" -eq 4
 check "eintr: the interrupted exchange traced once" test "$(ok_spans "$WORK/rings-eintr")" -eq 2
-check "forkthreads: 1,200 thread spans and 2 per forked child" \
-    test "$(ok_spans "$WORK/rings-forkthreads")" -eq $((1200 + 30 * 2)) -a "$(ls "$WORK"/rings-forkthreads | wc -l)" -eq 31
+fork_rings=$(ls "$WORK"/rings-forkthreads | wc -l); fork_spans=$(ok_spans "$WORK/rings-forkthreads")
+check "forkthreads: 1,200 thread spans and 2 per forked child (found $fork_spans in $fork_rings rings)" \
+    test "$fork_spans" -eq $((1200 + 30 * 2)) -a "$fork_rings" -eq 31
 check "exec loop: bash running /bin/true 50 times unchanged" \
     same_output "$WORK/rings-exec" bash -c 'for i in $(seq 50); do /bin/true; done; echo looped'
 cat >"$WORK/exec_chain.py" <<'CHAIN'

@@ -1,5 +1,6 @@
 /* Throwaway ring inspector for the shim's tests: prints a ring's identity and counters and
- * each HTTP or database span record (kind, ids, status, sizes, heads), one line per span.
+ * each HTTP or database span record (kind, ids, status, sizes, heads), one line per span,
+ * and heap records (module maps, stacks, samples, frees) and counters.
  * Usage: ring_dump FILE... (built by tests/e2e/shim_basics.sh, not by CMake). */
 #include <stdio.h>
 #include <string.h>
@@ -139,6 +140,51 @@ static void print_log(const struct ldtap_ring_record *record) {
     printf("]\n");
 }
 
+/* Heap records (types 3-6), one line each: "module", "stack", "sample", "free". */
+static void print_heap(const struct ldtap_ring_record *record) {
+    const uint8_t *payload = record->payload;
+    if (record->type == LDTAP_RECORD_MODULE_MAP && record->payload_length >= sizeof(struct ldtap_module_map_record)) {
+        struct ldtap_module_map_record module;
+        memcpy(&module, payload, sizeof module);
+        size_t path_at = sizeof module + module.segment_count * sizeof(struct ldtap_module_segment) + module.build_id_length;
+        if (path_at + module.path_length > record->payload_length) {
+            printf("bad module lengths\n");
+            return;
+        }
+        printf("module generation=%u index=%u/%u bias=0x%llx segments=%u build_id=%u flags=%u path=%.*s\n",
+               module.generation, module.module_index, module.module_count, (unsigned long long)module.load_bias,
+               module.segment_count, module.build_id_length, module.flags, (int)module.path_length,
+               (const char *)payload + path_at);
+    } else if (record->type == LDTAP_RECORD_HEAP_STACK && record->payload_length >= sizeof(struct ldtap_heap_stack_record)) {
+        struct ldtap_heap_stack_record stack;
+        memcpy(&stack, payload, sizeof stack);
+        if (sizeof stack + stack.frame_count * 8u > record->payload_length) {
+            printf("bad stack lengths\n");
+            return;
+        }
+        printf("stack id=%llx frames=%u flags=%u pcs=", (unsigned long long)stack.stack_id, stack.frame_count, stack.flags);
+        for (unsigned i = 0; i < stack.frame_count; i++) {
+            uint64_t pc;
+            memcpy(&pc, payload + sizeof stack + i * 8u, 8);
+            printf("%s0x%llx", i ? "," : "", (unsigned long long)pc);
+        }
+        printf("\n");
+    } else if (record->type == LDTAP_RECORD_HEAP_SAMPLE && record->payload_length >= sizeof(struct ldtap_heap_sample_record)) {
+        struct ldtap_heap_sample_record sample;
+        memcpy(&sample, payload, sizeof sample);
+        printf("sample address=0x%llx size=%llu weight=%llu stack=%llx tid=%u function=%u\n",
+               (unsigned long long)sample.address, (unsigned long long)sample.size,
+               (unsigned long long)sample.weight_bytes, (unsigned long long)sample.stack_id, sample.thread_id,
+               sample.function);
+    } else if (record->type == LDTAP_RECORD_HEAP_FREE && record->payload_length >= sizeof(struct ldtap_heap_free_record)) {
+        struct ldtap_heap_free_record freed;
+        memcpy(&freed, payload, sizeof freed);
+        printf("free address=0x%llx tid=%u\n", (unsigned long long)freed.address, freed.thread_id);
+    } else {
+        printf("short heap record\n");
+    }
+}
+
 int main(int argc, char **argv) {
     static struct ldtap_ring_record record;
     int status = 0;
@@ -173,6 +219,9 @@ int main(int argc, char **argv) {
                 print_crash(&record);
             else if (read_status == LDTAP_RING_READ_RECORD && record.type == LDTAP_RECORD_LOG)
                 print_log(&record);
+            else if (read_status == LDTAP_RING_READ_RECORD && record.type >= LDTAP_RECORD_MODULE_MAP &&
+                     record.type <= LDTAP_RECORD_HEAP_FREE)
+                print_heap(&record);
         }
         printf("counters committed=%llu dropped_full=%llu shim_errors=%llu unparented_async=%llu "
                "abandoned=%llu in_flight=%lld dropped_log_lines=%llu suppressed_crashes=%llu\n",
@@ -180,6 +229,13 @@ int main(int argc, char **argv) {
                (unsigned long long)header->shim_errors, (unsigned long long)header->unparented_async_spans,
                (unsigned long long)header->abandoned_connections, (long long)header->in_flight_requests,
                (unsigned long long)header->dropped_log_lines, (unsigned long long)header->suppressed_crashes);
+        printf("heap live=%lld allocations=%llu frees=%llu allocated=%llu anon_mmap=%lld anon_untracked=%llu "
+               "interval=%llu samples=%llu deferred=%llu stack_resets=%llu\n",
+               (long long)header->heap_live_bytes, (unsigned long long)header->heap_allocations,
+               (unsigned long long)header->heap_frees, (unsigned long long)header->heap_allocated_bytes,
+               (long long)header->anon_mmap_bytes, (unsigned long long)header->anon_mmap_untracked,
+               (unsigned long long)header->heap_sample_interval, (unsigned long long)header->heap_samples,
+               (unsigned long long)header->heap_samples_deferred, (unsigned long long)header->heap_stack_table_resets);
         ldtap_ring_reader_close(&reader);
     }
     return status;

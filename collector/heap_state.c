@@ -1,6 +1,6 @@
 /* Heap profiling glue: routes decoded records to each process's heap profile and module
  * map, takes leak snapshots, writes --heap-profile files and prints the leak suspects. */
-#include "heap.h"
+#include "heap_state.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -338,12 +338,7 @@ void ldtap_heap_print_summary(struct ldtap_heap *heap, FILE *out) {
     }
     struct ldtap_leak_suspect suspects[SUMMARY_SUSPECTS];
     size_t count = ldtap_leak_suspects(heap->leaks, suspects, SUMMARY_SUSPECTS);
-    fprintf(out, "\nleak suspects (allocation sites whose estimated live heap kept growing)\n");
-    if (count == 0) {
-        fprintf(out, "  none\n");
-        return;
-    }
-    fprintf(out, "  %-48s %10s %11s %12s %8s  %s\n", "site", "live (est)", "growth", "rate", "pid", "workers");
+    fprintf(out, "\nleak suspects (sites whose estimated live heap kept growing): %s\n", count ? "" : "none");
     for (size_t i = 0; i < count; i++) {
         const struct ldtap_leak_suspect *suspect = &suspects[i];
         struct ldtap_heap_process *process = process_of(heap, suspect->pid);
@@ -352,17 +347,17 @@ void ldtap_heap_print_summary(struct ldtap_heap *heap, FILE *out) {
             site_label(process, ldtap_heap_profile_site(&process->profile, suspect->site), label, sizeof label);
         }
         ldtap_format_bytes(suspect->live_bytes, live, sizeof live);
-        ldtap_format_bytes(suspect->growth_bytes, growth + 1, sizeof growth - 1);
-        growth[0] = '+';
-        ldtap_format_bytes((uint64_t)suspect->growth_per_second, rate, sizeof rate - 2);
-        strcat(rate, "/s");
+        ldtap_format_bytes(suspect->growth_bytes, growth, sizeof growth);
+        ldtap_format_bytes((uint64_t)suspect->growth_per_second, rate, sizeof rate);
         if (suspect->flat_peers) {
-            snprintf(peers, sizeof peers, "flat in %u other worker(s), e.g. pid %d", suspect->flat_peers,
+            snprintf(peers, sizeof peers, "; flat in %u other worker(s), e.g. pid %d", suspect->flat_peers,
                      (int)suspect->flat_peer_pid);
         } else if (suspect->growing_peers) {
-            snprintf(peers, sizeof peers, "grows in %u other worker(s) too", suspect->growing_peers);
+            snprintf(peers, sizeof peers, "; grows in %u other worker(s) too", suspect->growing_peers);
         }
-        fprintf(out, "  %-48s %10s %11s %12s %8d  %s%s\n", label, live, growth, rate, (int)suspect->pid, peers,
-                suspect->widespread ? " (most of this heap grows: warm-up?)" : "");
+        /* Two lines per site keep the table within 80 columns whatever the name's length. */
+        fprintf(out, "  %zu. %s\n", i + 1, label);
+        fprintf(out, "     pid %d  live %s  +%s (%s/s)%s%s\n", (int)suspect->pid, live, growth, rate, peers,
+                suspect->widespread ? "; most of its heap grows too" : "");
     }
 }

@@ -1,0 +1,17 @@
+/* Module maps: snapshots of the process's loaded objects written to the ring so that the
+ * collector can symbolize stacks after the process has exited. */
+#ifndef LDTAP_MODULES_H
+#define LDTAP_MODULES_H
+
+#include "ldtap_ring.h"
+
+/* Writes a new generation of LDTAP_RECORD_MODULE_MAP records into `ring` if none was
+ * written yet or objects were loaded or unloaded since the last one (dl_iterate_phdr's
+ * adds/subs counters). Not async-signal-safe (dl_iterate_phdr takes the loader's lock);
+ * no malloc. If another thread is writing a snapshot, returns at once. */
+void ldtap_modules_refresh(struct ldtap_ring_writer *ring);
+
+/* In a forked child: its ring is new, so the next refresh writes a snapshot. */
+void ldtap_modules_reset_after_fork(void);
+
+#endif
