@@ -270,6 +270,13 @@ static void sample_process(struct ldtap_drain *drain, struct ring_state *ring, b
         .dropped_too_large = header->dropped_too_large,
         .unparented_async_spans = header->unparented_async_spans,
         .sampled_at_ns = now,
+        /* All heap counters stay zero while the shim's heap hooks are off. */
+        .has_heap = header->heap_allocations != 0 || header->anon_mmap_bytes != 0,
+        .heap_live_bytes = header->heap_live_bytes,
+        .anon_mmap_bytes = header->anon_mmap_bytes,
+        .heap_allocations = header->heap_allocations,
+        .heap_frees = header->heap_frees,
+        .heap_allocated_bytes = header->heap_allocated_bytes,
     };
     ldtap_metrics_update_process(drain->options.metrics, &sample, alive);
 }

@@ -29,6 +29,7 @@ struct ldtap_heap_process {
     struct ldtap_symbol_process *symbols;
     bool has_module_map; /* MODULE_MAP records arrived: /proc/<pid>/maps is not needed */
     bool gone;
+    bool observed_gone; /* the leak tracker has seen its sites as they were at exit */
     bool changed;        /* records since the last profile file */
     uint32_t files_written;
     struct ldtap_heap_process *next;
@@ -264,10 +265,11 @@ static void snapshot(struct ldtap_heap *heap) {
         return; /* no heap data at all: keep the history for when it comes */
     }
     ldtap_leak_snapshot_begin(heap->leaks, realtime_ns());
-    for (const struct ldtap_heap_process *process = heap->processes; process; process = process->next) {
-        if (process->gone) {
+    for (struct ldtap_heap_process *process = heap->processes; process; process = process->next) {
+        if (process->observed_gone) {
             continue; /* its series stay as they were when it exited */
         }
+        process->observed_gone = process->gone; /* one last look at what it left behind */
         for (size_t i = 0; i < process->profile.site_count; i++) {
             const struct ldtap_heap_site *site = &process->profile.sites[i];
             ldtap_leak_observe(heap->leaks, process->pid, (uint64_t)(uint32_t)process->parent_pid, site->stack_id,

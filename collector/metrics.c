@@ -109,6 +109,23 @@ static const struct ldtap_instrument instruments[LDTAP_METRIC_COUNT] = {
                                           "{file_descriptor}", UPDOWN_INT},
     [LDTAP_METRIC_PROCESS_UPTIME] = {"process.uptime", "The time the process has been running.", "s",
                                      GAUGE_DOUBLE},
+    /* Heap metrics (issue 5), from the ring header's counters; not OpenTelemetry
+     * conventions (there are none for a malloc heap), named to sit beside process.memory.*. */
+    [LDTAP_METRIC_PROCESS_HEAP_USAGE] = {"process.heap.usage",
+                                         "Live bytes of blocks from the malloc family (usable sizes).", "By",
+                                         UPDOWN_INT},
+    [LDTAP_METRIC_PROCESS_HEAP_ALLOCATIONS] = {"process.heap.allocations",
+                                               "Blocks allocated through the malloc family.", "{allocation}",
+                                               SUM_INT},
+    [LDTAP_METRIC_PROCESS_HEAP_FREES] = {"process.heap.frees", "Blocks released through free or realloc.",
+                                         "{free}", SUM_INT},
+    [LDTAP_METRIC_PROCESS_HEAP_ALLOCATED] = {"process.heap.allocated",
+                                             "Bytes allocated through the malloc family (usable sizes), cumulative.",
+                                             "By", SUM_INT},
+    [LDTAP_METRIC_PROCESS_HEAP_MMAP_USAGE] = {"process.heap.mmap.usage",
+                                              "Live bytes of anonymous private mappings the program made itself "
+                                              "(Python arenas, other allocators' chunks).",
+                                              "By", UPDOWN_INT},
     [LDTAP_METRIC_WORKER_BUSY_TIME] = {"ldtap.worker.busy.time",
                                        "Time during which the process had at least one server request in flight.",
                                        "s", SUM_DOUBLE},

@@ -64,6 +64,10 @@ struct ldtap_process_sample {
     uint64_t busy_time_ns; /* busy so far, current period included (see the ABI) */
     uint64_t committed_records, dropped_ring_full, dropped_too_large, unparented_async_spans;
     uint64_t sampled_at_ns; /* CLOCK_MONOTONIC when busy_time_ns was computed; 0: now */
+    /* The ring header's heap counters; has_heap false while the shim's heap hooks are off. */
+    bool has_heap;
+    int64_t heap_live_bytes, anon_mmap_bytes;
+    uint64_t heap_allocations, heap_frees, heap_allocated_bytes;
 };
 
 /* ldtap's own health, from the drain and the exporter. */

@@ -150,6 +150,27 @@ static void update_busy(struct ldtap_metrics *metrics, struct ldtap_metric_proce
                           sample->in_flight_requests > 0 ? sample->in_flight_requests : 0, 0);
 }
 
+static void update_heap(struct ldtap_metrics *metrics, const struct ldtap_metric_process *process,
+                        const struct ldtap_process_sample *sample) {
+    if (!sample->has_heap) {
+        return;
+    }
+    struct ldtap_metric_attributes set;
+    role_attributes(&set, process);
+    struct ldtap_resource *resource = process->resource;
+    /* Per-thread deltas are folded separately, so a moment's sum can dip below zero. */
+    ldtap_metrics_set_int(metrics, LDTAP_METRIC_PROCESS_HEAP_USAGE, resource, &set,
+                          sample->heap_live_bytes > 0 ? sample->heap_live_bytes : 0, 0);
+    ldtap_metrics_set_int(metrics, LDTAP_METRIC_PROCESS_HEAP_MMAP_USAGE, resource, &set,
+                          sample->anon_mmap_bytes > 0 ? sample->anon_mmap_bytes : 0, 0);
+    ldtap_metrics_set_int(metrics, LDTAP_METRIC_PROCESS_HEAP_ALLOCATIONS, resource, &set,
+                          (int64_t)sample->heap_allocations, process->start_unix_ns);
+    ldtap_metrics_set_int(metrics, LDTAP_METRIC_PROCESS_HEAP_FREES, resource, &set, (int64_t)sample->heap_frees,
+                          process->start_unix_ns);
+    ldtap_metrics_set_int(metrics, LDTAP_METRIC_PROCESS_HEAP_ALLOCATED, resource, &set,
+                          (int64_t)sample->heap_allocated_bytes, process->start_unix_ns);
+}
+
 static void update_from_proc(struct ldtap_metrics *metrics, struct ldtap_metric_process *process,
                              const struct ldtap_process_stats *stats) {
     if (!process->has_memory) {
@@ -227,6 +248,7 @@ void ldtap_metrics_update_process(struct ldtap_metrics *metrics, const struct ld
         update_from_proc(metrics, process, &stats);
     }
     update_busy(metrics, process, sample, sampled_ns);
+    update_heap(metrics, process, sample);
     update_service_busy(metrics, process->service);
     pthread_mutex_unlock(&metrics->lock);
 }

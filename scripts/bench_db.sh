@@ -20,7 +20,8 @@ done
 TABLE="$LDTAP_TMP/table"
 : >"$TABLE"
 row() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$TABLE"; }
-# The summary goes to the run's log: its "dropped" figure says whether the collector kept up.
+# The summary goes to the run's log: its "dropped" total (ring full, export queue full, failed
+# exports) says whether the collector kept up.
 LDTAP_RUN=("$BUILD/ldtap" run --output /dev/null --no-prometheus --run-dir "$LDTAP_TMP/run")
 dropped_in() { sed -n 's/^ldtap: .*dropped: \([0-9]*\)$/\1/p' "$1" | tail -n 1; }
 
@@ -45,7 +46,9 @@ span_count() {
 }
 
 # ---------------------------------------------------------------- callgrind ----
+# shellcheck disable=SC2034 # both are used by name (callgrind_per_iteration's WRAPPER)
 PLAIN=()
+# shellcheck disable=SC2034
 CALLGRIND_LDTAP=("${LDTAP_RUN[@]}" --no-summary --)
 log "callgrind: sqlite3 bind+step+reset executions"
 N=5000
@@ -82,7 +85,7 @@ alternate() {
         dropped=$((dropped + ${drops:-0}))
     done
     bench_ratio "$samples" "$label" "$unit" "$target" >>"$TABLE"
-    row "$label: spans dropped (ring full)" "$dropped" "" "all $PAIRS ldtap runs"
+    row "$label: spans dropped" "$dropped" "" "ring full + export queue full, all $PAIRS ldtap runs"
 }
 
 # wrap MODE: the command prefix for a plain or an instrumented run.

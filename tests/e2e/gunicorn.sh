@@ -42,7 +42,16 @@ run_gunicorn() {
         "$GUNICORN" -w 2 -k sync -b "127.0.0.1:$port" --chdir "$APPS" wsgi_app:app
     wait_for_port "$port" 30 "$ldtap_pid" || { cat "$dir/ldtap.log" >&2; die "$mode: gunicorn did not start"; }
     # Both workers must be up before the concurrent requests, or one gets them all.
-    sleep 1
+    # gunicorn's master is ldtap's child; the workers are the master's children.
+    local master="" workers=0 deadline=$((SECONDS + 30))
+    while [ "$SECONDS" -lt "$deadline" ]; do
+        master=$(ps -o pid= --ppid "$ldtap_pid" | head -n 1 | tr -d ' ' || true)
+        [ -n "$master" ] && workers=$(ps -o pid= --ppid "$master" | grep -c . || true)
+        [ "$workers" -ge 2 ] && break
+        sleep 0.2
+    done
+    [ "$workers" -ge 2 ] || { echo "  FAIL $mode: gunicorn started $workers worker(s), not 2"; FAILED=1; }
+    sleep 0.5
 
     local base="http://127.0.0.1:$port" transfers=() n
     for n in $(seq 1 "$ORDER_REQUESTS"); do
@@ -62,9 +71,6 @@ run_gunicorn() {
         -o /dev/null "$base/login?password=$SECRET_QUERY" || { echo "  FAIL $mode: /login failed"; FAILED=1; }
     grep -q pong "$dir/proxy.body" 2>/dev/null || { echo "  FAIL $mode: /proxy did not reach the backend"; FAILED=1; }
 
-    # gunicorn's master is ldtap's child; the workers are the master's children.
-    local master
-    master=$(ps -o pid= --ppid "$ldtap_pid" | head -n 1 | tr -d ' ' || true)
     ps -o pid= --ppid "$master" | tr -d ' ' >"$dir/worker_pids" || true
     echo "  ..   $mode: gunicorn master $master, workers $(tr '\n' ' ' <"$dir/worker_pids")"
 

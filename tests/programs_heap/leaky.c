@@ -13,6 +13,7 @@ static void *steady_small[STEADY_SLOTS];
 static void *steady_large[STEADY_SLOTS / 8];
 static void *leaked_list; /* a chain through the leaked blocks keeps them reachable */
 static uint64_t leaked_bytes;
+static volatile char sink; /* keeps the compiler from removing temporary_work's malloc/free pair */
 
 static uint64_t now_ns(void) {
     struct timespec now;
@@ -37,6 +38,7 @@ __attribute__((noinline)) static void churn_large_buffers(unsigned round) {
 __attribute__((noinline)) static void temporary_work(unsigned round) {
     char *scratch = malloc(4096 + round % 4096);
     memset(scratch, (int)round, 4096);
+    sink = scratch[round % 4096];
     free(scratch);
 }
 
