@@ -54,6 +54,7 @@ enum setting {
     SETTING_RING_SIZE,
     SETTING_RUN_DIR,
     SETTING_HEAP_PROFILE,
+    SETTING_HEAP_SAMPLE_BYTES,
     SETTING_SHIM,
     SETTING_EXPORT_DEADLINE,
     SETTING_DB_RAW_STATEMENTS,
@@ -159,6 +160,9 @@ static const struct setting_definition {
     [SETTING_HEAP_PROFILE] = {"LDTAP_HEAP_PROFILE", "--heap-profile", 0, "DIR", FOR_BOTH,
                               "write each process's heap profile (DIR/heap-SERVICE-PID-N.pb.gz, pprof) and "
                               "live-heap flame graph (.svg) every 30 s and at exit; DIR is created if missing"},
+    [SETTING_HEAP_SAMPLE_BYTES] = {"LDTAP_HEAP_SAMPLE_BYTES", NULL, 0, NULL, FOR_BOTH,
+                                   "mean bytes allocated between heap samples (default 524288; 0: no "
+                                   "sampling; 1: every allocation); read by each traced process"},
     [SETTING_SHIM] = {"LDTAP_SHIM", "--shim", 0, "PATH", FOR_RUN,
                       "libldtap.so to preload (default: next to the ldtap binary)"},
     [SETTING_EXPORT_DEADLINE] = {"LDTAP_EXPORT_DEADLINE_MS", "--export-deadline", 0, "MS", FOR_BOTH,
@@ -719,6 +723,17 @@ static bool load_heap_profile_directory(struct ldtap_config *config, const struc
 static bool load_ldtap_settings(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT],
                                 char *error, size_t error_size) {
     if (raw[SETTING_RING_SIZE].text && !parse_ring_size(&raw[SETTING_RING_SIZE], &config->ring_size, error, error_size)) {
+        return false;
+    }
+    /* The shim reads it in each process and, on a bad value, silently stops heap
+     * sampling: say so here, where a person is looking. Same rule as shim/heap.c. */
+    const struct raw_value *sample_bytes = &raw[SETTING_HEAP_SAMPLE_BYTES];
+    uint64_t ignored_interval;
+    if (sample_bytes->text && !parse_unsigned(sample_bytes->text, 1ull << 40, &ignored_interval)) {
+        set_error(error, error_size,
+                  "%s: '%s' is not valid; use a whole number of bytes from 0 (no heap sampling) to "
+                  "1099511627776, no suffix (1: sample every allocation; default 524288)",
+                  sample_bytes->source, sample_bytes->text);
         return false;
     }
     const struct raw_value *routes = &raw[SETTING_ROUTES];

@@ -380,4 +380,8 @@ void ldtap_heap_start(void) {
         ldtap_stack_init();
     sample_interval = interval;
     __atomic_store_n(&heap_state, HEAP_ON, __ATOMIC_RELEASE);
+    /* The constructor's thread (usually the only one yet) takes its slow path at its next
+     * allocation, so sampling starts now rather than after the budget armed before. */
+    ldtap_heap_thread.sample_remaining += ldtap_heap_thread.allocation_budget;
+    ldtap_heap_thread.allocation_budget = ldtap_heap_thread.armed_allocation = 0;
 }

@@ -154,18 +154,23 @@ if command -v nginx >/dev/null; then
     check "nginx -t unchanged" same_output nginx -t -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
 fi
 check "early constructor, realloc to 0, free(NULL), alignment, mappings, fork under threads" \
-    bash -c "LD_PRELOAD=$SHIM LDTAP_RUN_DIR=$WORK/edges LDTAP_HEAP_SAMPLE_BYTES=4096 $WORK/edges"
-rings=$(ls "$WORK"/edges/*.ring 2>/dev/null | wc -l)
+    bash -c "LD_PRELOAD=$SHIM LDTAP_RUN_DIR=$WORK/edges-rings LDTAP_HEAP_SAMPLE_BYTES=4096 $WORK/edges"
+rings=$(ls "$WORK"/edges-rings/*.ring 2>/dev/null | wc -l)
 check "forked children write their own rings (found $rings)" test "$rings" -ge 21
-edges=$(dump "$WORK"/edges/*.ring)
-check "every ring readable, none corrupt" bash -c "! grep -q -e corrupt -e '^bad ' <<<'$edges'"
-check "no ring counts a shim error" bash -c "! grep -q 'shim_errors=[1-9]' <<<'$edges'"
+dump "$WORK"/edges-rings/*.ring >"$WORK/edges.dump"
+check "every ring readable, none corrupt" bash -c "! grep -q -e corrupt -e '^bad ' '$WORK/edges.dump'"
+check "no ring counts a shim error" bash -c "! grep -q 'shim_errors=[1-9]' '$WORK/edges.dump'"
+check "children's heap counters start from the parent's live heap (none negative)" \
+    bash -c "! grep -q '^heap live=-' '$WORK/edges.dump'"
 
-# ---- counters and samples of a Python heap ----
-under_shim py python3 -c '
+# ---- counters and samples of a Python heap (Debian's python3, not a pyenv wrapper) ----
+# os._exit: the counters are read as the heap stands, not after the interpreter's teardown.
+under_shim py /usr/bin/python3 -c '
+import os
 x = [dict(a=i, b=str(i) * 20) for i in range(200000)]
 y = [bytearray(3000) for i in range(3000)]
-print(len(x), len(y))' >/dev/null
+print(len(x), len(y), flush=True)
+os._exit(0)' >/dev/null
 py=$(dump "$WORK"/py/*.ring)
 heap_line=$(grep '^heap ' <<<"$py" | head -1)
 echo "     $heap_line"
