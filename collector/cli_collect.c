@@ -3,7 +3,6 @@
 #include "cli_collect.h"
 
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,9 +64,7 @@ int ldtap_cli_collect(int argc, char **argv) {
             fprintf(stderr, "ldtap: collecting rings in %s (stop with Ctrl-C)\n", directory);
         }
         while (!stop_requested) {
-            struct pollfd watch = {.fd = ldtap_drain_poll_fd(session.drain), .events = POLLIN};
-            poll(&watch, 1, 100);
-            ldtap_drain_step(session.drain);
+            ldtap_session_drain_round(&session);
         }
         ldtap_session_finish(&session, 0);
     }

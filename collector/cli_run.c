@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +20,6 @@
 
 /* How long descendants that outlive CMD get to finish their spans. */
 #define DESCENDANT_GRACE_MS 2000u
-#define DRAIN_INTERVAL_MS 100
 
 extern char **environ;
 
@@ -214,9 +212,7 @@ static int supervise(struct ldtap_session *session, pid_t pid) {
         if (finished == pid || (finished < 0 && errno == ECHILD)) {
             return status;
         }
-        struct pollfd watch = {.fd = ldtap_drain_poll_fd(session->drain), .events = POLLIN};
-        poll(&watch, 1, DRAIN_INTERVAL_MS);
-        ldtap_drain_step(session->drain);
+        ldtap_session_drain_round(session);
     }
 }
 

@@ -65,6 +65,7 @@ struct ldtap_drain {
     uint64_t undecodable;
     uint64_t corrupt_rings;
     uint64_t retired_rollup_evictions;
+    uint64_t records_taken; /* records read from rings, of any type: tells a busy pass */
     struct ring_counters retired; /* sums over rings already removed */
     struct ldtap_ring_record *record;
     struct ldtap_span *span;
@@ -326,6 +327,7 @@ static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint6
             return true;
         }
         if (status == LDTAP_RING_READ_RECORD) {
+            drain->records_taken++;
             handle_record(drain, ring);
         }
     }
@@ -364,8 +366,9 @@ static void retire(struct ldtap_drain *drain, struct ring_state *ring) {
     free(ring);
 }
 
-void ldtap_drain_step(struct ldtap_drain *drain) {
+size_t ldtap_drain_step(struct ldtap_drain *drain) {
     uint64_t now = monotonic_ns();
+    uint64_t taken_before = drain->records_taken;
     ldtap_discovery_poll(drain->discovery, ring_found, drain);
     if (now - drain->last_scan_ns >= RESCAN_INTERVAL_NS) {
         drain->last_scan_ns = now;
@@ -391,6 +394,7 @@ void ldtap_drain_step(struct ldtap_drain *drain) {
     if (drain->options.heap) {
         ldtap_heap_tick(drain->options.heap, now);
     }
+    return (size_t)(drain->records_taken - taken_before);
 }
 
 struct ldtap_drain *ldtap_drain_create(const struct ldtap_drain_options *options, char *error, size_t error_size) {

@@ -41,8 +41,9 @@ struct ldtap_drain *ldtap_drain_create(const struct ldtap_drain_options *options
 int ldtap_drain_poll_fd(const struct ldtap_drain *drain);
 
 /* One pass: pick up new rings, drain what is committed in each, retire rings whose
- * process is gone and whose data is consumed. Never blocks. */
-void ldtap_drain_step(struct ldtap_drain *drain);
+ * process is gone and whose data is consumed. Never blocks. Returns the records taken
+ * (at most a bounded share per ring: more may be waiting when it is not 0). */
+size_t ldtap_drain_step(struct ldtap_drain *drain);
 
 /* Drains until every ring of a dead process is empty, giving rings of live processes
  * up to `grace_ms` to finish (a live process that keeps writing is left as it is).

@@ -22,6 +22,8 @@
 #define DEFAULT_MAX_QUEUE_SPANS 2048u
 #define DEFAULT_MAX_BATCH_SPANS 512u
 #define DEFAULT_SCHEDULE_DELAY_MS 5000u
+/* File mode: how long an enqueue waits for room before it drops (see enqueue). */
+#define FILE_ROOM_WAIT_MS 1000u
 
 struct ldtap_exporter {
     struct ldtap_transport *transport;
@@ -29,6 +31,7 @@ struct ldtap_exporter {
     uint32_t timeout_ms;
     uint32_t max_batch_spans;
     uint32_t schedule_delay_ms;
+    bool to_file; /* a local file: its writes do not stall the way a network backend can */
 
     pthread_mutex_t lock;     /* guards everything down to `stats` */
     pthread_cond_t wake;      /* the thread: a full batch, a flush, a stop */
@@ -248,6 +251,7 @@ struct ldtap_exporter *ldtap_exporter_start(const struct ldtap_exporter_config *
         free_exporter(exporter);
         return NULL;
     }
+    exporter->to_file = ldtap_transport_is_file(exporter->transport);
     int failed = ldtap_start_export_thread(&exporter->thread, export_thread, exporter);
     if (failed) {
         snprintf(error, error_size, "cannot start the span exporter thread: %s", strerror(failed));
@@ -259,13 +263,27 @@ struct ldtap_exporter *ldtap_exporter_start(const struct ldtap_exporter_config *
 
 bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, const struct ldtap_span *span) {
     pthread_mutex_lock(&exporter->lock);
+    /* A file takes spans as fast as the thread encodes them, so rather than drop, the
+     * drain waits for room (the rings buffer meanwhile): the queue's OTel default size is
+     * then no bottleneck. A network backend can stall for seconds, so there a full queue
+     * drops, and the drain keeps counting metrics. */
+    if (exporter->to_file && exporter->count >= exporter->capacity && !exporter->stopping) {
+        uint64_t give_up_ns = ldtap_monotonic_ns() + FILE_ROOM_WAIT_MS * LDTAP_NS_PER_MS;
+        pthread_cond_signal(&exporter->wake);
+        while (exporter->count >= exporter->capacity && ldtap_monotonic_ns() < give_up_ns) {
+            ldtap_cond_wait_until(&exporter->progress, &exporter->lock, give_up_ns);
+        }
+    }
     if (exporter->count >= exporter->capacity) {
         exporter->stats.dropped_queue_full++;
         pthread_mutex_unlock(&exporter->lock);
         return false;
     }
     struct ldtap_span *slot = &exporter->slots[(exporter->head + exporter->count) % exporter->capacity];
-    memcpy(slot, span, sizeof *slot);
+    /* Text is the span's last member and only its used part is ever read: most of a
+     * span's 3 KB is spare text room, so this copies a third of it under the lock. */
+    size_t text_used = span->text_used < sizeof span->text ? span->text_used : sizeof span->text;
+    memcpy(slot, span, offsetof(struct ldtap_span, text) + text_used);
     ldtap_resource_retain(slot->resource);
     ldtap_span_events_retain(slot->events);
     exporter->count++;

@@ -24,17 +24,25 @@ enum {
 
 static const uint8_t replacement_character[3] = {0xEF, 0xBF, 0xBD};
 
-bool ldtap_otlp_first_of_resource(const struct ldtap_span *const *spans, size_t index) {
-    const struct ldtap_resource *resource = spans[index]->resource;
-    if (index > 0 && spans[index - 1]->resource == resource) {
+bool ldtap_otlp_first_of(const void *const *items, size_t index, ldtap_otlp_resource_of *resource_of) {
+    const struct ldtap_resource *resource = resource_of(items[index]);
+    if (index > 0 && resource_of(items[index - 1]) == resource) {
         return false;
     }
     for (size_t i = 0; i < index; i++) {
-        if (spans[i]->resource == resource) {
+        if (resource_of(items[i]) == resource) {
             return false;
         }
     }
     return true;
+}
+
+static const struct ldtap_resource *span_resource(const void *span) {
+    return ((const struct ldtap_span *)span)->resource;
+}
+
+bool ldtap_otlp_first_of_resource(const struct ldtap_span *const *spans, size_t index) {
+    return ldtap_otlp_first_of((const void *const *)spans, index, span_resource);
 }
 
 size_t ldtap_utf8_next(const uint8_t *bytes, size_t length, bool *valid) {

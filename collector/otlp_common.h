@@ -21,6 +21,9 @@
  * one ResourceSpans per distinct resource, in order of first appearance; cost is O(1)
  * for runs of one resource and O(resources) otherwise. */
 bool ldtap_otlp_first_of_resource(const struct ldtap_span *const *spans, size_t index);
+/* The same for any items (log records) whose resource `resource_of` tells. */
+typedef const struct ldtap_resource *ldtap_otlp_resource_of(const void *item);
+bool ldtap_otlp_first_of(const void *const *items, size_t index, ldtap_otlp_resource_of *resource_of);
 
 /* True when every byte of an id is zero (no parent, no trace): OTLP wants such ids absent. */
 bool ldtap_otlp_id_is_zero(const uint8_t *bytes, size_t length);

@@ -31,6 +31,7 @@ struct ldtap_session {
     struct ldtap_metrics_exporter *metrics_exporter;
     /* GET /metrics from `metrics`; NULL when disabled or its default port was taken. */
     struct ldtap_prometheus_server *prometheus;
+    bool rings_busy; /* the last drain round found records: poll again soon */
 };
 
 /* The base ring directory: --run-dir / LDTAP_RUN_DIR, else $XDG_RUNTIME_DIR/ldtap, else
@@ -44,6 +45,10 @@ int ldtap_base_directory(const struct ldtap_config *config, char *path, size_t p
  * `error` (everything started is stopped again). */
 int ldtap_session_start(struct ldtap_session *session, const struct ldtap_config *config, const char *directory,
                         const char *fallback_service_name, char *error, size_t error_size);
+
+/* One round of the drain loop of `run` and `collect`: waits for a new ring or the poll
+ * interval, then drains. Returns early when a signal interrupts the wait. */
+void ldtap_session_drain_round(struct ldtap_session *session);
 
 /* Final drain (live processes get `grace_ms`), flush bounded by the configured export
  * deadline, the summary on stderr unless --quiet/--no-summary, then frees everything. */

@@ -73,8 +73,17 @@ bool ldtap_span_add_bool(struct ldtap_span *span, const char *key, bool value) {
 }
 
 const struct ldtap_attribute *ldtap_span_find(const struct ldtap_span *span, const char *key) {
+    /* Keys are literals, and the linker merges equal literals: the pointer test settles
+     * most lookups (the summary and metrics make a dozen per span) without a strcmp.
+     * strcmp stays for keys that were not merged. */
     for (uint16_t i = 0; i < span->attribute_count; i++) {
-        if (strcmp(span->attributes[i].key, key) == 0) {
+        if (span->attributes[i].key == key) {
+            return &span->attributes[i];
+        }
+    }
+    for (uint16_t i = 0; i < span->attribute_count; i++) {
+        const char *candidate = span->attributes[i].key;
+        if (candidate[0] == key[0] && strcmp(candidate, key) == 0) {
             return &span->attributes[i];
         }
     }

@@ -13,6 +13,15 @@ uint32_t ldtap_fd_capacity;
 uint8_t *ldtap_fd_states;
 static struct ldtap_connection **fd_connections; /* NULL while untracked or taken */
 static uint32_t fd_high_water;
+/* Bit n set: fd n is a standing log stream (see ldtap_fd_mark_log); only fds 1 and 2. */
+static uint8_t standing_log_fds;
+
+/* The state an fd returns to when it stops being tracked. */
+static uint8_t resting_state(int fd) {
+    return fd >= 0 && fd < 8 && (__atomic_load_n(&standing_log_fds, __ATOMIC_RELAXED) >> fd & 1)
+               ? LDTAP_FD_LOG
+               : LDTAP_FD_UNTRACKED;
+}
 
 int ldtap_fd_table_init(void) {
     struct rlimit limit;
@@ -70,7 +79,7 @@ bool ldtap_fd_give_back(int fd, struct ldtap_connection *connection) {
     if (__atomic_load_n(state, __ATOMIC_ACQUIRE) != LDTAP_FD_TRACKED) {
         /* Desynced while we held it: stop tracking, unless the fd was already reused. */
         uint8_t desynced = LDTAP_FD_TRACKED | LDTAP_FD_DESYNC;
-        __atomic_compare_exchange_n(state, &desynced, LDTAP_FD_UNTRACKED, false,
+        __atomic_compare_exchange_n(state, &desynced, resting_state(fd), false,
                                     __ATOMIC_RELEASE, __ATOMIC_RELAXED);
         return false;
     }
@@ -92,7 +101,16 @@ bool ldtap_fd_give_back(int fd, struct ldtap_connection *connection) {
 struct ldtap_connection *ldtap_fd_untrack(int fd) {
     if (!in_table(fd))
         return NULL;
-    __atomic_store_n(&ldtap_fd_states[fd], LDTAP_FD_UNTRACKED, __ATOMIC_RELEASE);
+    __atomic_store_n(&ldtap_fd_states[fd], resting_state(fd), __ATOMIC_RELEASE);
+    return __atomic_exchange_n(&fd_connections[fd], NULL, __ATOMIC_ACQ_REL);
+}
+
+struct ldtap_connection *ldtap_fd_mark_log(int fd, bool standing) {
+    if (!in_table(fd))
+        return NULL;
+    if (standing && fd < 8)
+        __atomic_fetch_or(&standing_log_fds, (uint8_t)(1u << fd), __ATOMIC_RELAXED);
+    __atomic_store_n(&ldtap_fd_states[fd], LDTAP_FD_LOG, __ATOMIC_RELEASE);
     return __atomic_exchange_n(&fd_connections[fd], NULL, __ATOMIC_ACQ_REL);
 }
 

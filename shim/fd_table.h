@@ -20,20 +20,37 @@ enum ldtap_fd_state {
      * may trace them again. Never combined with the bits above; not "tracked" for the hot
      * check. Left behind by a close, it is overwritten when the number is next classified. */
     LDTAP_FD_DRIVER = 4,
+    /* The program's log output (stderr; stdout with LDTAP_CAPTURE_LOGS; a file named in
+     * LDTAP_LOG_FILES): writes are assembled into lines and tracebacks (log.c). Never
+     * combined with the bits above; observed by the same hot check as TRACKED. */
+    LDTAP_FD_LOG = 8,
 };
+
+/* The bits that make a hook look closer at a descriptor. */
+#define LDTAP_FD_OBSERVED (LDTAP_FD_TRACKED | LDTAP_FD_LOG)
 
 /* Descriptors at or above the capacity are never tracked. A capacity of zero (before
  * initialisation, when inert, after an internal error) makes every fd untracked. */
 extern LDTAP_INTERNAL uint32_t ldtap_fd_capacity;
 extern LDTAP_INTERNAL uint8_t *ldtap_fd_states;
 
-/* hot: the whole cost of a hooked call on an untracked descriptor. No TLS, no lock: a
- * bounds check (negative fds wrap to huge) and one byte load. */
-LDTAP_HOT static inline bool ldtap_fd_is_tracked(int fd) {
+/* hot: true when `fd` has any of the state bits in `mask`. No TLS, no lock: a bounds
+ * check (negative fds wrap to huge) and one byte load and test. */
+LDTAP_HOT static inline bool ldtap_fd_has(int fd, uint8_t mask) {
     uint32_t capacity = __atomic_load_n(&ldtap_fd_capacity, __ATOMIC_RELAXED);
     return LDTAP_UNLIKELY((unsigned)fd < capacity) &&
-           LDTAP_UNLIKELY(__atomic_load_n(&ldtap_fd_states[fd], __ATOMIC_RELAXED) & LDTAP_FD_TRACKED);
+           LDTAP_UNLIKELY(__atomic_load_n(&ldtap_fd_states[fd], __ATOMIC_RELAXED) & mask);
 }
+
+/* hot: the whole cost of a hooked call on an untracked descriptor: a connection or a log
+ * stream makes the hook look closer, anything else passes through. */
+LDTAP_HOT static inline bool ldtap_fd_is_observed(int fd) { return ldtap_fd_has(fd, LDTAP_FD_OBSERVED); }
+
+/* A descriptor with connection state (accepted or connected socket). */
+static inline bool ldtap_fd_is_tracked(int fd) { return ldtap_fd_has(fd, LDTAP_FD_TRACKED); }
+
+/* A log stream (see LDTAP_FD_LOG). */
+static inline bool ldtap_fd_is_log(int fd) { return ldtap_fd_has(fd, LDTAP_FD_LOG); }
 
 /* True when a database driver hook has claimed `fd` (see LDTAP_FD_DRIVER). */
 static inline bool ldtap_fd_is_driver(int fd) {
@@ -67,6 +84,12 @@ struct ldtap_connection *ldtap_fd_untrack(int fd);
 /* Hands `fd` to a database driver hook (LDTAP_FD_DRIVER). Returns the connection it was
  * tracked with, for the caller to abandon, or NULL. */
 struct ldtap_connection *ldtap_fd_mark_driver(int fd);
+
+/* Makes `fd` a log stream. `standing` (fds 1 and 2 only): it stays one when closed or
+ * untracked, since whatever is opened onto that number next is still stdout/stderr.
+ * Returns the connection it was tracked with (its close went unseen), for the caller to
+ * abandon, or NULL. */
+struct ldtap_connection *ldtap_fd_mark_log(int fd, bool standing);
 
 /* Marks a tracked fd as out of sync (bytes moved that the framers did not see). */
 void ldtap_fd_mark_desync(int fd);

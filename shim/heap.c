@@ -83,12 +83,15 @@ static void count(uint64_t *field_in_delta, struct heap_counters *delta, uint64_
 /* Moves this thread's counters out and re-arms its free budget. */
 static void fold_thread(struct ldtap_heap_thread *thread) {
     struct heap_counters delta = {0};
+    uint64_t allocated = (uint64_t)(thread->armed_allocation - thread->allocation_budget);
     uint64_t freed = (uint64_t)(thread->armed_free - thread->free_budget);
     delta.heap_allocations = thread->allocations;
     delta.heap_frees = thread->frees;
-    delta.heap_allocated_bytes = thread->allocated_bytes;
-    delta.heap_live_bytes = (int64_t)(thread->allocated_bytes - freed);
-    thread->allocations = thread->frees = thread->allocated_bytes = 0;
+    delta.heap_allocated_bytes = allocated;
+    delta.heap_live_bytes = (int64_t)(allocated - freed);
+    thread->allocations = thread->frees = 0;
+    /* The allocation budget keeps counting from here: its caller re-arms it. */
+    thread->armed_allocation = thread->allocation_budget;
     thread->free_budget = thread->armed_free = FOLD_BYTES;
     int state = __atomic_load_n(&heap_state, __ATOMIC_RELAXED);
     if (state != HEAP_OFF && (state == HEAP_UNKNOWN || ldtap_recording()))
@@ -106,7 +109,7 @@ static int64_t draw_sample_distance(void) {
     return (int64_t)(-log(uniform) * (double)sample_interval);
 }
 
-/* The unbiased weight of a sampled block of `size` bytes: size / P(sampled). */
+/* The unbiased weight of a sampled block of `size` usable bytes: size / P(sampled). */
 static uint64_t sample_weight(size_t size) {
     if (sample_interval <= 1 || size == 0)
         return size;
@@ -207,7 +210,7 @@ static uint64_t send_stack(struct ldtap_ring_writer *ring) {
 }
 
 /* Samples `block`; false when it cannot be marked (the sample moves to a later block). */
-static bool sample(void *block, size_t size, unsigned function) {
+static bool sample(void *block, size_t size, size_t usable, unsigned function) {
     struct heap_counters delta = {0};
     if (!ldtap_heap_mark(block)) {
         count(&delta.heap_samples_deferred, &delta, 1);
@@ -223,7 +226,7 @@ static bool sample(void *block, size_t size, unsigned function) {
     struct ldtap_heap_sample_record record = {
         .address = (uint64_t)(uintptr_t)block,
         .size = size,
-        .weight_bytes = sample_weight(size),
+        .weight_bytes = sample_weight(usable),
         .stack_id = send_stack(ring),
         .time_ns = ldtap_now_ns(),
         .thread_id = ldtap_thread_id(),
@@ -240,7 +243,10 @@ static void arm_allocation_budget(struct ldtap_heap_thread *thread) {
     int64_t budget = FOLD_BYTES;
     if (sampling_armed && thread->sample_remaining < budget)
         budget = thread->sample_remaining > 0 ? thread->sample_remaining : 0;
-    thread->allocation_budget = thread->armed_allocation = budget;
+    /* armed_allocation moves with the budget, so that armed - budget still counts the
+     * bytes allocated since the last fold. */
+    thread->armed_allocation += budget - thread->allocation_budget;
+    thread->allocation_budget = budget;
     if (sampling_armed)
         thread->sample_remaining -= budget;
 }
@@ -253,7 +259,7 @@ static void register_thread_exit(void) {
 /* The outermost slow path of an allocation with heap recording on. `overshoot`: bytes
  * the budget ran past zero, i.e. past the point arm_allocation_budget aimed at. */
 static void fold_and_sample(struct ldtap_heap_thread *thread, int64_t overshoot, void *block, size_t size,
-                            unsigned function) {
+                            size_t usable, unsigned function) {
     register_thread_exit();
     fold_thread(thread);
     if (sample_interval != 0) {
@@ -265,12 +271,12 @@ static void fold_and_sample(struct ldtap_heap_thread *thread, int64_t overshoot,
         }
         /* remaining <= 0: this allocation reached the sampling point. */
         if (thread->sample_remaining <= 0)
-            thread->sample_remaining = sample(block, size, function) ? draw_sample_distance() : 0;
+            thread->sample_remaining = sample(block, size, usable, function) ? draw_sample_distance() : 0;
     }
     arm_allocation_budget(thread);
 }
 
-void ldtap_heap_after_budget(void *block, size_t size, unsigned function) {
+void ldtap_heap_after_budget(void *block, size_t size, size_t usable, unsigned function) {
     struct ldtap_heap_thread *thread = &ldtap_heap_thread;
     /* What the budget covered since it was armed, this allocation included; folded into
      * sample_remaining, which arm_allocation_budget had already reduced by the budget. */
@@ -285,7 +291,7 @@ void ldtap_heap_after_budget(void *block, size_t size, unsigned function) {
         arm_allocation_budget(thread);
         return;
     }
-    LDTAP_RECORD(fold_and_sample(thread, overshoot, block, size, function), arm_allocation_budget(thread));
+    LDTAP_RECORD(fold_and_sample(thread, overshoot, block, size, usable, function), arm_allocation_budget(thread));
 }
 
 void ldtap_heap_after_free_budget(void) {
@@ -382,6 +388,6 @@ void ldtap_heap_start(void) {
     __atomic_store_n(&heap_state, HEAP_ON, __ATOMIC_RELEASE);
     /* The constructor's thread (usually the only one yet) takes its slow path at its next
      * allocation, so sampling starts now rather than after the budget armed before. */
-    ldtap_heap_thread.sample_remaining += ldtap_heap_thread.allocation_budget;
+    fold_thread(&ldtap_heap_thread);
     ldtap_heap_thread.allocation_budget = ldtap_heap_thread.armed_allocation = 0;
 }

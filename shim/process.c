@@ -5,14 +5,17 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "connection.h"
 #include "heap.h"
+#include "log.h"
 #include "crash.h"
 #include "originals.h"
 #include "span.h"
@@ -160,7 +163,42 @@ static void read_identity_text(void) {
     }
 }
 
+/* Set on the thread running create_ring: a signal handler there that asks for the ring
+ * (the crash handler) must not wait for itself. */
+static LDTAP_THREAD_LOCAL bool creating_here;
+
+/* How long a thread waits for another one to finish creating the ring. Creation is a
+ * dozen syscalls: about 1 ms, up to 5 ms measured while fork() copies the address space
+ * beside it; the bound only keeps a stalled creator from stalling every other thread. */
+#define RING_CREATION_WAIT_NS (200ull * 1000ull * 1000ull)
+
+static uint64_t monotonic_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now); /* vDSO: no syscall */
+    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
+/*
+ * Another thread is creating the ring. Returning NULL here instead (as the shim once did)
+ * silently lost everything other threads finished meanwhile: a loopback exchange takes
+ * ~20 us, so a busy thread lost hundreds of spans (and in_flight_requests went negative,
+ * a request start having been dropped but not its end), counted nowhere. Creation happens
+ * once per process and once per forked child, so this wait is paid at most once per
+ * thread per process, never per record. Yielding, not sleeping: the creator may be
+ * runnable on this very core. Returns the state seen last.
+ */
+static int wait_for_creation(void) {
+    uint64_t deadline = monotonic_ns() + RING_CREATION_WAIT_NS;
+    int state;
+    /* Acquire: pairs with create_ring's release store, publishing `ring`. */
+    while ((state = __atomic_load_n(&ring_state, __ATOMIC_ACQUIRE)) == RING_CREATING &&
+           monotonic_ns() < deadline)
+        sched_yield();
+    return state;
+}
+
 static void create_ring(void) {
+    creating_here = true;
     read_identity_text();
     struct ldtap_ring_identity identity = {
         .pid = current_pid(),
@@ -177,6 +215,7 @@ static void create_ring(void) {
     ldtap_nesting--;
     /* Release: pairs with the acquire in ldtap_process_ring, publishing `ring`. */
     __atomic_store_n(&ring_state, error == 0 ? RING_READY : RING_FAILED, __ATOMIC_RELEASE);
+    creating_here = false;
     if (error != 0)
         ldtap_fail();
 }
@@ -189,14 +228,20 @@ struct ldtap_ring_writer *ldtap_process_ring(void) {
     int state = __atomic_load_n(&ring_state, __ATOMIC_ACQUIRE);
     if (LDTAP_LIKELY(state == RING_READY))
         return &ring;
-    if (state != RING_NONE || !ldtap_recording())
-        return NULL;
-    /* One thread creates; the others drop what they had rather than wait. */
-    if (!__atomic_compare_exchange_n(&ring_state, &state, RING_CREATING, false,
-                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-        return state == RING_READY ? &ring : NULL;
-    create_ring();
-    return __atomic_load_n(&ring_state, __ATOMIC_ACQUIRE) == RING_READY ? &ring : NULL;
+    if (state == RING_NONE) {
+        if (!ldtap_recording())
+            return NULL;
+        /* One thread creates; on failure the CAS leaves in `state` what the winner set. */
+        if (__atomic_compare_exchange_n(&ring_state, &state, RING_CREATING, false,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+            create_ring();
+            return __atomic_load_n(&ring_state, __ATOMIC_ACQUIRE) == RING_READY ? &ring : NULL;
+        }
+    }
+    /* The others wait for it rather than drop what they had (see wait_for_creation). */
+    if (state == RING_CREATING && !creating_here)
+        state = wait_for_creation();
+    return state == RING_READY ? &ring : NULL;
 }
 
 /* The child of fork(): only the forking thread exists, the parent's ring is not ours.
@@ -208,6 +253,7 @@ static void after_fork_in_child(void) {
     __atomic_store_n(&ring_state, RING_NONE, __ATOMIC_RELEASE);
     ldtap_thread_reset_after_fork();
     ldtap_span_reset_thread_after_fork();
+    ldtap_log_after_fork_child();
 }
 
 __attribute__((constructor)) static void ldtap_start(void) {
@@ -222,6 +268,8 @@ __attribute__((constructor)) static void ldtap_start(void) {
         ldtap_fd_table_init(); /* last: a non-empty table switches recording on */
     if (ldtap_recording())
         ldtap_crash_init();
+    if (ldtap_recording())
+        ldtap_log_init();
     if (ldtap_recording())
         ldtap_heap_start();
     ldtap_nesting--;

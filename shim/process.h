@@ -8,8 +8,9 @@
 #include "fd_table.h"
 #include "ldtap_ring.h"
 
-/* The ring of this process, created on first use. NULL when there is none to be had
- * right now (another thread is creating it) or ever (creation failed: shim disabled). */
+/* The ring of this process, created on first use; a thread that finds another one
+ * creating it waits for it (bounded, once per process). NULL when there is none to be
+ * had (creation failed: shim disabled; or took longer than the bound). */
 struct ldtap_ring_writer *ldtap_process_ring(void);
 
 /* The ring if it exists already; never creates one (for counters that must not make a

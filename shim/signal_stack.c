@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "log.h"
+
 /* Room for the crash handler and libunwind's cursor, plus whatever handler of the program
  * it calls on the same stack (Python's faulthandler writes its whole dump from there). */
 #define STACK_BYTES_MIN (64u * 1024u)
@@ -90,6 +92,7 @@ void ldtap_signal_stack_discard(struct ldtap_thread_launch *launch) { unmap_laun
  * delivered onto unmapped memory. */
 static void release_at_thread_exit(void *argument) {
     struct ldtap_thread_launch *launch = argument;
+    ldtap_log_thread_exit();
     stack_t current;
     if (sigaltstack(NULL, &current) != 0)
         return;
@@ -108,7 +111,9 @@ void *ldtap_signal_stack_thread_main(void *argument) {
     void *start_argument = launch->argument;
     if (has_alternate_stack() || sigaltstack(&launch->stack, NULL) != 0) {
         unmap_launch(launch); /* not needed, or refused: run without */
-        return start(start_argument);
+        void *result = start(start_argument);
+        ldtap_log_thread_exit();
+        return result;
     }
     void *result;
     pthread_cleanup_push(release_at_thread_exit, launch);

@@ -15,7 +15,7 @@ struct ldtap_thread_launch *ldtap_signal_stack_prepare(void *(*start)(void *), v
 
 /* Start routine to give pthread_create with a prepared launch: installs the alternate
  * stack, runs the program's routine, and unmaps the stack when the thread ends (return,
- * pthread_exit or cancellation). */
+ * pthread_exit or cancellation); the thread's pending log lines are written then too. */
 void *ldtap_signal_stack_thread_main(void *launch);
 
 /* pthread_create failed: the launch is never used. */

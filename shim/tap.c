@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "fd_table.h"
+#include "log.h"
 #include "originals.h"
 #include "process.h"
 
@@ -43,6 +44,11 @@ void ldtap_tap_vector(int fd, enum ldtap_flow flow, const struct iovec *vector, 
                       ssize_t result, int flags) {
     if (result <= 0 || (flags & MSG_PEEK))
         return;
+    if (ldtap_fd_is_log(fd)) { /* only what the program writes is a log */
+        if (flow == LDTAP_OUTBOUND)
+            ldtap_log_written(fd, vector, count, (size_t)result);
+        return;
+    }
     struct ldtap_connection *connection = take(fd);
     if (connection == NULL)
         return;
@@ -66,7 +72,7 @@ void ldtap_tap_bytes(int fd, enum ldtap_flow flow, const void *bytes, ssize_t re
 }
 
 void ldtap_tap_file(int out_fd, int in_fd, int64_t offset, ssize_t result) {
-    if (result <= 0)
+    if (result <= 0 || ldtap_fd_is_log(out_fd)) /* a file copied to a log stream is not read back */
         return;
     struct ldtap_connection *connection = take(out_fd);
     if (connection == NULL)
@@ -110,6 +116,8 @@ void ldtap_tap_closing(int fd) {
     /* A vfork() child (Python's subprocess) closes fds in memory it shares with us. */
     if (!ldtap_in_own_process())
         return;
+    if (ldtap_fd_is_log(fd))
+        ldtap_log_closing(fd);
     struct ldtap_connection *connection = ldtap_fd_untrack(fd);
     if (connection != NULL)
         ldtap_connection_close(connection);

@@ -7,13 +7,14 @@
 #include "tap.h"
 
 /*
- * hot: an untracked fd costs the table check and a tail call to the original. On a
- * tracked fd the call is made first, then its result is recorded; bytes that moved while
- * the shim was already on this thread's stack mark the connection out of sync.
+ * hot: an untracked fd costs the table check and a tail call to the original. On an
+ * observed fd (a connection or a log stream) the call is made first, then its result is
+ * recorded; bytes that moved while the shim was already on this thread's stack mark the
+ * connection out of sync.
  */
 #define LDTAP_IO_HOOK(type, name, parameters, arguments, fd, record)                       \
     LDTAP_HOT LDTAP_EXPORT type name parameters {                                          \
-        if (LDTAP_LIKELY(!ldtap_fd_is_tracked(fd)))                                        \
+        if (LDTAP_LIKELY(!ldtap_fd_is_observed(fd)))                                       \
             return LDTAP_REAL(name) arguments;                                             \
         type result = LDTAP_REAL(name) arguments;                                          \
         LDTAP_RECORD(record, if (result > 0) ldtap_tap_nested(fd));                        \

@@ -18,6 +18,18 @@
 #include "malloc_list.h"
 #include "shim.h"
 
+/*
+ * Other allocators preloaded with ldtap (tested with Debian's libjemalloc2 and
+ * libtcmalloc-minimal4, tests/e2e/heap_shim.sh and scripts/bench_heap.sh):
+ *   LD_PRELOAD=libldtap.so:libjemalloc.so.2 (ldtap first): the hooks wrap jemalloc; usable
+ *     sizes come from its malloc_usable_size (one more call per hook). jemalloc maps its
+ *     extents with mmap through the PLT, so they also show in anon_mmap_bytes.
+ *   LD_PRELOAD=libjemalloc.so.2:libldtap.so (ldtap second): the program's malloc is
+ *     jemalloc's and never reaches ldtap: no heap counters or samples, everything else works.
+ * The same holds for tcmalloc (which also exports __libc_malloc: glibc is recognised by
+ * the object defining gnu_get_libc_version, never by that name).
+ */
+
 /* ---- bootstrap arena: serves this thread's allocations while it resolves originals ---- */
 
 #define BOOTSTRAP_ARENA_BYTES (64u * 1024u)

@@ -31,10 +31,10 @@ LDTAP_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG address, socklen_t length)
     return result;
 }
 
-/* Untracked before the real close: once closed, another thread may get the same number
+/* Untracked before the real close (a log stream's pending lines end too): once closed, another thread may get the same number
  * from accept() and track it, and we must not end that connection instead. */
 LDTAP_EXPORT int close(int fd) {
-    if (LDTAP_UNLIKELY(ldtap_fd_is_tracked(fd)))
+    if (LDTAP_UNLIKELY(ldtap_fd_is_observed(fd)))
         LDTAP_RECORD(ldtap_tap_closing(fd), ldtap_tap_forget(fd));
     return LDTAP_REAL(close)(fd);
 }
@@ -48,7 +48,7 @@ LDTAP_EXPORT int dup(int fd) {
 
 /* dup2/dup3 close `new_fd` first (unless it equals `fd`), then make it a copy of `fd`. */
 static void before_duplicate_onto(int fd, int new_fd) {
-    if (new_fd != fd && ldtap_fd_is_tracked(new_fd))
+    if (new_fd != fd && ldtap_fd_is_observed(new_fd))
         LDTAP_RECORD(ldtap_tap_closing(new_fd), ldtap_tap_forget(new_fd));
 }
 
@@ -78,7 +78,7 @@ LDTAP_EXPORT int close_range(unsigned int first, unsigned int last, int flags) {
     if (!(flags & CLOSE_RANGE_CLOEXEC) && first < end) {
         unsigned int scan_last = last < end ? last : end - 1;
         for (unsigned int fd = first; fd <= scan_last; fd++)
-            if (ldtap_fd_is_tracked((int)fd))
+            if (ldtap_fd_is_observed((int)fd))
                 LDTAP_RECORD(ldtap_tap_closing((int)fd), ldtap_tap_forget((int)fd));
     }
     return LDTAP_REAL(close_range)(first, last, flags);

@@ -281,10 +281,11 @@ struct ldtap_db_span_record {
  *
  * The shim samples allocations by bytes: each thread counts down an exponentially
  * distributed number of bytes (mean header.heap_sample_interval = T); the allocation that
- * crosses zero is sampled. An allocation of s bytes is thus sampled with probability
- * p = 1 - exp(-s / T), and its record carries weight_bytes = s / p, so summing the
- * weights of sampled blocks estimates the bytes of all blocks without bias (T = 1: every
- * allocation is sampled, weight_bytes = s). Sizes in these records are *requested* sizes.
+ * crosses zero is sampled. The bytes counted are usable bytes (as heap_live_bytes; a
+ * few bytes above the request), so a block of s usable bytes is sampled with probability
+ * p = 1 - exp(-s / T), and its record carries weight_bytes = s / p: summing the weights
+ * of sampled blocks estimates the usable bytes of all blocks without bias (T = 1: every
+ * allocation is sampled, weight_bytes = s). The record's `size` is the *requested* size.
  *
  * Ordering: a HEAP_STACK record is committed before the first HEAP_SAMPLE naming its id
  * is reserved, and a HEAP_FREE record is reserved before the block is handed back to the
@@ -378,7 +379,7 @@ enum ldtap_heap_function {
 struct ldtap_heap_sample_record {
     uint64_t address;      /* the block returned to the program */
     uint64_t size;         /* requested bytes */
-    uint64_t weight_bytes; /* unbiased estimate of the bytes this sample stands for (>= size) */
+    uint64_t weight_bytes; /* unbiased estimate of the usable bytes this sample stands for (>= size) */
     uint64_t stack_id;     /* a HEAP_STACK record's id; 0: no stack could be captured */
     uint64_t time_ns;      /* CLOCK_REALTIME */
     uint32_t thread_id;    /* kernel tid */
@@ -466,8 +467,13 @@ enum ldtap_log_flag {
     /* A traceback block that ended before its exception line (the thread wrote something
      * else, the descriptor closed, or the process exited): the last line is a frame. */
     LDTAP_LOG_FLAG_INCOMPLETE = 1u << 1,
-    /* Chained exceptions ("During handling of the above exception…", "The above exception
-     * was the direct cause…"): several tracebacks in one record, the last one raised last. */
+    /* Chained exceptions: Python prints the first traceback, a blank line, "During
+     * handling of the above exception, another exception occurred:" or "The above
+     * exception was the direct cause of the following exception:", a blank line, then the
+     * next traceback. Each traceback is its own record; a CHAINED one was introduced by
+     * such a marker, which starts its text (then a blank line, then its header): the
+     * previous TRACEBACK record of the same thread and fd is its context or cause, and
+     * the last record of a chain holds the exception raised last. */
     LDTAP_LOG_FLAG_CHAINED = 1u << 2,
     /* The thread had several requests in flight (asyncio): trace_id/span_id are zero. */
     LDTAP_LOG_FLAG_UNPARENTED_ASYNC = 1u << 3,
@@ -487,6 +493,14 @@ enum ldtap_log_flag {
  * most LDTAP_LOG_TRACEBACK_MAX bytes: when a block is longer, frame lines from the end
  * of the block are left out (TRUNCATED) but the header line and the final exception line
  * (itself cut at LDTAP_LOG_LINE_MAX) are always kept.
+ *
+ * A block starts at a line "Traceback (most recent call last):", takes the indented lines
+ * after it (frames, source, carets) and ends at the first non-indented line, the
+ * exception line: a multi-line exception message keeps only its first line in the block
+ * (further lines are ordinary lines). A blank line, the writer's end (thread exit, fd
+ * closed, process exit) or 4096 lines (LDTAP_LOG_BLOCK_LINES_MAX,
+ * shim/proto/log_lines.h) end a block INCOMPLETE. Lines
+ * of a block are not also LINE records; blank lines never are.
  */
 struct ldtap_log_record {
     uint64_t time_ns;          /* CLOCK_REALTIME when the line or block was complete */
@@ -509,7 +523,7 @@ _Static_assert(sizeof(struct ldtap_log_record) == 56, "log record layout is ABI"
 #define LDTAP_LOG_TRACEBACK_MAX 8192u
 #define LDTAP_LOG_PATH_MAX 256u
 /* Per-process budget for LINE records (token bucket, this many per second, bursts up to
- * the same number); tracebacks are not rate-limited. */
+ * 200); tracebacks are not rate-limited. */
 #define LDTAP_LOG_LINES_PER_SECOND 1000u
 
 #endif

@@ -139,7 +139,7 @@ async def main():
 asyncio.run(main())
 APP
 APORT=$((PORT + 4))
-(LD_PRELOAD=$SHIM LDTAP_RUN_DIR=$WORK/async exec python3 "$WORK/async_server.py" "$APORT" "$PORT" >"$WORK/async.log" 2>&1) &
+(LD_PRELOAD=$SHIM LDTAP_RUN_DIR=$WORK/async LDTAP_HEAP_SAMPLE_BYTES=0 exec python3 "$WORK/async_server.py" "$APORT" "$PORT" >"$WORK/async.log" 2>&1) &
 A_PID=$!; PIDS+=($A_PID)
 for _ in $(seq 150); do (exec 3<>/dev/tcp/127.0.0.1/$APORT) 2>/dev/null && break; sleep 0.1; done
 curl -s -o /dev/null "http://127.0.0.1:$APORT/1" & curl -s -o /dev/null "http://127.0.0.1:$APORT/2"; wait $!
