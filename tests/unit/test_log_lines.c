@@ -125,13 +125,20 @@ Test(log_lines, chained_blocks_are_consecutive_events) {
     cr_assert_eq(events.list[1].flags, 0);
     cr_assert_eq(events.list[3].kind, LDTAP_LOG_EVENT_TRACEBACK);
     cr_assert_eq(events.list[3].flags, LDTAP_LOG_FLAG_CHAINED);
-    cr_assert(strncmp(events.list[3].text,
-                      "During handling of the above exception, another exception occurred:\n\nTraceback", 79) == 0);
-    /* A marker with no traceback after it is just a line. */
+    static const char chained_start[] =
+        "During handling of the above exception, another exception occurred:\n\nTraceback";
+    cr_assert(strncmp(events.list[3].text, chained_start, strlen(chained_start)) == 0);
+    /* A marker after an ordinary line is an ordinary line; after a traceback it is held
+     * for the next block, and what follows when no header comes is a line again. */
     run_everywhere("x: y\n\nThe above exception was the direct cause of the following exception:\nmore\n", true, true,
                    &events);
-    cr_assert_eq(events.count, 2);
-    cr_assert_str_eq(events.list[1].text, "more");
+    cr_assert_eq(events.count, 3);
+    cr_assert_str_eq(events.list[2].text, "more");
+    snprintf(text, sizeof text, "%s\nThe above exception was the direct cause of the following exception:\nmore\n", block);
+    run_everywhere(text, true, true, &events);
+    cr_assert_eq(events.count, 3);
+    cr_assert_eq(events.list[2].kind, LDTAP_LOG_EVENT_LINE);
+    cr_assert_str_eq(events.list[2].text, "more");
 }
 
 Test(log_lines, long_line_is_cut_and_flagged) {
