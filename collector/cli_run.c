@@ -70,54 +70,80 @@ static void reset_handlers(void) {
     sigaction(SIGPIPE, &default_action, NULL);
 }
 
-/* The child's environment: ours without LD_PRELOAD/LDTAP_RUN_DIR (and LDTAP_RING_SIZE
- * when configured), plus our values of those. */
-static char **child_environment(const char *shim, const char *run_directory, uint64_t ring_size) {
+/* The child's environment is ours with these variables set to ldtap's values (LD_PRELOAD
+ * and LDTAP_RUN_DIR always; the others when configured, validated, by flag or variable). */
+enum { CHILD_PRELOAD, CHILD_RUN_DIR, CHILD_RING_SIZE, CHILD_CAPTURE_LOGS, CHILD_LOG_FILES, CHILD_VARIABLES };
+static const char *const child_variables[CHILD_VARIABLES] = {"LD_PRELOAD=", "LDTAP_RUN_DIR=", "LDTAP_RING_SIZE=",
+                                                             "LDTAP_CAPTURE_LOGS=", "LDTAP_LOG_FILES="};
+
+static bool is_child_variable(const char *entry) {
+    for (int i = 0; i < CHILD_VARIABLES; i++) {
+        if (strncmp(entry, child_variables[i], strlen(child_variables[i])) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static char **child_environment(const char *shim, const char *run_directory, const struct ldtap_config *config) {
     size_t count = 0;
     while (environ[count]) {
         count++;
     }
-    char **environment = calloc(count + 4, sizeof *environment);
-    char *preload = ldtap_command_preload_value(shim, getenv("LD_PRELOAD"));
-    if (!environment || !preload) {
+    char **environment = calloc(count + CHILD_VARIABLES + 1, sizeof *environment);
+    char *values[CHILD_VARIABLES] = {ldtap_command_preload_value(shim, getenv("LD_PRELOAD")), NULL, NULL, NULL, NULL};
+    char ring_size[32] = "";
+    if (config->ring_size) {
+        snprintf(ring_size, sizeof ring_size, "%llu", (unsigned long long)config->ring_size);
+    }
+    /* NULL: the variable is left as environ has it (LD_PRELOAD and the run dir are always set). */
+    const char *sources[CHILD_VARIABLES] = {values[CHILD_PRELOAD], run_directory, ring_size[0] ? ring_size : NULL,
+                                            config->capture_logs, config->log_files};
+    char *entries[CHILD_VARIABLES] = {NULL};
+    bool failed = !environment || !values[CHILD_PRELOAD];
+    for (int i = 0; i < CHILD_VARIABLES && !failed; i++) {
+        failed = sources[i] && asprintf(&entries[i], "%s%s", child_variables[i], sources[i]) < 0;
+        entries[i] = failed ? NULL : entries[i]; /* asprintf leaves a failed entry undefined */
+    }
+    free(values[CHILD_PRELOAD]);
+    if (failed) {
+        for (int i = 0; i < CHILD_VARIABLES; i++) {
+            free(entries[i]);
+        }
         free(environment);
-        free(preload);
         return NULL;
     }
     size_t used = 0;
     for (size_t i = 0; i < count; i++) {
-        if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 && strncmp(environ[i], "LDTAP_RUN_DIR=", 14) != 0 &&
-            !(ring_size && strncmp(environ[i], "LDTAP_RING_SIZE=", 16) == 0)) {
+        bool replaced = false;
+        for (int j = 0; j < CHILD_VARIABLES; j++) {
+            replaced |= entries[j] && strncmp(environ[i], child_variables[j], strlen(child_variables[j])) == 0;
+        }
+        if (!replaced) {
             environment[used++] = environ[i];
         }
     }
-    char *entries[3] = {NULL, NULL, NULL};
-    if (asprintf(&entries[0], "LD_PRELOAD=%s", preload) < 0 ||
-        asprintf(&entries[1], "LDTAP_RUN_DIR=%s", run_directory) < 0 ||
-        (ring_size && asprintf(&entries[2], "LDTAP_RING_SIZE=%llu", (unsigned long long)ring_size) < 0)) {
-        for (int i = 0; i < 3; i++) {
-            free(entries[i]); /* asprintf leaves a failed entry NULL */
+    for (int i = 0; i < CHILD_VARIABLES; i++) {
+        if (entries[i]) {
+            environment[used++] = entries[i];
         }
-        free(preload);
-        free(environment);
-        return NULL;
-    }
-    free(preload);
-    for (int i = 0; i < 3 && entries[i]; i++) {
-        environment[used++] = entries[i];
     }
     return environment;
 }
 
-/* Frees what child_environment allocated: the array and the entries it added, which are
- * the only ones naming the variables it filtered out of environ. */
+/* Frees what child_environment allocated: the array and the entries it added. An entry of
+ * environ naming one of child_variables is kept only when we added none of that name, so
+ * it must not be freed: those copied from environ are recognised by pointer. */
 static void free_child_environment(char **environment) {
     if (!environment) {
         return;
     }
     for (size_t i = 0; environment[i]; i++) {
-        if (strncmp(environment[i], "LD_PRELOAD=", 11) == 0 || strncmp(environment[i], "LDTAP_RUN_DIR=", 14) == 0 ||
-            strncmp(environment[i], "LDTAP_RING_SIZE=", 16) == 0) {
+        bool from_environ = false;
+        for (size_t j = 0; environ[j] && !from_environ; j++) {
+            from_environ = environ[j] == environment[i];
+        }
+        if (!from_environ && is_child_variable(environment[i])) {
             free(environment[i]);
         }
     }
@@ -239,7 +265,7 @@ static int run_traced(const struct ldtap_config *config, char *path, char **argv
         rmdir(run_directory);
         return 2;
     }
-    char **environment = child_environment(shim, run_directory, config->ring_size);
+    char **environment = child_environment(shim, run_directory, config);
     set_handlers();
     pid_t pid = environment ? start_child(path, argv, environment) : -1;
     free_child_environment(environment);

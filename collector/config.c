@@ -660,32 +660,65 @@ static bool parse_temporality(const struct raw_value *raw, enum ldtap_metrics_te
     return false;
 }
 
-/* Metrics-specific variables over the generic OTEL_EXPORTER_OTLP_* ones; --endpoint beats
- * both endpoint variables, as it does for traces. */
-static bool load_otlp_metrics(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT], char *error,
-                              size_t error_size) {
+/* Where one signal besides traces goes: its own OTEL_EXPORTER_OTLP_<SIGNAL>_* variables
+ * over the generic OTEL_EXPORTER_OTLP_* ones; --endpoint beats both endpoint variables, as
+ * it does for traces. */
+struct signal_settings {
+    enum setting endpoint, protocol, compression, timeout, headers; /* the signal's own */
+    const char *path;                                               /* "/v1/metrics" */
+    char **url;
+    enum ldtap_otlp_protocol *protocol_value;
+    bool *gzip;
+    uint32_t *timeout_ms;
+    char ***header_lines;
+};
+
+static bool load_signal(const struct raw_value raw[SETTING_COUNT], const struct signal_settings *signal, char *error,
+                        size_t error_size) {
     const struct raw_value *base = &raw[SETTING_ENDPOINT];
-    const struct raw_value *endpoint = &raw[SETTING_METRICS_ENDPOINT];
+    const struct raw_value *endpoint = &raw[signal->endpoint];
     if (endpoint->text && !check_url(endpoint, error, error_size)) {
         return false;
     }
-    const enum setting pairs[][2] = {{SETTING_PROTOCOL, SETTING_METRICS_PROTOCOL},
-                                     {SETTING_COMPRESSION, SETTING_METRICS_COMPRESSION},
-                                     {SETTING_TIMEOUT, SETTING_METRICS_TIMEOUT},
-                                     {SETTING_HEADERS, SETTING_METRICS_HEADERS}};
+    const enum setting pairs[][2] = {{SETTING_PROTOCOL, signal->protocol},
+                                     {SETTING_COMPRESSION, signal->compression},
+                                     {SETTING_TIMEOUT, signal->timeout},
+                                     {SETTING_HEADERS, signal->headers}};
     for (size_t pair = 0; pair < sizeof pairs / sizeof pairs[0]; pair++) {
         for (size_t i = 0; i < 2; i++) {
             const struct raw_value *value = &raw[pairs[pair][i]];
-            bool ok = !value->text || (pair == 0   ? parse_protocol(value, &config->metrics_protocol, error, error_size)
-                                       : pair == 1 ? parse_compression(value, &config->metrics_gzip, error, error_size)
-                                       : pair == 2 ? parse_positive_u32(value, &config->metrics_timeout_ms,
-                                                                        "milliseconds", error, error_size)
+            bool ok = !value->text || (pair == 0   ? parse_protocol(value, signal->protocol_value, error, error_size)
+                                       : pair == 1 ? parse_compression(value, signal->gzip, error, error_size)
+                                       : pair == 2 ? parse_positive_u32(value, signal->timeout_ms, "milliseconds",
+                                                                        error, error_size)
                                                    : ldtap_parse_headers(value->text, value->source,
-                                                                         &config->metrics_headers, error, error_size));
+                                                                         signal->header_lines, error, error_size));
             if (!ok) {
                 return false;
             }
         }
+    }
+    if (base->text && (base->from_flag || !endpoint->text)) {
+        *signal->url = ldtap_otlp_url_from_base(base->text, signal->path);
+    } else if (endpoint->text) {
+        *signal->url = strdup(endpoint->text);
+    }
+    if ((base->text || endpoint->text) && !*signal->url) {
+        set_error(error, error_size, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+static bool load_otlp_metrics(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT], char *error,
+                              size_t error_size) {
+    const struct signal_settings metrics = {
+        SETTING_METRICS_ENDPOINT, SETTING_METRICS_PROTOCOL, SETTING_METRICS_COMPRESSION, SETTING_METRICS_TIMEOUT,
+        SETTING_METRICS_HEADERS,  "/v1/metrics",            &config->metrics_url,        &config->metrics_protocol,
+        &config->metrics_gzip,    &config->metrics_timeout_ms, &config->metrics_headers,
+    };
+    if (!load_signal(raw, &metrics, error, error_size)) {
+        return false;
     }
     const struct raw_value *interval = &raw[SETTING_METRIC_EXPORT_INTERVAL];
     const struct raw_value *timeout = &raw[SETTING_METRIC_EXPORT_TIMEOUT];
@@ -697,17 +730,54 @@ static bool load_otlp_metrics(struct ldtap_config *config, const struct raw_valu
         (temporality->text && !parse_temporality(temporality, &config->metrics_temporality, error, error_size))) {
         return false;
     }
-    if (base->text && (base->from_flag || !endpoint->text)) {
-        config->metrics_url = ldtap_otlp_url_from_base(base->text, "/v1/metrics");
-    } else if (endpoint->text) {
-        config->metrics_url = strdup(endpoint->text);
-    }
-    if ((base->text || endpoint->text) && !config->metrics_url) {
-        set_error(error, error_size, "out of memory");
-        return false;
-    }
     config->metrics_otlp_enabled = config->metrics_otlp_enabled && config->metrics_url != NULL;
     return true;
+}
+
+/* Logs follow the metrics rules; with no endpoint they go to the traces output file. */
+static bool load_otlp_logs(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT], char *error,
+                           size_t error_size) {
+    const struct raw_value *exporter = &raw[SETTING_LOGS_EXPORTER];
+    if (exporter->text && strcmp(exporter->text, "otlp") != 0 && strcmp(exporter->text, "none") != 0) {
+        set_error(error, error_size, "%s: '%s' is not supported; use otlp or none", exporter->source, exporter->text);
+        return false;
+    }
+    config->logs_enabled = !exporter->text || strcmp(exporter->text, "otlp") == 0;
+    const struct signal_settings logs = {
+        SETTING_LOGS_ENDPOINT, SETTING_LOGS_PROTOCOL, SETTING_LOGS_COMPRESSION, SETTING_LOGS_TIMEOUT,
+        SETTING_LOGS_HEADERS,  "/v1/logs",            &config->logs_url,        &config->logs_protocol,
+        &config->logs_gzip,    &config->logs_timeout_ms, &config->logs_headers,
+    };
+    return load_signal(raw, &logs, error, error_size);
+}
+
+/* The shim reads these in every process and ignores what it does not understand: refuse
+ * it here instead. Same rules as shim/log.c (no spaces, exact words, absolute paths). */
+static bool load_log_capture(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT], char *error,
+                             size_t error_size) {
+    const struct raw_value *streams = &raw[SETTING_CAPTURE_LOGS];
+    const struct raw_value *files = &raw[SETTING_LOG_FILES];
+    for (const char *item = streams->text; item && *item;) {
+        size_t length = strcspn(item, ",");
+        if (!(length == 6 && (strncmp(item, "stdout", 6) == 0 || strncmp(item, "stderr", 6) == 0)) && length) {
+            set_error(error, error_size, "%s: '%.*s' is not supported; use stdout, stderr or stdout,stderr",
+                      streams->source, (int)length, item);
+            return false;
+        }
+        item += length + (item[length] == ',');
+    }
+    for (const char *item = files->text; item && *item;) {
+        size_t length = strcspn(item, ",");
+        if (length && (item[0] != '/' || length >= LDTAP_LOG_PATH_MAX)) {
+            set_error(error, error_size, "%s: '%.*s' is not an absolute path shorter than %u bytes (comma-separated)",
+                      files->source, (int)length, item, LDTAP_LOG_PATH_MAX);
+            return false;
+        }
+        item += length + (item[length] == ',');
+    }
+    config->capture_logs = copy_or_null(streams);
+    config->log_files = copy_or_null(files);
+    return (!streams->text || config->capture_logs) && (!files->text || config->log_files);
 }
 
 static bool load_database_settings(struct ldtap_config *config, const struct raw_value raw[SETTING_COUNT],
@@ -814,8 +884,12 @@ int ldtap_config_load(struct ldtap_config *config, enum ldtap_command command, i
         .metric_export_timeout_ms = LDTAP_DEFAULT_METRIC_EXPORT_TIMEOUT_MS,
         .metrics_temporality = LDTAP_TEMPORALITY_CUMULATIVE,
         .metrics_headers = calloc(1, sizeof(char *)),
+        .logs_protocol = LDTAP_OTLP_HTTP_PROTOBUF,
+        .logs_gzip = true,
+        .logs_timeout_ms = 10000,
+        .logs_headers = calloc(1, sizeof(char *)),
     };
-    if (!config->metrics_headers) {
+    if (!config->metrics_headers || !config->logs_headers) {
         set_error(error, error_size, "out of memory");
         return -1;
     }
@@ -838,6 +912,7 @@ int ldtap_config_load(struct ldtap_config *config, enum ldtap_command command, i
          !parse_ratio(&raw[SETTING_SAMPLER_ARG], &config->sampler_ratio, error, error_size)) ||
         !load_numbers(config, raw, error, error_size) || !load_exporter_choices(config, raw, error, error_size) ||
         !load_metrics_settings(config, raw, error, error_size) || !load_otlp_metrics(config, raw, error, error_size) ||
+        !load_otlp_logs(config, raw, error, error_size) || !load_log_capture(config, raw, error, error_size) ||
         !load_ldtap_settings(config, raw, error, error_size)) {
         return -1;
     }
@@ -874,6 +949,13 @@ void ldtap_config_free(struct ldtap_config *config) {
     }
     free(config->metrics_headers);
     free(config->metrics_url);
+    for (char **line = config->logs_headers; line && *line; line++) {
+        free(*line);
+    }
+    free(config->logs_headers);
+    free(config->logs_url);
+    free(config->capture_logs);
+    free(config->log_files);
     memset(config, 0, sizeof *config);
 }
 
@@ -901,6 +983,17 @@ void ldtap_config_metrics_exporter(const struct ldtap_config *config, struct ldt
         .interval_ms = config->metric_export_interval_ms,
         .export_timeout_ms = config->metric_export_timeout_ms,
         .temporality = config->metrics_temporality,
+    };
+}
+
+void ldtap_config_log_exporter(const struct ldtap_config *config, struct ldtap_log_exporter_config *exporter) {
+    *exporter = (struct ldtap_log_exporter_config){
+        .url = config->logs_url,
+        .file_path = config->output_path,
+        .protocol = config->logs_protocol,
+        .gzip = config->logs_gzip,
+        .headers = (const char *const *)config->logs_headers,
+        .timeout_ms = config->logs_timeout_ms,
     };
 }
 

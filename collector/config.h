@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "exporter.h"
+#include "log_exporter.h"
 #include "metrics_exporter.h"
 
 #ifndef LDTAP_VERSION
@@ -75,6 +76,15 @@ struct ldtap_config {
     uint32_t metric_export_interval_ms; /* OTEL_METRIC_EXPORT_INTERVAL */
     uint32_t metric_export_timeout_ms;  /* OTEL_METRIC_EXPORT_TIMEOUT */
     enum ldtap_metrics_temporality metrics_temporality;
+    /* OTLP logs: OTEL_LOGS_EXPORTER, OTEL_EXPORTER_OTLP_LOGS_* over OTEL_EXPORTER_OTLP_*. */
+    bool logs_enabled;    /* otlp (default): to logs_url, or to output_path without one */
+    char *logs_url;       /* full /v1/logs URL; NULL: no endpoint configured */
+    char **logs_headers;  /* "Name: value" lines, NULL-terminated; never NULL */
+    enum ldtap_otlp_protocol logs_protocol;
+    bool logs_gzip;
+    uint32_t logs_timeout_ms;
+    char *capture_logs;   /* LDTAP_CAPTURE_LOGS / --capture-logs, validated; for the child */
+    char *log_files;      /* LDTAP_LOG_FILES / --log-files, validated; for the child */
     bool no_summary;      /* --no-summary */
     bool quiet;           /* --quiet: no summary, no warnings */
     bool all_users;       /* --all-users (collect, root only) */
@@ -96,6 +106,9 @@ void ldtap_config_exporter(const struct ldtap_config *config, struct ldtap_expor
 
 /* Fills the OTLP metrics exporter's configuration (pointers into `config`). */
 void ldtap_config_metrics_exporter(const struct ldtap_config *config, struct ldtap_metrics_exporter_config *exporter);
+
+/* Fills the OTLP logs exporter's configuration (pointers into `config`). */
+void ldtap_config_log_exporter(const struct ldtap_config *config, struct ldtap_log_exporter_config *exporter);
 
 /* Prints the options shared by `run` and `collect` for --help. */
 void ldtap_config_print_options(enum ldtap_command command, FILE *out);

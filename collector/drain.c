@@ -12,8 +12,11 @@
 
 #include "db_rollup.h"
 #include "decode_db.h"
+#include "decode_crash.h"
 #include "decode_http.h"
+#include "decode_log.h"
 #include "discovery.h"
+#include "exception_join.h"
 #include "ldtap_ring.h"
 
 /* Bounds one ring's share of a step so that a busy ring cannot starve the others. */
@@ -49,6 +52,7 @@ struct ring_state {
     bool reported_gone; /* the metric store was told the process ended */
     struct ldtap_db_rollup *db_rollup; /* per-request query rollups; NULL if out of memory */
     struct ldtap_heap_process *heap_process; /* owned by options.heap; NULL: no heap profiling */
+    struct ldtap_exception_join *join;       /* tracebacks and crashes to server spans; NULL: OOM */
     struct ring_counters counters;
     struct ring_state *next;
 };
@@ -69,6 +73,10 @@ struct ldtap_drain {
     struct ring_counters retired; /* sums over rings already removed */
     struct ldtap_ring_record *record;
     struct ldtap_span *span;
+    /* LOG and CRASH decode scratch: large, so not on the stack. */
+    struct ldtap_log_entry *log_entry;
+    struct ldtap_traceback *traceback;
+    struct ldtap_crash *crash;
 };
 
 static uint64_t monotonic_ns(void) {
@@ -160,6 +168,9 @@ static void attach(struct ldtap_drain *drain, struct ring_state *ring, uint64_t 
     if (drain->options.heap) {
         ring->heap_process = ldtap_heap_attach(drain->options.heap, header.pid, header.parent_pid,
                                                header.process_start_ticks, ring->service_name);
+        /* Now, while the process lives: a crash record is read after it died, and a shim
+         * without heap sampling sends no module map to symbolize the crash with. */
+        ldtap_heap_process_symbols(ring->heap_process);
     }
     ldtap_summary_add_process(drain->options.summary, ring->service_name);
 }
@@ -186,6 +197,7 @@ static void ring_found(const char *name, uid_t owner, void *context) {
     ring->reader.fd = -1;
     ring->first_seen_ns = monotonic_ns();
     ring->db_rollup = ldtap_db_rollup_new();
+    ring->join = ldtap_exception_join_new();
     ring->next = drain->rings;
     drain->rings = ring;
 }
@@ -210,8 +222,75 @@ static bool is_heap_record(uint32_t type) {
            type == LDTAP_RECORD_HEAP_FREE;
 }
 
+/* What follows metrics for every span (ldtap_span_sink): sampling, then the exporter. The
+ * exception join calls it too, for the error spans it held back. */
+static void export_span(void *context, struct ldtap_span *span, uint16_t record_flags) {
+    struct ldtap_drain *drain = context;
+    if (!ldtap_sampler_keep(drain->options.sampler, span->trace_id, record_flags)) {
+        drain->sampled_out++;
+        return;
+    }
+    if (drain->options.exporter) {
+        ldtap_exporter_enqueue(drain->options.exporter, span); /* a full queue counts its own drops */
+    }
+}
+
+static uint64_t realtime_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
+/* A line or traceback: a traceback inside a request becomes that span's exception event;
+ * every record becomes a log entry for the logs exporter. */
+static bool handle_log(struct ldtap_drain *drain, struct ring_state *ring) {
+    const struct ldtap_ring_record *record = drain->record;
+    struct ldtap_log_entry *entry = drain->log_entry;
+    if (!ldtap_decode_log(record->payload, record->payload_length, realtime_ns(), entry, drain->traceback)) {
+        return false;
+    }
+    entry->resource = ring->resource;
+    struct ldtap_span_events *events = ldtap_log_exception_events(entry);
+    if (events) {
+        const struct ldtap_attribute *type = ldtap_log_entry_find(entry, "exception.type");
+        const struct ldtap_attribute *message = ldtap_log_entry_find(entry, "exception.message");
+        ldtap_summary_add_exception(drain->options.summary, ring->service_name, ldtap_log_entry_string(entry, type),
+                                    type->string_length, message ? ldtap_log_entry_string(entry, message) : "",
+                                    message ? message->string_length : 0, NULL, 0);
+        ldtap_exception_join_report(ring->join, entry->span_id, events, monotonic_ns(), export_span, drain);
+    }
+    if (drain->options.log_exporter) {
+        ldtap_log_exporter_enqueue(drain->options.log_exporter, entry); /* a full queue counts its own drops */
+    }
+    return true;
+}
+
+/* A fatal signal: its symbolized stack goes to the crashed request's span and the summary. */
+static bool handle_crash(struct ldtap_drain *drain, struct ring_state *ring) {
+    const struct ldtap_ring_record *record = drain->record;
+    struct ldtap_crash *crash = drain->crash;
+    if (!ldtap_decode_crash(record->payload, record->payload_length, crash)) {
+        return false;
+    }
+    struct ldtap_symbol_process *symbols = ldtap_heap_process_symbols(ring->heap_process);
+    char buffer[16], message[128], stack[1024];
+    const char *name = ldtap_signal_name(crash->record.signal, buffer, sizeof buffer);
+    size_t message_length = ldtap_crash_message(crash, message, sizeof message);
+    size_t stack_length = ldtap_crash_stacktrace(crash, symbols, 5, stack, sizeof stack);
+    ldtap_summary_add_exception(drain->options.summary, ring->service_name, name, strlen(name), message,
+                                message_length, stack, stack_length);
+    ldtap_exception_join_report(ring->join, crash->record.span_id, ldtap_crash_events(crash, symbols),
+                                monotonic_ns(), export_span, drain);
+    return true;
+}
+
 static void handle_record(struct ldtap_drain *drain, struct ring_state *ring) {
     const struct ldtap_ring_record *record = drain->record;
+    if (record->type == LDTAP_RECORD_LOG || record->type == LDTAP_RECORD_CRASH) {
+        bool valid = record->type == LDTAP_RECORD_LOG ? handle_log(drain, ring) : handle_crash(drain, ring);
+        drain->undecodable += !valid;
+        return;
+    }
     if (is_heap_record(record->type)) {
         bool valid = !drain->options.heap || ldtap_heap_handle_record(drain->options.heap, ring->heap_process,
                                                                        record->type, record->payload,
@@ -238,13 +317,12 @@ static void handle_record(struct ldtap_drain *drain, struct ring_state *ring) {
     ldtap_metrics_add_span(drain->options.metrics, ring->service_name, span); /* before sampling: exact counts */
     struct ldtap_span_common common;
     memcpy(&common, record->payload, sizeof common);
-    if (!ldtap_sampler_keep(drain->options.sampler, span->trace_id, common.flags)) {
-        drain->sampled_out++;
-        return;
+    /* An error server span may wait in the join for its traceback; the rest go on now. */
+    if (!ldtap_exception_join_span(ring->join, span, common.flags, monotonic_ns(), export_span, drain)) {
+        export_span(drain, span, common.flags);
     }
-    if (drain->options.exporter) {
-        ldtap_exporter_enqueue(drain->options.exporter, span); /* a full queue counts its own drops */
-    }
+    ldtap_span_events_release(span->events); /* the exporter and the join took their own */
+    span->events = NULL;
 }
 
 /* Hands the ring header's counters to the metric store, which reads /proc as well. */
@@ -332,6 +410,7 @@ static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint6
         }
     }
     read_counters(ring);
+    ldtap_exception_join_expire(ring->join, now, false, export_span, drain);
     if (drain->options.metrics && ring->process_gone && !ring->reported_gone) {
         sample_process(drain, ring, false);
         ring->reported_gone = true;
@@ -342,8 +421,10 @@ static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint6
     if (!ring->process_gone || !ldtap_ring_reader_is_empty(&ring->reader)) {
         return true;
     }
+    /* Everything it wrote is in: no report can come for a held span any more. */
+    ldtap_exception_join_expire(ring->join, now, true, export_span, drain);
     if (drain->options.heap) {
-        ldtap_heap_process_exited(drain->options.heap, ring->heap_process); /* everything it wrote is in */
+        ldtap_heap_process_exited(drain->options.heap, ring->heap_process);
     }
     char path[PATH_MAX + NAME_MAX + 2];
     snprintf(path, sizeof path, "%s/%s", drain->directory, ring->name);
@@ -362,6 +443,7 @@ static void retire(struct ldtap_drain *drain, struct ring_state *ring) {
     }
     drain->retired_rollup_evictions += ldtap_db_rollup_evictions(ring->db_rollup);
     ldtap_db_rollup_free(ring->db_rollup);
+    ldtap_exception_join_free(ring->join);
     ldtap_resource_release(ring->resource);
     free(ring);
 }
@@ -399,7 +481,9 @@ size_t ldtap_drain_step(struct ldtap_drain *drain) {
 
 struct ldtap_drain *ldtap_drain_create(const struct ldtap_drain_options *options, char *error, size_t error_size) {
     struct ldtap_drain *drain = calloc(1, sizeof *drain);
-    if (!drain || !(drain->record = malloc(sizeof *drain->record)) || !(drain->span = malloc(sizeof *drain->span))) {
+    if (!drain || !(drain->record = malloc(sizeof *drain->record)) || !(drain->span = malloc(sizeof *drain->span)) ||
+        !(drain->log_entry = malloc(sizeof *drain->log_entry)) ||
+        !(drain->traceback = malloc(sizeof *drain->traceback)) || !(drain->crash = malloc(sizeof *drain->crash))) {
         snprintf(error, error_size, "out of memory");
         ldtap_drain_destroy(drain);
         return NULL;
@@ -435,6 +519,10 @@ bool ldtap_drain_finish(struct ldtap_drain *drain, uint32_t grace_ms) {
         bool done = !waiting_for_dead && !waiting_for_live;
         uint64_t now = monotonic_ns();
         if (done || (!waiting_for_dead && now >= deadline) || now >= hard_deadline) {
+            /* Live processes' held spans go out now: the exporter stops after this. */
+            for (struct ring_state *ring = drain->rings; ring; ring = ring->next) {
+                ldtap_exception_join_expire(ring->join, now, true, export_span, drain);
+            }
             if (drain->options.metrics) {
                 sample_self(drain); /* the final totals, for a last scrape or export */
             }
@@ -477,5 +565,8 @@ void ldtap_drain_destroy(struct ldtap_drain *drain) {
     ldtap_discovery_close(drain->discovery);
     free(drain->record);
     free(drain->span);
+    free(drain->log_entry);
+    free(drain->traceback);
+    free(drain->crash);
     free(drain);
 }

@@ -11,6 +11,7 @@
 #include "decode_db.h"
 #include "exporter.h"
 #include "heap_state.h"
+#include "log_exporter.h"
 #include "metrics.h"
 #include "resource.h"
 #include "route.h"
@@ -29,6 +30,7 @@ struct ldtap_drain_options {
     struct ldtap_metrics *metrics; /* NULL: no metrics */
     struct ldtap_db_decode_options database;
     struct ldtap_heap *heap; /* heap records (MODULE_MAP, HEAP_*); NULL: they are ignored */
+    struct ldtap_log_exporter *log_exporter; /* NULL: LOG records only feed span events */
 };
 
 struct ldtap_drain;

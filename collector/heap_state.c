@@ -135,6 +135,15 @@ static void add_module_map(struct ldtap_heap_process *process, const struct ldta
     }
 }
 
+struct ldtap_symbol_process *ldtap_heap_process_symbols(struct ldtap_heap_process *process) {
+    if (process && !process->has_module_map && !process->gone) {
+        /* No module map arrived (dropped, heap sampling off, an older shim): the live
+         * process's own, read once. */
+        process->has_module_map = ldtap_symbol_process_load_proc_maps(process->symbols, process->pid) > 0;
+    }
+    return process ? process->symbols : NULL;
+}
+
 bool ldtap_heap_handle_record(struct ldtap_heap *heap, struct ldtap_heap_process *process, uint32_t type,
                               const uint8_t *payload, size_t length) {
     if (!process) {
@@ -152,10 +161,7 @@ bool ldtap_heap_handle_record(struct ldtap_heap *heap, struct ldtap_heap_process
         if (!ldtap_decode_heap_stack(payload, length, &heap->stack)) {
             return false;
         }
-        if (!process->has_module_map && !process->gone) {
-            /* No module map arrived (dropped, or an older shim): the live process's own. */
-            process->has_module_map = ldtap_symbol_process_load_proc_maps(process->symbols, process->pid) > 0;
-        }
+        ldtap_heap_process_symbols(process);
         ldtap_heap_profile_add_stack(&process->profile, heap->stack.record.stack_id, heap->stack.pcs,
                                      heap->stack.record.frame_count, heap->stack.record.flags);
         return true;

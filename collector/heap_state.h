@@ -23,6 +23,7 @@ struct ldtap_heap_options {
 
 struct ldtap_heap;
 struct ldtap_heap_process;
+struct ldtap_symbol_process;
 
 struct ldtap_heap *ldtap_heap_new(const struct ldtap_heap_options *options);
 void ldtap_heap_free(struct ldtap_heap *heap);
@@ -38,6 +39,10 @@ void ldtap_heap_set_sample_interval(struct ldtap_heap_process *process, uint64_t
  * decode (the caller counts it as invalid). */
 bool ldtap_heap_handle_record(struct ldtap_heap *heap, struct ldtap_heap_process *process, uint32_t type,
                               const uint8_t *payload, size_t length);
+/* The process's module map, for crash stacks: MODULE_MAP records when the shim sent any
+ * (heap sampling does), else the live process's /proc/<pid>/maps read now. NULL when the
+ * process could not be attached. */
+struct ldtap_symbol_process *ldtap_heap_process_symbols(struct ldtap_heap_process *process);
 /* The process is gone: its last profile is written (with --heap-profile). */
 void ldtap_heap_process_exited(struct ldtap_heap *heap, struct ldtap_heap_process *process);
 

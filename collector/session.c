@@ -140,6 +140,15 @@ int ldtap_session_start(struct ldtap_session *session, const struct ldtap_config
             goto failed;
         }
     }
+    if (config->logs_enabled) {
+        struct ldtap_log_exporter_config log_config;
+        ldtap_config_log_exporter(config, &log_config);
+        session->log_exporter = ldtap_log_exporter_start(&log_config, detail, sizeof detail);
+        if (!session->log_exporter) {
+            snprintf(error, error_size, "OTLP logs exporter: %s", detail);
+            goto failed;
+        }
+    }
     struct ldtap_drain_options options = {
         .directory = directory,
         .all_users = config->all_users,
@@ -154,6 +163,7 @@ int ldtap_session_start(struct ldtap_session *session, const struct ldtap_config
         .metrics = session->metrics,
         .database = {.raw_statements = config->db_raw_statements, .slow_query_ms = config->slow_query_ms},
         .heap = session->heap,
+        .log_exporter = session->log_exporter,
     };
     session->drain = ldtap_drain_create(&options, error, error_size);
     if (session->drain && start_prometheus(session, error, error_size) == 0 &&
@@ -163,6 +173,7 @@ int ldtap_session_start(struct ldtap_session *session, const struct ldtap_config
     ldtap_prometheus_server_stop(session->prometheus);
     ldtap_drain_destroy(session->drain);
 failed:
+    ldtap_log_exporter_stop(session->log_exporter, 0, NULL);
     if (session->exporter) {
         ldtap_exporter_stop(session->exporter, 0, &(struct ldtap_export_stats){0});
     }
@@ -226,6 +237,17 @@ void ldtap_session_finish(struct ldtap_session *session, uint32_t grace_ms) {
         totals.dropped_after_retries = stats.dropped_after_retries;
         if (stats.last_error[0] && !config->quiet) {
             fprintf(stderr, "ldtap: export: %s\n", stats.last_error);
+        }
+    }
+    if (session->log_exporter) {
+        struct ldtap_log_export_stats stats = {0};
+        ldtap_log_exporter_stop(session->log_exporter, config->export_deadline_ms, &stats);
+        session->log_exporter = NULL;
+        if ((stats.dropped_queue_full || stats.dropped_after_retries) && !config->quiet) {
+            fprintf(stderr, "ldtap: logs export: %llu of %llu log records dropped; last error: %s\n",
+                    (unsigned long long)(stats.dropped_queue_full + stats.dropped_after_retries),
+                    (unsigned long long)(stats.enqueued + stats.dropped_queue_full),
+                    stats.last_error[0] ? stats.last_error : "the queue was full");
         }
     }
     ldtap_drain_totals(session->drain, &totals);

@@ -18,6 +18,7 @@
 struct ldtap_session {
     const struct ldtap_config *config;
     struct ldtap_exporter *exporter; /* NULL when OTEL_TRACES_EXPORTER=none */
+    struct ldtap_log_exporter *log_exporter; /* NULL when OTEL_LOGS_EXPORTER=none */
     struct ldtap_route_table *routes;
     struct ldtap_sampler sampler;
     struct ldtap_summary *summary;

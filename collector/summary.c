@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "summary_exceptions.h"
 #include "summary_statements.h"
 
 #define HISTOGRAM_GAMMA 1.02
@@ -84,6 +85,7 @@ struct ldtap_summary {
     struct summary_service *services;
     size_t service_count, service_capacity;
     struct ldtap_statement_stats *statements; /* created with the first statement */
+    struct ldtap_exception_stats *exceptions; /* created with the first report */
 };
 
 struct ldtap_summary *ldtap_summary_new(void) { return calloc(1, sizeof(struct ldtap_summary)); }
@@ -102,6 +104,7 @@ void ldtap_summary_free(struct ldtap_summary *summary) {
         free(summary->services[i].memory);
     }
     ldtap_statement_stats_free(summary->statements);
+    ldtap_exception_stats_free(summary->exceptions);
     free(summary->rows);
     free(summary->index);
     free(summary->services);
@@ -482,6 +485,18 @@ static void print_totals(FILE *out, const struct ldtap_summary_totals *totals) {
     print_items(out, items, count);
 }
 
+void ldtap_summary_add_exception(struct ldtap_summary *summary, const char *service_name, const char *type,
+                                 size_t type_length, const char *message, size_t message_length, const char *stack,
+                                 size_t stack_length) {
+    if (!summary->exceptions) {
+        summary->exceptions = ldtap_exception_stats_new();
+    }
+    if (summary->exceptions) {
+        ldtap_exception_stats_add(summary->exceptions, service_name, type, type_length, message, message_length,
+                                  stack, stack_length);
+    }
+}
+
 void ldtap_summary_print(const struct ldtap_summary *summary, const struct ldtap_summary_totals *totals, FILE *out) {
     struct summary_service *services = NULL;
     struct summary_row **scratch = calloc(summary->row_count + 1, sizeof *scratch);
@@ -501,6 +516,7 @@ void ldtap_summary_print(const struct ldtap_summary *summary, const struct ldtap
     free(services);
     free(scratch);
     ldtap_statement_stats_print(summary->statements, out);
+    ldtap_exception_stats_print(summary->exceptions, out);
     print_totals(out, totals);
     fflush(out);
 }

@@ -73,6 +73,12 @@ void ldtap_summary_add_statement(struct ldtap_summary *summary, const char *stat
                                  bool slow);
 
 /* Prints per-service tables (at most 80 columns) and the totals. */
+/* A Python exception (traceback) or a crash (signal name as `type`, top frames as `stack`,
+ * which may be empty) for the "crashes and exceptions" section. Texts need no NUL. */
+void ldtap_summary_add_exception(struct ldtap_summary *summary, const char *service_name, const char *type,
+                                 size_t type_length, const char *message, size_t message_length, const char *stack,
+                                 size_t stack_length);
+
 void ldtap_summary_print(const struct ldtap_summary *summary, const struct ldtap_summary_totals *totals, FILE *out);
 
 #endif

@@ -35,6 +35,7 @@
 #include <stddef.h>
 
 #include "ldtap_ring_abi.h"
+#include "private_fds.h"
 #include "shim.h"
 
 #if __has_include(<libunwind.h>)
@@ -94,6 +95,13 @@ bool ldtap_stack_init(void) {
     if (unwinder.backtrace == NULL || unwinder.init_local2 == NULL || unwinder.step == NULL ||
         unwinder.get_reg == NULL)
         return false; /* the library stays loaded: unloading it could race a capture */
+    /* libunwind opens its memory-validation pipe on its first walk: walk once now, in the
+     * constructor, with pipe2 moving that pipe to high descriptor numbers (hooks/pipe.c),
+     * rather than on a first heap sample, where it would land on the program's 3 and 4. */
+    void *first_walk[4];
+    ldtap_relocating_pipes = true;
+    unwinder.backtrace(first_walk, 4);
+    ldtap_relocating_pipes = false;
     /* Release: pairs with the acquire in ldtap_stack_capture, publishing `unwinder`. */
     __atomic_store_n(&unwinder_ready, true, __ATOMIC_RELEASE);
     return true;

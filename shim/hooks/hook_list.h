@@ -27,7 +27,8 @@
     X(int, dup, (int fd), (fd))                                                                       \
     X(int, dup2, (int fd, int new_fd), (fd, new_fd))                                                  \
     X(int, dup3, (int fd, int new_fd, int flags), (fd, new_fd, flags))                                \
-    X(int, close_range, (unsigned int first, unsigned int last, int flags), (first, last, flags))
+    X(int, close_range, (unsigned int first, unsigned int last, int flags), (first, last, flags))   \
+    X(int, pipe2, (int fds[2], int flags), (fds, flags))
 
 /*
  * Crash capture, written by hand in hooks/signal.c: the program's handlers for fatal
