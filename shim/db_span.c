@@ -9,6 +9,7 @@
 
 #include "connection.h"
 #include "fd_table.h"
+#include "modules.h"
 #include "span.h"
 #include "thread.h"
 
@@ -82,6 +83,7 @@ void ldtap_db_span_write(struct ldtap_db_span *span, const char *namespace_name,
         {namespace_name, record->namespace_length},
     };
     ldtap_ring_write(ring, LDTAP_RECORD_DB_SPAN, parts, 3);
+    ldtap_modules_ensure(ring);
 }
 
 void ldtap_db_span_end(struct ldtap_db_span *span, const char *namespace_name) {

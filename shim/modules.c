@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "shim.h"
 #include "thread.h"
 
 static unsigned long long snapshot_adds, snapshot_subs; /* loader counters at the last snapshot */
@@ -141,6 +142,11 @@ void ldtap_modules_refresh(struct ldtap_ring_writer *ring) {
     __atomic_store_n(&snapshot_subs, snapshot.subs, __ATOMIC_RELAXED);
     /* Release: pairs with the acquire of `generation` above. */
     __atomic_store_n(&writing, 0, __ATOMIC_RELEASE);
+}
+
+void ldtap_modules_ensure(struct ldtap_ring_writer *ring) {
+    if (LDTAP_UNLIKELY(__atomic_load_n(&generation, __ATOMIC_ACQUIRE) == 0))
+        ldtap_modules_refresh(ring);
 }
 
 void ldtap_modules_reset_after_fork(void) {

@@ -11,6 +11,11 @@
  * no malloc. If another thread is writing a snapshot, returns at once. */
 void ldtap_modules_refresh(struct ldtap_ring_writer *ring);
 
+/* The first snapshot if none was written to this process's ring yet (one load otherwise).
+ * Called after span records so that crash stacks can be symbolized even when heap
+ * sampling, which refreshes the maps with every new stack, is off. Not for signal handlers. */
+void ldtap_modules_ensure(struct ldtap_ring_writer *ring);
+
 /* In a forked child: its ring is new, so the next refresh writes a snapshot. */
 void ldtap_modules_reset_after_fork(void);
 

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "modules.h"
 #include "process.h"
 #include "shim.h"
 #include "thread.h"
@@ -129,6 +130,7 @@ void ldtap_span_write_http(const struct ldtap_http_span_record *record,
         {response_head, record->response_head_length},
     };
     ldtap_ring_write(ring, LDTAP_RECORD_HTTP_SPAN, parts, 3);
+    ldtap_modules_ensure(ring);
 }
 
 void ldtap_span_reset_thread_after_fork(void) {
