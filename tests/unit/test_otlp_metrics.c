@@ -66,6 +66,7 @@ Test(otlp_metrics, counter_protobuf_bytes) {
     visit_sum(&requests_counter, 1, 5, 0, 0x100, 0x200);
     struct ldtap_delta_state next = {0};
     cr_assert(ldtap_metrics_snapshot_apply_temporality(&snapshot, LDTAP_TEMPORALITY_CUMULATIVE, &next, &next));
+    ldtap_delta_state_free(&next); /* only the encoding is under test here */
     ldtap_metrics_snapshot_order(&snapshot);
     cr_assert(ldtap_otlp_metrics_protobuf_encode(&out, &snapshot));
 
@@ -122,6 +123,7 @@ Test(otlp_metrics, json_exact) {
     visit_sum(&cpu_gauge, 4, 0, 0.75, 0, 20);
     struct ldtap_delta_state next = {0};
     cr_assert(ldtap_metrics_snapshot_apply_temporality(&snapshot, LDTAP_TEMPORALITY_CUMULATIVE, &next, &next));
+    ldtap_delta_state_free(&next); /* only the encoding is under test here */
     ldtap_metrics_snapshot_order(&snapshot);
     cr_assert(ldtap_otlp_metrics_json_encode(&out, &snapshot));
     char expected[1024];

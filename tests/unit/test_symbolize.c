@@ -45,13 +45,15 @@ Test(symbolize, function_in_test_binary_with_file_and_line) {
               "line %u near %d", symbol.line, symbolize_target_line);
 }
 
+/* getpid: a libc function AddressSanitizer does not intercept, so the address is libc's
+ * own in sanitizer builds too (qsort, malloc … resolve to libasan there). */
 Test(symbolize, function_in_libc) {
-    uint64_t address = (uint64_t)(uintptr_t)&qsort;
+    uint64_t address = (uint64_t)(uintptr_t)&getpid;
     struct ldtap_symbol symbol;
     cr_assert(ldtap_symbolize(self, address, &symbol));
     cr_assert_not_null(strstr(ldtap_symbol_basename(symbol.module), "libc"), "module %s", symbol.module);
     cr_assert_not_null(symbol.function);
-    cr_assert_not_null(strstr(symbol.function, "qsort"), "function %s", symbol.function);
+    cr_assert_not_null(strstr(symbol.function, "getpid"), "function %s", symbol.function);
     cr_assert_eq(symbol.offset, 0);
 }
 
