@@ -49,7 +49,11 @@ void ldtap_db_span_begin(struct ldtap_db_span *span, enum ldtap_db_system system
                          const char *statement, size_t length) {
     LDTAP_RECORD(
         {
-            memset(&span->record, 0, sizeof(span->record));
+            /* ldtap_span_begin clears the span part itself: clearing it here too was a
+             * second memset of most of the record on every query. */
+            _Static_assert(offsetof(struct ldtap_db_span_record, span) == 0, "span leads the record");
+            memset((char *)&span->record + sizeof(span->record.span), 0,
+                   sizeof(span->record) - sizeof(span->record.span));
             ldtap_span_begin(&span->record.span, LDTAP_SPAN_KIND_CLIENT);
             span->record.system = (uint16_t)system;
             span->record.source = LDTAP_DB_SOURCE_DRIVER;
@@ -170,36 +174,74 @@ static struct table *table_map(struct table **table) { return map_once((void **)
 
 static uint32_t home_of(uint64_t key) { return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - TABLE_BITS)); }
 
-/* hot: the slot index of `key`, or -1. */
-static int table_find(const struct table *table, uint64_t key) {
+/*
+ * Per thread, the slot last found or claimed: a statement is looked up again by each of
+ * its sqlite3_step calls and by its reset (usually on the same thread), and a hit here
+ * skips the probe of the window. Only a hint: the slot's key is checked again.
+ */
+static LDTAP_THREAD_LOCAL struct {
+    const struct table *table;
+    uint64_t key;
+    uint32_t index;
+} last_slot;
+
+static int remember_slot(const struct table *table, uint64_t key, uint32_t index) {
+    last_slot.table = table;
+    last_slot.key = key;
+    last_slot.index = index;
+    return (int)index;
+}
+
+/* The slot of `key` (-1: none) and, in *free_index, the first free slot of its window
+ * (-1: none), from one pass over the window. */
+static int table_probe(const struct table *table, uint64_t key, int *free_index) {
+    *free_index = -1;
     if (table == NULL || key == 0) /* not mapped yet; a NULL handle (0 marks free slots) */
         return -1;
+    if (last_slot.table == table && last_slot.key == key &&
+        __atomic_load_n(&table->keys[last_slot.index], __ATOMIC_ACQUIRE) == key)
+        return (int)last_slot.index;
     uint32_t home = home_of(key);
     for (uint32_t i = 0; i < TABLE_WINDOW; i++) {
         uint32_t index = (home + i) % TABLE_SLOTS;
-        if (__atomic_load_n(&table->keys[index], __ATOMIC_ACQUIRE) == key)
-            return (int)index;
+        uint64_t held = __atomic_load_n(&table->keys[index], __ATOMIC_ACQUIRE);
+        if (held == key)
+            return remember_slot(table, key, index);
+        if (held == 0 && *free_index < 0)
+            *free_index = (int)index;
     }
     return -1;
 }
 
-/* The slot of `key`, or a free one claimed for it; with `evict`, else the home slot. */
+/* hot: the slot index of `key`, or -1. */
+static int table_find(const struct table *table, uint64_t key) {
+    int free_index;
+    return table_probe(table, key, &free_index);
+}
+
+/* The slot of `key`, or a free one claimed for it; with `evict`, else the home slot.
+ * The free slot seen by the probe is tried first: no second pass when it is still free. */
 static int table_claim(struct table *table, uint64_t key, bool evict) {
-    int found = table_find(table, key);
+    int free_index;
+    int found = table_probe(table, key, &free_index);
     if (found >= 0 || table == NULL || key == 0)
         return found;
+    uint64_t free_key = 0;
+    if (free_index >= 0 && __atomic_compare_exchange_n(&table->keys[free_index], &free_key, key, false,
+                                                       __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        return remember_slot(table, key, (uint32_t)free_index);
     uint32_t home = home_of(key);
-    for (uint32_t i = 0; i < TABLE_WINDOW; i++) {
+    for (uint32_t i = 0; i < TABLE_WINDOW; i++) { /* another thread took it: any other */
         uint32_t index = (home + i) % TABLE_SLOTS;
-        uint64_t free_key = 0;
+        free_key = 0;
         if (__atomic_compare_exchange_n(&table->keys[index], &free_key, key, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED))
-            return (int)index;
+            return remember_slot(table, key, index);
     }
     if (!evict)
         return -1;
     __atomic_store_n(&table->keys[home], key, __ATOMIC_RELEASE);
-    return (int)home;
+    return remember_slot(table, key, home);
 }
 
 static uint64_t handle_key(const void *handle) { return (uint64_t)(uintptr_t)handle; }

@@ -1,4 +1,4 @@
-// Decodes OTLP trace and metrics requests (protobuf via the official generated definitions
+// Decodes OTLP trace, metrics and logs requests (protobuf via the official generated definitions
 // shipped in @opentelemetry/otlp-transformer, or OTLP/JSON) into one normalised shape for tests.
 'use strict';
 
@@ -89,6 +89,18 @@ function normalizeSpan(span, isJson) {
     attributes: attributes.values,
     attributeTypes: attributes.types,
     status: { code: (span.status && span.status.code) || 0, message: (span.status && span.status.message) || '' },
+    events: (span.events || []).map(normalizeEvent),
+  };
+}
+
+// A span event (an `exception` one, say): its attributes flattened like a span's.
+function normalizeEvent(event) {
+  const attributes = flatten(event.attributes);
+  return {
+    name: event.name || '',
+    timeUnixNano: decimal(event.timeUnixNano),
+    attributes: attributes.values,
+    attributeTypes: attributes.types,
   };
 }
 
@@ -251,22 +263,103 @@ function decodeMetrics(body, isJson) {
   return normalized;
 }
 
-// Logs are only decoded generically for now (byte fields as hex).
-function hexBytes(value) {
-  if (Buffer.isBuffer(value) || value instanceof Uint8Array) return hex(value);
-  if (Array.isArray(value)) return value.map(hexBytes);
-  if (value && typeof value === 'object') {
-    const out = {};
-    for (const [key, inner] of Object.entries(value)) out[key] = hexBytes(inner);
-    return out;
+// ---- logs ----
+
+const LOG_KEYS = {
+  request: ['resourceLogs'],
+  resourceLogs: ['resource', 'scopeLogs', 'schemaUrl'],
+  scopeLogs: ['scope', 'logRecords', 'schemaUrl'],
+  logRecord: ['timeUnixNano', 'observedTimeUnixNano', 'severityNumber', 'severityText', 'body', 'attributes',
+    'droppedAttributesCount', 'flags', 'traceId', 'spanId', 'eventName'],
+};
+
+function checkLogKeys(object, kind) {
+  for (const key of Object.keys(object || {})) {
+    if (!LOG_KEYS[kind].includes(key)) throw new Error(`unknown ${kind} field ${key}`);
   }
-  return value;
+}
+
+// OTLP/JSON logs: strict field names, decimal-string times, integer severity, and ids as
+// lowercase hex, which become bytes here (fromObject would read a string as base64).
+function logsJsonToObject(request) {
+  checkLogKeys(request, 'request');
+  for (const resourceLogs of request.resourceLogs || []) {
+    checkLogKeys(resourceLogs, 'resourceLogs');
+    for (const scopeLogs of resourceLogs.scopeLogs || []) {
+      checkLogKeys(scopeLogs, 'scopeLogs');
+      for (const record of scopeLogs.logRecords || []) {
+        checkLogKeys(record, 'logRecord');
+        for (const key of ['timeUnixNano', 'observedTimeUnixNano']) {
+          if (record[key] !== undefined && typeof record[key] !== 'string') throw new Error(`${key} must be a decimal string`);
+        }
+        if (record.severityNumber !== undefined && typeof record.severityNumber !== 'number') {
+          throw new Error('severityNumber must be an integer');
+        }
+        for (const key of ['traceId', 'spanId']) {
+          if (record[key] !== undefined) record[key] = Buffer.from(id(record[key], true), 'hex');
+        }
+      }
+    }
+  }
+  return request;
+}
+
+function normalizeLogRecord(record) {
+  const attributes = flatten(record.attributes);
+  const [bodyType, body] = anyValue(record.body);
+  return {
+    timeUnixNano: decimal(record.timeUnixNano),
+    observedTimeUnixNano: decimal(record.observedTimeUnixNano),
+    severityNumber: record.severityNumber || 0,
+    severityText: record.severityText || '',
+    body,
+    bodyType,
+    attributes: attributes.values,
+    attributeTypes: attributes.types,
+    traceId: hex(record.traceId),
+    spanId: hex(record.spanId),
+    flags: record.flags || 0,
+  };
+}
+
+function normalizeLogsObject(request) {
+  return {
+    resourceLogs: (request.resourceLogs || []).map((resourceLogs) => {
+      const resource = flatten(resourceLogs.resource && resourceLogs.resource.attributes);
+      return {
+        resource: resource.values,
+        resourceTypes: resource.types,
+        scopeLogs: (resourceLogs.scopeLogs || []).map((scopeLogs) => ({
+          scope: { name: (scopeLogs.scope && scopeLogs.scope.name) || '', version: (scopeLogs.scope && scopeLogs.scope.version) || '' },
+          logRecords: (scopeLogs.logRecords || []).map(normalizeLogRecord),
+        })),
+      };
+    }),
+  };
+}
+
+// Like decodeMetrics: protobuf by decode plus the byte-identical re-encode check, JSON by
+// fromObject after the strict checks above.
+function decodeLogs(body, isJson) {
+  let message;
+  const meta = { format: isJson ? 'json' : 'protobuf', bytes: body.length };
+  if (isJson) {
+    message = LogsRequest.fromObject(logsJsonToObject(JSON.parse(body.toString('utf8'))));
+  } else {
+    message = LogsRequest.decode(body);
+    meta.reencodedEqual = Buffer.from(LogsRequest.encode(message).finish()).equals(body);
+  }
+  const error = LogsRequest.verify(message);
+  if (error) throw new Error(`invalid ExportLogsServiceRequest: ${error}`);
+  const normalized = normalizeLogsObject(LogsRequest.toObject(message, TO_OBJECT));
+  normalized._meta = meta;
+  return normalized;
 }
 
 function decodeOther(signal, body, isJson) {
   if (signal === 'metrics') return { signal, ...decodeMetrics(body, isJson) };
-  if (isJson) return { signal, request: JSON.parse(body.toString('utf8')) };
-  return { signal, request: hexBytes(LogsRequest.toObject(LogsRequest.decode(body), TO_OBJECT)) };
+  if (signal === 'logs') return { signal, ...decodeLogs(body, isJson) };
+  throw new Error(`unknown signal ${signal}`);
 }
 
-module.exports = { decodeTraces, decodeMetrics, decodeOther };
+module.exports = { decodeTraces, decodeMetrics, decodeLogs, decodeOther };
