@@ -192,64 +192,60 @@ static int remember_slot(const struct table *table, uint64_t key, uint32_t index
     return (int)index;
 }
 
-/* The slot of `key` (-1: none) and, in *free_index, the first free slot of its window
- * (-1: none), from one pass over the window. */
-static int table_probe(const struct table *table, uint64_t key, int *free_index) {
-    *free_index = -1;
+/* hot: the slot index of `key`, or -1. */
+static int table_find(const struct table *table, uint64_t key) {
     if (table == NULL || key == 0) /* not mapped yet; a NULL handle (0 marks free slots) */
         return -1;
     if (last_slot.table == table && last_slot.key == key &&
         __atomic_load_n(&table->keys[last_slot.index], __ATOMIC_ACQUIRE) == key)
         return (int)last_slot.index;
     uint32_t home = home_of(key);
+    /* Unrolled: a miss (every execution's first step) probes the whole window, and the
+     * loop's own counting was half of its cost. */
+#pragma GCC unroll 8
     for (uint32_t i = 0; i < TABLE_WINDOW; i++) {
         uint32_t index = (home + i) % TABLE_SLOTS;
-        uint64_t held = __atomic_load_n(&table->keys[index], __ATOMIC_ACQUIRE);
-        if (held == key)
+        if (__atomic_load_n(&table->keys[index], __ATOMIC_ACQUIRE) == key)
             return remember_slot(table, key, index);
-        if (held == 0 && *free_index < 0)
-            *free_index = (int)index;
     }
     return -1;
 }
 
-/* hot: the slot index of `key`, or -1. */
-static int table_find(const struct table *table, uint64_t key) {
-    int free_index;
-    return table_probe(table, key, &free_index);
-}
-
-/* The slot of `key`, or a free one claimed for it; with `evict`, else the home slot.
- * The free slot seen by the probe is tried first: no second pass when it is still free. */
-static int table_claim(struct table *table, uint64_t key, bool evict) {
-    int free_index;
-    int found = table_probe(table, key, &free_index);
+/* The slot of `key`, or a free one claimed for it (*claimed set); with `evict`, else the
+ * home slot. */
+static int table_claim(struct table *table, uint64_t key, bool evict, bool *claimed) {
+    *claimed = false;
+    int found = table_find(table, key);
     if (found >= 0 || table == NULL || key == 0)
         return found;
-    uint64_t free_key = 0;
-    if (free_index >= 0 && __atomic_compare_exchange_n(&table->keys[free_index], &free_key, key, false,
-                                                       __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-        return remember_slot(table, key, (uint32_t)free_index);
+    *claimed = true;
     uint32_t home = home_of(key);
-    for (uint32_t i = 0; i < TABLE_WINDOW; i++) { /* another thread took it: any other */
+    for (uint32_t i = 0; i < TABLE_WINDOW; i++) {
         uint32_t index = (home + i) % TABLE_SLOTS;
-        free_key = 0;
+        uint64_t free_key = 0;
         if (__atomic_compare_exchange_n(&table->keys[index], &free_key, key, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED))
             return remember_slot(table, key, index);
     }
-    if (!evict)
+    if (!evict) {
+        *claimed = false;
         return -1;
+    }
     __atomic_store_n(&table->keys[home], key, __ATOMIC_RELEASE);
     return remember_slot(table, key, home);
 }
 
 static uint64_t handle_key(const void *handle) { return (uint64_t)(uintptr_t)handle; }
 
-struct ldtap_db_span *ldtap_db_pending_start(const void *handle) {
+struct ldtap_db_span *ldtap_db_pending_find_or_start(const void *handle, bool *started) {
     struct table *table = table_map(&pending_table);
-    int index = table_claim(table, handle_key(handle), false);
+    int index = table_claim(table, handle_key(handle), false, started);
     return index >= 0 ? &table->entries[index].span : NULL;
+}
+
+struct ldtap_db_span *ldtap_db_pending_start(const void *handle) {
+    bool started;
+    return ldtap_db_pending_find_or_start(handle, &started);
 }
 
 struct ldtap_db_span *ldtap_db_pending_find(const void *handle) {
@@ -276,7 +272,8 @@ uint64_t ldtap_db_prepared_key(const void *connection, const char *name) {
 void ldtap_db_prepared_remember(uint64_t key, const void *connection, const char *statement,
                                 size_t length) {
     struct table *table = table_map(&prepared_table);
-    int index = table_claim(table, key, true);
+    bool claimed;
+    int index = table_claim(table, key, true, &claimed);
     if (index < 0)
         return;
     struct table_entry *entry = &table->entries[index];

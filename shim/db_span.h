@@ -73,6 +73,8 @@ void ldtap_db_span_write(struct ldtap_db_span *span, const char *namespace_name,
  * span and frees its slot. */
 struct ldtap_db_span *ldtap_db_pending_start(const void *handle);
 struct ldtap_db_span *ldtap_db_pending_find(const void *handle);
+/* find, else start (*started true): one probe of the table where find then start take two. */
+struct ldtap_db_span *ldtap_db_pending_find_or_start(const void *handle, bool *started);
 void ldtap_db_pending_end(struct ldtap_db_span *span, const char *namespace_name);
 
 /* Statement text kept from a prepare for its executions. The key is a handle

@@ -43,7 +43,8 @@ static void seed_generator(void) {
 
 static uint64_t rotate_left(uint64_t value, int bits) { return (value << bits) | (value >> (64 - bits)); }
 
-static uint64_t next_random(void) {
+/* Inlined into ldtap_random_id's loop: a call per word cost as much as the generator. */
+static inline __attribute__((always_inline)) uint64_t next_random(void) {
     if (!generator_seeded)
         seed_generator();
     uint64_t result = rotate_left(generator[1] * 5, 7) * 9;
@@ -57,6 +58,16 @@ static uint64_t next_random(void) {
     return result;
 }
 
+/* The last `length` (< 8) bytes of an id, out of line: no id the shim makes has any, and
+ * the variable-size copy made ldtap_random_id save and restore every register. Returns
+ * the bytes taken, whatever the byte order, for the all-zero test. */
+static __attribute__((noinline, cold)) uint64_t random_tail(uint8_t *bytes, size_t length) {
+    uint64_t value = next_random(), kept = 0;
+    memcpy(bytes, &value, length);
+    memcpy(&kept, bytes, length);
+    return kept;
+}
+
 /* Whole 8-byte words are stored with a constant-size memcpy (one move); a variable-size
  * one per word (and masking each word for the all-zero test) cost about three times the
  * generator itself on the database span path. */
@@ -68,12 +79,8 @@ void ldtap_random_id(uint8_t *bytes, size_t length) {
         memcpy(bytes + i, &value, 8);
         any |= value;
     }
-    if (i < length) {
-        uint64_t value = next_random(), kept = 0;
-        memcpy(bytes + i, &value, length - i);
-        memcpy(&kept, bytes + i, length - i); /* the bytes taken, whatever the byte order */
-        any |= kept;
-    }
+    if (i < length)
+        any |= random_tail(bytes + i, length - i);
     if (any == 0 && length > 0)
         bytes[length - 1] = 1;
 }

@@ -94,24 +94,22 @@ static void finish(sqlite3_stmt *statement, struct ldtap_db_span *span) {
     ldtap_db_pending_end(span, statement_file(statement, db));
 }
 
-static struct ldtap_db_span *start_execution(sqlite3_stmt *statement) {
-    struct ldtap_db_span *span = ldtap_db_pending_start(statement);
-    if (span == NULL)
-        return NULL; /* table full: this execution goes untraced */
+/* A new execution of `statement` in `span`, a slot just claimed for it. */
+static void start_execution(sqlite3_stmt *statement, struct ldtap_db_span *span) {
     ldtap_db_span_begin(span, LDTAP_DB_SQLITE, LDTAP_DB_REAL(sqlite3_sql)(statement),
                         LDTAP_DB_NUL_TERMINATED);
     if (!returns_rows(statement))
         span->start_mark = LDTAP_DB_REAL(sqlite3_total_changes)(LDTAP_DB_REAL(sqlite3_db_handle)(statement));
     span->record.rows = 0;
-    return span;
 }
 
 LDTAP_HOT LDTAP_EXPORT int sqlite3_step(sqlite3_stmt *statement) {
     if (statement == NULL || !ldtap_db_enter(LDTAP_LIBRARY_SQLITE))
         return LDTAP_DB_REAL(sqlite3_step)(statement);
-    struct ldtap_db_span *span = ldtap_db_pending_find(statement);
-    if (span == NULL)
-        span = start_execution(statement);
+    bool started; /* NULL and false: table full, this execution goes untraced */
+    struct ldtap_db_span *span = ldtap_db_pending_find_or_start(statement, &started);
+    if (started)
+        start_execution(statement, span);
     int result = LDTAP_DB_REAL(sqlite3_step)(statement);
     if (span != NULL && result == SQLITE_ROW) {
         span->record.rows++;

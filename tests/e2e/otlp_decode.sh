@@ -75,6 +75,7 @@ assert.deepEqual(server, {
     'test.big': 'int', 'test.ratio': 'double', 'test.flag': 'bool', 'test.awkward': 'string', 'test.empty': 'string',
   },
   status: { code: 2, message: '' },
+  events: [],
 });
 assert.deepEqual(client, {
   traceId: '0102030405060708090a0b0c0d0e0f10',
@@ -98,6 +99,7 @@ assert.deepEqual(client, {
     'test.tiny': 'double', 'test.flag': 'bool',
   },
   status: { code: 0, message: '' },
+  events: [],
 });
 assert.deepEqual(worker.scopeSpans[0].spans, [{
   traceId: 'f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff',
@@ -111,6 +113,7 @@ assert.deepEqual(worker.scopeSpans[0].spans, [{
   attributes: {},
   attributeTypes: {},
   status: { code: 1, message: '' },
+  events: [],
 }]);
 console.log('otlp_decode: protobuf and JSON encodings verified against the official definitions');
 NODE

@@ -125,15 +125,25 @@ check "gunicorn: pids differ per ring" test "$(grep -c '^ring pid=' <<<"$gun")" 
 cat >"$WORK/async_server.py" <<'APP'
 import asyncio, sys
 port, upstream = int(sys.argv[1]), int(sys.argv[2])
+arrived = 0
+both_in_flight = None
 async def handle(reader, writer):
+    global arrived
     await reader.readuntil(b"\r\n\r\n")
-    await asyncio.sleep(0.3)  # both requests are now in flight on this one thread
+    # Wait until both requests are in flight on this one thread, however late the second
+    # client starts on a loaded machine; only then call upstream.
+    arrived += 1
+    if arrived == 2:
+        both_in_flight.set()
+    await asyncio.wait_for(both_in_flight.wait(), 30)
     r, w = await asyncio.open_connection("127.0.0.1", upstream)
     w.write(b"GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     await w.drain(); await r.read(); w.close()
     writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
     await writer.drain(); writer.close()
 async def main():
+    global both_in_flight
+    both_in_flight = asyncio.Event()
     server = await asyncio.start_server(handle, "127.0.0.1", port)
     async with server: await server.serve_forever()
 asyncio.run(main())
