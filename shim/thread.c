@@ -43,26 +43,24 @@ static void seed_generator(void) {
 
 static uint64_t rotate_left(uint64_t value, int bits) { return (value << bits) | (value >> (64 - bits)); }
 
-/* Inlined into ldtap_random_id's loop: a call per word cost as much as the generator. */
-static inline __attribute__((always_inline)) uint64_t next_random(void) {
-    if (!generator_seeded)
-        seed_generator();
-    uint64_t result = rotate_left(generator[1] * 5, 7) * 9;
-    uint64_t shifted = generator[1] << 17;
-    generator[2] ^= generator[0];
-    generator[3] ^= generator[1];
-    generator[1] ^= generator[2];
-    generator[0] ^= generator[3];
-    generator[2] ^= shifted;
-    generator[3] = rotate_left(generator[3], 45);
+/* xoshiro256** step on a copy of the state held in registers; the caller seeds first. */
+static inline uint64_t next_random(uint64_t state[4]) {
+    uint64_t result = rotate_left(state[1] * 5, 7) * 9;
+    uint64_t shifted = state[1] << 17;
+    state[2] ^= state[0];
+    state[3] ^= state[1];
+    state[1] ^= state[2];
+    state[0] ^= state[3];
+    state[2] ^= shifted;
+    state[3] = rotate_left(state[3], 45);
     return result;
 }
 
 /* The last `length` (< 8) bytes of an id, out of line: no id the shim makes has any, and
  * the variable-size copy made ldtap_random_id save and restore every register. Returns
  * the bytes taken, whatever the byte order, for the all-zero test. */
-static __attribute__((noinline, cold)) uint64_t random_tail(uint8_t *bytes, size_t length) {
-    uint64_t value = next_random(), kept = 0;
+static __attribute__((noinline, cold)) uint64_t random_tail(uint64_t state[4], uint8_t *bytes, size_t length) {
+    uint64_t value = next_random(state), kept = 0;
     memcpy(bytes, &value, length);
     memcpy(&kept, bytes, length);
     return kept;
@@ -72,15 +70,20 @@ static __attribute__((noinline, cold)) uint64_t random_tail(uint8_t *bytes, size
  * one per word (and masking each word for the all-zero test) cost about three times the
  * generator itself on the database span path. */
 void ldtap_random_id(uint8_t *bytes, size_t length) {
+    if (!generator_seeded)
+        seed_generator();
+    uint64_t state[4]; /* the thread's generator, in registers while the id is made */
+    memcpy(state, generator, sizeof(state));
     uint64_t any = 0;
     size_t i = 0;
     for (; i + 8 <= length; i += 8) {
-        uint64_t value = next_random();
+        uint64_t value = next_random(state);
         memcpy(bytes + i, &value, 8);
         any |= value;
     }
     if (i < length)
-        any |= random_tail(bytes + i, length - i);
+        any |= random_tail(state, bytes + i, length - i);
+    memcpy(generator, state, sizeof(state));
     if (any == 0 && length > 0)
         bytes[length - 1] = 1;
 }

@@ -63,25 +63,25 @@ static bool returns_rows(sqlite3_stmt *statement) {
 
 /*
  * sqlite3_db_filename() looks "main" up by name on every call (over a hundred instructions,
- * more than the rest of an execution's bookkeeping), yet a statement's connection and that
- * connection's main file never change while the statement lives; and a connection, with
- * the string, outlives its statements (sqlite3_close_v2 keeps it until the last is
- * finalized). So each thread keeps the file of the statement it finished last, valid until
- * any statement is finalized: every sqlite3_finalize call bumps the generation before
- * anything else, so an address reused by a later statement never finds a stale entry.
+ * more than the rest of an execution's bookkeeping), yet a connection's main file never
+ * changes while it is open. So each thread keeps the file of the connection whose
+ * statement it finished last, valid until any statement is finalized: a connection the
+ * cache names had a statement, so it cannot really close (sqlite3_close fails, and
+ * sqlite3_close_v2 waits) and its address be reused before that statement is finalized,
+ * and every sqlite3_finalize call bumps the generation before anything else.
  */
 static uint64_t finalize_generation;
 static LDTAP_THREAD_LOCAL struct {
-    sqlite3_stmt *statement;
+    sqlite3 *db;
     uint64_t generation;
     const char *file;
 } last_file;
 
-static const char *statement_file(sqlite3_stmt *statement, sqlite3 *db) {
+static const char *connection_file(sqlite3 *db) {
     uint64_t generation = __atomic_load_n(&finalize_generation, __ATOMIC_RELAXED);
-    if (last_file.statement != statement || last_file.generation != generation) {
+    if (last_file.db != db || last_file.generation != generation) {
         last_file.file = database_file(db);
-        last_file.statement = statement;
+        last_file.db = db;
         last_file.generation = generation;
     }
     return last_file.file;
@@ -91,7 +91,7 @@ static void finish(sqlite3_stmt *statement, struct ldtap_db_span *span) {
     sqlite3 *db = LDTAP_DB_REAL(sqlite3_db_handle)(statement);
     if (!returns_rows(statement))
         span->record.rows = LDTAP_DB_REAL(sqlite3_total_changes)(db) - span->start_mark;
-    ldtap_db_pending_end(span, statement_file(statement, db));
+    ldtap_db_pending_end(span, connection_file(db));
 }
 
 /* A new execution of `statement` in `span`, a slot just claimed for it. */
@@ -139,7 +139,7 @@ LDTAP_EXPORT int sqlite3_reset(sqlite3_stmt *statement) {
 }
 
 LDTAP_EXPORT int sqlite3_finalize(sqlite3_stmt *statement) {
-    /* Untraced calls too: see statement_file. Relaxed is enough, the allocator orders a
+    /* Untraced calls too: see connection_file. Relaxed is enough, the allocator orders a
      * free before the reuse of its address. */
     __atomic_fetch_add(&finalize_generation, 1, __ATOMIC_RELAXED);
     return end_execution_then(LDTAP_DB_REAL(sqlite3_finalize), statement);
