@@ -2,6 +2,8 @@
  * across resets because the exporter encodes batch after batch into the same buffer. */
 #include "buffer.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,4 +67,15 @@ void ldtap_buffer_append_byte(struct ldtap_buffer *buffer, uint8_t byte) {
 
 void ldtap_buffer_append_cstring(struct ldtap_buffer *buffer, const char *text) {
     ldtap_buffer_append(buffer, text, strlen(text));
+}
+
+void ldtap_buffer_append_format(struct ldtap_buffer *buffer, const char *format, ...) {
+    char text[256];
+    va_list arguments;
+    va_start(arguments, format);
+    int length = vsnprintf(text, sizeof text, format, arguments);
+    va_end(arguments);
+    if (length > 0) {
+        ldtap_buffer_append(buffer, text, (size_t)length < sizeof text ? (size_t)length : sizeof text - 1);
+    }
 }

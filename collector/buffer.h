@@ -24,5 +24,9 @@ void ldtap_buffer_append(struct ldtap_buffer *buffer, const void *bytes, size_t 
 void ldtap_buffer_append_byte(struct ldtap_buffer *buffer, uint8_t byte);
 /* Appends a NUL-terminated string without its NUL. */
 void ldtap_buffer_append_cstring(struct ldtap_buffer *buffer, const char *text);
+/* printf into the buffer, for a few numbers or a short name at a time: output past 255
+ * bytes is cut. */
+void ldtap_buffer_append_format(struct ldtap_buffer *buffer, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -1,7 +1,9 @@
-/* Clock, thread and retry plumbing shared by exporter.c (spans) and metrics_exporter.c. */
+/* Clock, thread and retry plumbing shared by exporter.c (spans), log_exporter.c and
+ * metrics_exporter.c. */
 #include "export_common.h"
 
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -36,6 +38,31 @@ void ldtap_cond_wait_until(pthread_cond_t *condition, pthread_mutex_t *lock, uin
     }
     struct timespec until = {.tv_sec = (time_t)(when_ns / 1000000000ull), .tv_nsec = (long)(when_ns % 1000000000ull)};
     pthread_cond_timedwait(condition, lock, &until);
+}
+
+bool ldtap_wait_to_retry(pthread_mutex_t *lock, pthread_cond_t *wake, uint64_t wake_ns,
+                         uint64_t (*deadline_locked)(const void *owner), const void *owner,
+                         uint64_t *retried_requests) {
+    bool keep_going = true;
+    pthread_mutex_lock(lock);
+    while (keep_going && ldtap_monotonic_ns() < wake_ns) {
+        uint64_t deadline_ns = deadline_locked(owner);
+        keep_going = !deadline_ns || wake_ns < deadline_ns;
+        if (keep_going) {
+            ldtap_cond_wait_until(wake, lock, wake_ns);
+        }
+    }
+    *retried_requests += keep_going;
+    pthread_mutex_unlock(lock);
+    return keep_going;
+}
+
+void ldtap_record_failure(pthread_mutex_t *lock, uint64_t *failed_requests, char *last_error,
+                          size_t last_error_size, const char *message) {
+    pthread_mutex_lock(lock);
+    (*failed_requests)++;
+    snprintf(last_error, last_error_size, "%s", message);
+    pthread_mutex_unlock(lock);
 }
 
 int ldtap_start_export_thread(pthread_t *thread, void *(*run)(void *), void *argument) {

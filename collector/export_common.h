@@ -23,6 +23,19 @@ void ldtap_cond_wait_until(pthread_cond_t *condition, pthread_mutex_t *lock, uin
  * CMD and must be the one to get them). Returns pthread_create's error. */
 int ldtap_start_export_thread(pthread_t *thread, void *(*run)(void *), void *argument);
 
+/* Bodies for the ldtap_delivery hooks below, shared by exporters whose stats are of
+ * different types: each passes its own lock, condition and counters. */
+/* Under `lock`, sleeps on `wake` until `wake_ns` unless the owner's deadline (read by
+ * `deadline_locked` with the lock held, 0: none) falls first; a stop arriving during the
+ * wait can bring the deadline forward, so it is read again after every wake. False means
+ * give up; true counts the retry in *retried_requests. */
+bool ldtap_wait_to_retry(pthread_mutex_t *lock, pthread_cond_t *wake, uint64_t wake_ns,
+                         uint64_t (*deadline_locked)(const void *owner), const void *owner,
+                         uint64_t *retried_requests);
+/* Under `lock`, counts one failed attempt and keeps `message` as the last error. */
+void ldtap_record_failure(pthread_mutex_t *lock, uint64_t *failed_requests, char *last_error,
+                          size_t last_error_size, const char *message);
+
 /* One request's delivery, with hooks into its owner (which holds the lock and stats). */
 struct ldtap_delivery {
     struct ldtap_transport *transport;

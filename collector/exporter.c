@@ -122,10 +122,8 @@ static bool backoff_wait(void *owner, uint64_t wake_ns) {
 
 static void record_failure(void *owner, const char *message) {
     struct ldtap_exporter *exporter = owner;
-    pthread_mutex_lock(&exporter->lock);
-    exporter->stats.failed_requests++;
-    set_last_error_locked(exporter, message);
-    pthread_mutex_unlock(&exporter->lock);
+    ldtap_record_failure(&exporter->lock, &exporter->stats.failed_requests, exporter->stats.last_error,
+                         sizeof exporter->stats.last_error, message);
 }
 
 static uint64_t current_deadline(void *owner) {

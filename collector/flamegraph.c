@@ -4,7 +4,6 @@
 #include "flamegraph.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,18 +157,6 @@ static void append_escaped(struct ldtap_buffer *out, const char *text, size_t le
     }
 }
 
-static void append_format(struct ldtap_buffer *out, const char *format, ...) __attribute__((format(printf, 2, 3)));
-static void append_format(struct ldtap_buffer *out, const char *format, ...) {
-    char text[256];
-    va_list arguments;
-    va_start(arguments, format);
-    int length = vsnprintf(text, sizeof text, format, arguments);
-    va_end(arguments);
-    if (length > 0) {
-        ldtap_buffer_append(out, text, (size_t)length < sizeof text ? (size_t)length : sizeof text - 1);
-    }
-}
-
 /* Warm colours from the name, so the same function has the same colour in every graph. */
 static void frame_colour(const char *name, unsigned *red, unsigned *green, unsigned *blue) {
     uint64_t hash = 1469598103934665603ull;
@@ -201,13 +188,15 @@ static void draw(struct graph *graph, struct ldtap_buffer *out, size_t node, siz
         append_escaped(out, frame->location, strlen(frame->location));
         ldtap_buffer_append_cstring(out, ")");
     }
-    append_format(out, ": %s live (%" PRIu64 " bytes, %.2f%%)</title>", size, frame->bytes, share);
-    append_format(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"rgb(%u,%u,%u)\" rx=\"2\"/>",
-                  x, y, width, FRAME_HEIGHT - 1, red, green, blue);
+    ldtap_buffer_append_format(out, ": %s live (%" PRIu64 " bytes, %.2f%%)</title>", size, frame->bytes,
+                               share);
+    ldtap_buffer_append_format(
+        out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"rgb(%u,%u,%u)\" rx=\"2\"/>",
+        x, y, width, FRAME_HEIGHT - 1, red, green, blue);
     size_t fits = width > 3 * CHARACTER_WIDTH ? (size_t)((width - 6) / CHARACTER_WIDTH) : 0;
     if (fits >= 3) {
         size_t length = strlen(frame->name);
-        append_format(out, "<text x=\"%.1f\" y=\"%.1f\">", x + 3, y + FRAME_HEIGHT - 4.5);
+        ldtap_buffer_append_format(out, "<text x=\"%.1f\" y=\"%.1f\">", x + 3, y + FRAME_HEIGHT - 4.5);
         if (length <= fits) {
             append_escaped(out, frame->name, length);
         } else { /* cut on a character boundary, then mark the cut */
@@ -251,20 +240,23 @@ bool ldtap_flamegraph_render(const struct ldtap_heap_profile *profile, struct ld
     }
     double height = TOP_MARGIN + BOTTOM_MARGIN + (double)(graph.max_depth + 1) * FRAME_HEIGHT;
     double scale = graph.nodes[0].bytes ? (IMAGE_WIDTH - 2 * SIDE_MARGIN) / (double)graph.nodes[0].bytes : 0;
-    append_format(out,
-                  "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
-                  "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
-                  "viewBox=\"0 0 %.0f %.0f\">\n",
-                  IMAGE_WIDTH, height, IMAGE_WIDTH, height);
+    ldtap_buffer_append_format(
+        out,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
+        "<svg version=\"1.1\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" "
+        "viewBox=\"0 0 %.0f %.0f\">\n",
+        IMAGE_WIDTH, height, IMAGE_WIDTH, height);
     ldtap_buffer_append_cstring(out, "<style>text{font-family:monospace;font-size:12px;fill:#000}"
                                      "g:hover rect{stroke:#000;stroke-width:0.5}</style>\n");
-    append_format(out, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#f8f8f0\"/>\n", IMAGE_WIDTH,
-                  height);
+    ldtap_buffer_append_format(out,
+                               "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#f8f8f0\"/>\n",
+                               IMAGE_WIDTH, height);
     char total[32];
     ldtap_format_bytes(graph.nodes[0].bytes, total, sizeof total);
-    append_format(out, "<text x=\"%.0f\" y=\"24\" style=\"font-size:16px\" text-anchor=\"middle\">", IMAGE_WIDTH / 2);
+    ldtap_buffer_append_format(
+        out, "<text x=\"%.0f\" y=\"24\" style=\"font-size:16px\" text-anchor=\"middle\">", IMAGE_WIDTH / 2);
     append_escaped(out, title, strlen(title));
-    append_format(out, " (estimated live heap %s)</text>\n", total);
+    ldtap_buffer_append_format(out, " (estimated live heap %s)</text>\n", total);
     if (graph.nodes[0].bytes) {
         draw(&graph, out, 0, 0, SIDE_MARGIN, scale, height);
     }

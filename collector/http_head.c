@@ -157,7 +157,8 @@ static bool parse_version(const char *bytes, size_t length, uint8_t *major, uint
     return true;
 }
 
-static bool parse_request_line(struct line line, struct ldtap_http_request_head *head) {
+static bool parse_request_line(struct line line, void *request_head) {
+    struct ldtap_http_request_head *head = request_head;
     if (has_forbidden_control(line.start, line.length)) {
         return false;
     }
@@ -198,23 +199,33 @@ static bool parse_request_line(struct line line, struct ldtap_http_request_head 
     return true;
 }
 
-bool ldtap_http_parse_request_head(const uint8_t *bytes, size_t length, struct ldtap_http_request_head *head) {
-    memset(head, 0, sizeof *head);
+/* What a request head and a response head share: the first line, read by
+ * `parse_first_line`, then the header fields into `headers` (inside `head`). `head`, of
+ * `head_size` bytes, is left zeroed when the first line does not parse. */
+static bool parse_head(const uint8_t *bytes, size_t length, void *head, size_t head_size,
+                       bool (*parse_first_line)(struct line line, void *head),
+                       struct ldtap_http_headers *headers) {
+    memset(head, 0, head_size);
     if (bytes == NULL || length == 0) {
         return false;
     }
     const char *cursor = (const char *)bytes;
     const char *end = cursor + length;
     struct line line = next_line(&cursor, end);
-    if (!parse_request_line(line, head)) {
-        memset(head, 0, sizeof *head);
+    if (!parse_first_line(line, head)) {
+        memset(head, 0, head_size);
         return false;
     }
-    parse_headers(cursor, end, &head->headers);
+    parse_headers(cursor, end, headers);
     return true;
 }
 
-static bool parse_status_line(struct line line, struct ldtap_http_response_head *head) {
+bool ldtap_http_parse_request_head(const uint8_t *bytes, size_t length, struct ldtap_http_request_head *head) {
+    return parse_head(bytes, length, head, sizeof *head, parse_request_line, &head->headers);
+}
+
+static bool parse_status_line(struct line line, void *response_head) {
+    struct ldtap_http_response_head *head = response_head;
     if (has_forbidden_control(line.start, line.length) ||
         !parse_version(line.start, line.length, &head->version_major, &head->version_minor)) {
         return false;
@@ -232,19 +243,7 @@ static bool parse_status_line(struct line line, struct ldtap_http_response_head 
 }
 
 bool ldtap_http_parse_response_head(const uint8_t *bytes, size_t length, struct ldtap_http_response_head *head) {
-    memset(head, 0, sizeof *head);
-    if (bytes == NULL || length == 0) {
-        return false;
-    }
-    const char *cursor = (const char *)bytes;
-    const char *end = cursor + length;
-    struct line line = next_line(&cursor, end);
-    if (!parse_status_line(line, head)) {
-        memset(head, 0, sizeof *head);
-        return false;
-    }
-    parse_headers(cursor, end, &head->headers);
-    return true;
+    return parse_head(bytes, length, head, sizeof *head, parse_status_line, &head->headers);
 }
 
 /* Characters of a reg-name or IPv4 address (RFC 3986 unreserved, sub-delims, '%'). */

@@ -51,36 +51,29 @@ static void free_entry(struct ldtap_log_entry *entry) {
 
 /* ---- ldtap_delivery hooks: only a stop sets a deadline ---- */
 
+static uint64_t deadline_locked(const void *owner) {
+    const struct ldtap_log_exporter *exporter = owner;
+    return exporter->stopping ? exporter->stop_deadline_ns : 0;
+}
+
 static uint64_t current_deadline(void *owner) {
     struct ldtap_log_exporter *exporter = owner;
     pthread_mutex_lock(&exporter->lock);
-    uint64_t deadline_ns = exporter->stopping ? exporter->stop_deadline_ns : 0;
+    uint64_t deadline_ns = deadline_locked(exporter);
     pthread_mutex_unlock(&exporter->lock);
     return deadline_ns;
 }
 
 static bool wait_to_retry(void *owner, uint64_t wake_ns) {
     struct ldtap_log_exporter *exporter = owner;
-    bool keep_going = true;
-    pthread_mutex_lock(&exporter->lock);
-    /* A stop arriving during the wait brings a deadline: look at it after every wake. */
-    while (keep_going && ldtap_monotonic_ns() < wake_ns) {
-        keep_going = !exporter->stopping || wake_ns < exporter->stop_deadline_ns;
-        if (keep_going) {
-            ldtap_cond_wait_until(&exporter->wake, &exporter->lock, wake_ns);
-        }
-    }
-    exporter->stats.retried_requests += keep_going;
-    pthread_mutex_unlock(&exporter->lock);
-    return keep_going;
+    return ldtap_wait_to_retry(&exporter->lock, &exporter->wake, wake_ns, deadline_locked, exporter,
+                               &exporter->stats.retried_requests);
 }
 
 static void record_failure(void *owner, const char *message) {
     struct ldtap_log_exporter *exporter = owner;
-    pthread_mutex_lock(&exporter->lock);
-    exporter->stats.failed_requests++;
-    set_last_error_locked(exporter, message);
-    pthread_mutex_unlock(&exporter->lock);
+    ldtap_record_failure(&exporter->lock, &exporter->stats.failed_requests, exporter->stats.last_error,
+                         sizeof exporter->stats.last_error, message);
 }
 
 /* ---- the thread ---- */

@@ -367,24 +367,27 @@ void ldtap_metrics_record(struct ldtap_metrics *metrics, enum ldtap_metric_id id
     series->sum += value;
 }
 
-void ldtap_metrics_set(struct ldtap_metrics *metrics, enum ldtap_metric_id id, struct ldtap_resource *resource,
-                       const struct ldtap_metric_attributes *set, double value, uint64_t start_time_ns) {
+/* Sets both forms of a gauge's value: ldtap_metrics_set and _set_int differ only in which
+ * of the two is exact. */
+static void set_gauge(struct ldtap_metrics *metrics, enum ldtap_metric_id id, struct ldtap_resource *resource,
+                      const struct ldtap_metric_attributes *set, uint64_t start_time_ns, double value,
+                      int64_t int_value) {
     struct metric_series *series = find_series(metrics, id, resource, set, start_time_ns);
     if (series) {
         series->value = value;
-        series->int_value = (int64_t)value;
+        series->int_value = int_value;
         series->time_ns = ldtap_metrics_now_unix_ns();
     }
 }
 
+void ldtap_metrics_set(struct ldtap_metrics *metrics, enum ldtap_metric_id id, struct ldtap_resource *resource,
+                       const struct ldtap_metric_attributes *set, double value, uint64_t start_time_ns) {
+    set_gauge(metrics, id, resource, set, start_time_ns, value, (int64_t)value);
+}
+
 void ldtap_metrics_set_int(struct ldtap_metrics *metrics, enum ldtap_metric_id id, struct ldtap_resource *resource,
                            const struct ldtap_metric_attributes *set, int64_t value, uint64_t start_time_ns) {
-    struct metric_series *series = find_series(metrics, id, resource, set, start_time_ns);
-    if (series) {
-        series->int_value = value;
-        series->value = (double)value;
-        series->time_ns = ldtap_metrics_now_unix_ns();
-    }
+    set_gauge(metrics, id, resource, set, start_time_ns, (double)value, value);
 }
 
 void ldtap_metrics_retire_resource(struct ldtap_metrics *metrics, const struct ldtap_resource *resource) {

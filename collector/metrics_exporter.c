@@ -49,7 +49,8 @@ static void set_last_error_locked(struct ldtap_metrics_exporter *exporter, const
     snprintf(exporter->stats.last_error, sizeof exporter->stats.last_error, "%s", message);
 }
 
-static uint64_t deadline_locked(const struct ldtap_metrics_exporter *exporter) {
+static uint64_t deadline_locked(const void *owner) {
+    const struct ldtap_metrics_exporter *exporter = owner;
     uint64_t deadline_ns = exporter->export_deadline_ns;
     if (exporter->stopping && (!deadline_ns || exporter->stop_deadline_ns < deadline_ns)) {
         deadline_ns = exporter->stop_deadline_ns;
@@ -69,27 +70,14 @@ static uint64_t current_deadline(void *owner) {
 
 static bool wait_to_retry(void *owner, uint64_t wake_ns) {
     struct ldtap_metrics_exporter *exporter = owner;
-    bool keep_going = true;
-    pthread_mutex_lock(&exporter->lock);
-    /* A stop arriving during the wait brings the deadline forward: check it each time. */
-    while (keep_going && ldtap_monotonic_ns() < wake_ns) {
-        uint64_t deadline_ns = deadline_locked(exporter);
-        keep_going = !deadline_ns || wake_ns < deadline_ns;
-        if (keep_going) {
-            ldtap_cond_wait_until(&exporter->wake, &exporter->lock, wake_ns);
-        }
-    }
-    exporter->stats.retried_requests += keep_going;
-    pthread_mutex_unlock(&exporter->lock);
-    return keep_going;
+    return ldtap_wait_to_retry(&exporter->lock, &exporter->wake, wake_ns, deadline_locked, exporter,
+                               &exporter->stats.retried_requests);
 }
 
 static void record_failure(void *owner, const char *message) {
     struct ldtap_metrics_exporter *exporter = owner;
-    pthread_mutex_lock(&exporter->lock);
-    exporter->stats.failed_requests++;
-    set_last_error_locked(exporter, message);
-    pthread_mutex_unlock(&exporter->lock);
+    ldtap_record_failure(&exporter->lock, &exporter->stats.failed_requests, exporter->stats.last_error,
+                         sizeof exporter->stats.last_error, message);
 }
 
 /* ---- one export ---- */

@@ -5,7 +5,6 @@
 
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,17 +359,6 @@ void ldtap_json_append_string(struct ldtap_buffer *out, const char *text, size_t
     ldtap_buffer_append_byte(out, '"');
 }
 
-void ldtap_json_append_format(struct ldtap_buffer *out, const char *format, ...) {
-    char text[128]; /* callers format at most a few numbers */
-    va_list arguments;
-    va_start(arguments, format);
-    int length = vsnprintf(text, sizeof text, format, arguments);
-    va_end(arguments);
-    if (length > 0) {
-        ldtap_buffer_append(out, text, (size_t)length < sizeof text ? (size_t)length : sizeof text - 1);
-    }
-}
-
 /* The shortest %g form that reads back as the same double; proto3's JSON mapping spells
  * the non-finite values as strings. */
 void ldtap_json_append_double(struct ldtap_buffer *out, double value) {
@@ -409,7 +397,7 @@ void ldtap_json_append_attributes(struct ldtap_buffer *out, const char *text, co
             ldtap_buffer_append_cstring(out, attribute->bool_value ? "\"boolValue\":true" : "\"boolValue\":false");
             break;
         case LDTAP_VALUE_INT:
-            ldtap_json_append_format(out, "\"intValue\":\"%" PRId64 "\"", attribute->int_value);
+            ldtap_buffer_append_format(out, "\"intValue\":\"%" PRId64 "\"", attribute->int_value);
             break;
         case LDTAP_VALUE_DOUBLE:
             ldtap_buffer_append_cstring(out, "\"doubleValue\":");

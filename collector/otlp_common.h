@@ -76,8 +76,6 @@ void ldtap_json_append_string(struct ldtap_buffer *out, const char *text, size_t
 void ldtap_json_append_hex(struct ldtap_buffer *out, const uint8_t *bytes, size_t length);
 /* The shortest form that reads back as the same double; non-finite values as strings. */
 void ldtap_json_append_double(struct ldtap_buffer *out, double value);
-/* printf into the buffer; for a few numbers at a time (at most 127 bytes). */
-void ldtap_json_append_format(struct ldtap_buffer *out, const char *format, ...) __attribute__((format(printf, 2, 3)));
 /* "attributes":[{"key":..,"value":{..}},..] */
 void ldtap_json_append_attributes(struct ldtap_buffer *out, const char *text,
                                   const struct ldtap_attribute *attributes, uint16_t count);

@@ -16,7 +16,8 @@ static void append_events(struct ldtap_buffer *out, const struct ldtap_span_even
     ldtap_buffer_append_cstring(out, ",\"events\":[");
     for (uint16_t i = 0; i < events->event_count; i++) {
         const struct ldtap_span_event *event = &events->events[i];
-        ldtap_json_append_format(out, "%s{\"timeUnixNano\":\"%" PRIu64 "\",\"name\":", i ? "," : "", event->time_ns);
+        ldtap_buffer_append_format(out, "%s{\"timeUnixNano\":\"%" PRIu64 "\",\"name\":", i ? "," : "",
+                                   event->time_ns);
         ldtap_json_append_string(out, event->name, strlen(event->name));
         if (event->attribute_count) {
             ldtap_buffer_append_byte(out, ',');
@@ -38,12 +39,13 @@ static void append_span(struct ldtap_buffer *out, const struct ldtap_span *span)
         ldtap_json_append_hex(out, span->parent_span_id, sizeof span->parent_span_id);
     }
     if (span->trace_flags) {
-        ldtap_json_append_format(out, ",\"flags\":%u", (unsigned)span->trace_flags);
+        ldtap_buffer_append_format(out, ",\"flags\":%u", (unsigned)span->trace_flags);
     }
     ldtap_buffer_append_cstring(out, ",\"name\":");
     ldtap_json_append_string(out, span->name, strnlen(span->name, sizeof span->name));
-    ldtap_json_append_format(out, ",\"kind\":%u,\"startTimeUnixNano\":\"%" PRIu64 "\",\"endTimeUnixNano\":\"%" PRIu64 "\"",
-                  (unsigned)span->kind, span->start_time_ns, span->end_time_ns);
+    ldtap_buffer_append_format(
+        out, ",\"kind\":%u,\"startTimeUnixNano\":\"%" PRIu64 "\",\"endTimeUnixNano\":\"%" PRIu64 "\"",
+        (unsigned)span->kind, span->start_time_ns, span->end_time_ns);
     if (span->attribute_count) {
         ldtap_buffer_append_byte(out, ',');
         ldtap_json_append_attributes(out, span->text, span->attributes, span->attribute_count);
@@ -52,7 +54,7 @@ static void append_span(struct ldtap_buffer *out, const struct ldtap_span *span)
         append_events(out, span->events);
     }
     if (span->status_code) {
-        ldtap_json_append_format(out, ",\"status\":{\"code\":%u}", (unsigned)span->status_code);
+        ldtap_buffer_append_format(out, ",\"status\":{\"code\":%u}", (unsigned)span->status_code);
     }
     ldtap_buffer_append_byte(out, '}');
 }

@@ -8,10 +8,11 @@
 #include "otlp_common.h"
 
 static void append_log_record(struct ldtap_buffer *out, const struct ldtap_log_entry *entry) {
-    ldtap_json_append_format(out, "{\"timeUnixNano\":\"%" PRIu64 "\",\"observedTimeUnixNano\":\"%" PRIu64 "\"",
-                             entry->time_ns, entry->observed_time_ns);
+    ldtap_buffer_append_format(out,
+                               "{\"timeUnixNano\":\"%" PRIu64 "\",\"observedTimeUnixNano\":\"%" PRIu64 "\"",
+                               entry->time_ns, entry->observed_time_ns);
     if (entry->severity_number) {
-        ldtap_json_append_format(out, ",\"severityNumber\":%u", (unsigned)entry->severity_number);
+        ldtap_buffer_append_format(out, ",\"severityNumber\":%u", (unsigned)entry->severity_number);
     }
     if (entry->severity_text[0]) {
         ldtap_buffer_append_cstring(out, ",\"severityText\":");

@@ -19,15 +19,15 @@ static void append_point_head(struct ldtap_buffer *out, const struct ldtap_snaps
         ldtap_buffer_append_byte(out, ',');
     }
     if (point->start_time_ns) {
-        ldtap_json_append_format(out, "\"startTimeUnixNano\":\"%" PRIu64 "\",", point->start_time_ns);
+        ldtap_buffer_append_format(out, "\"startTimeUnixNano\":\"%" PRIu64 "\",", point->start_time_ns);
     }
-    ldtap_json_append_format(out, "\"timeUnixNano\":\"%" PRIu64 "\"", point->time_ns);
+    ldtap_buffer_append_format(out, "\"timeUnixNano\":\"%" PRIu64 "\"", point->time_ns);
 }
 
 static void append_number_point(struct ldtap_buffer *out, const struct ldtap_snapshot_point *point) {
     append_point_head(out, point);
     if (point->instrument->is_integer) {
-        ldtap_json_append_format(out, ",\"asInt\":\"%" PRId64 "\"}", point->int_value);
+        ldtap_buffer_append_format(out, ",\"asInt\":\"%" PRId64 "\"}", point->int_value);
         return;
     }
     ldtap_buffer_append_cstring(out, ",\"asDouble\":");
@@ -38,14 +38,14 @@ static void append_number_point(struct ldtap_buffer *out, const struct ldtap_sna
 static void append_histogram_point(struct ldtap_buffer *out, const struct ldtap_snapshot_point *point) {
     const struct ldtap_instrument *instrument = point->instrument;
     append_point_head(out, point);
-    ldtap_json_append_format(out, ",\"count\":\"%" PRIu64 "\"", point->count);
+    ldtap_buffer_append_format(out, ",\"count\":\"%" PRIu64 "\"", point->count);
     if (point->count) {
         ldtap_buffer_append_cstring(out, ",\"sum\":");
         ldtap_json_append_double(out, point->sum);
     }
     ldtap_buffer_append_cstring(out, ",\"bucketCounts\":[");
     for (uint32_t i = 0; i <= instrument->bound_count; i++) {
-        ldtap_json_append_format(out, i ? ",\"%" PRIu64 "\"" : "\"%" PRIu64 "\"", point->bucket_counts[i]);
+        ldtap_buffer_append_format(out, i ? ",\"%" PRIu64 "\"" : "\"%" PRIu64 "\"", point->bucket_counts[i]);
     }
     ldtap_buffer_append_cstring(out, "],\"explicitBounds\":[");
     for (uint32_t i = 0; i < instrument->bound_count; i++) {
@@ -92,7 +92,7 @@ static void append_metric(struct ldtap_buffer *out, struct ldtap_snapshot_point 
     ldtap_buffer_append_byte(out, ']');
     if (instrument->kind != LDTAP_INSTRUMENT_GAUGE) {
         /* AGGREGATION_TEMPORALITY_DELTA = 1, _CUMULATIVE = 2 */
-        ldtap_json_append_format(out, ",\"aggregationTemporality\":%d", points[0]->delta ? 1 : 2);
+        ldtap_buffer_append_format(out, ",\"aggregationTemporality\":%d", points[0]->delta ? 1 : 2);
     }
     if (instrument->kind == LDTAP_INSTRUMENT_COUNTER) {
         ldtap_buffer_append_cstring(out, ",\"isMonotonic\":true");

@@ -4,7 +4,6 @@
 
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,19 +11,6 @@
 #include "resource.h"
 
 /* ---- text output ---- */
-
-static void append_format(struct ldtap_buffer *out, const char *format, ...)
-    __attribute__((format(printf, 2, 3)));
-static void append_format(struct ldtap_buffer *out, const char *format, ...) {
-    char text[64];
-    va_list arguments;
-    va_start(arguments, format);
-    int length = vsnprintf(text, sizeof text, format, arguments);
-    va_end(arguments);
-    if (length > 0) {
-        ldtap_buffer_append(out, text, (size_t)length < sizeof text ? (size_t)length : sizeof text - 1);
-    }
-}
 
 /* Shortest text that reads back as the same double; Prometheus spells the specials. */
 static void format_double(double value, char *text, size_t size) {
@@ -301,7 +287,7 @@ static void write_histogram(struct ldtap_buffer *out, const char *family,
         ldtap_buffer_append_cstring(out, family);
         ldtap_buffer_append_cstring(out, "_bucket");
         write_labels(out, set, le);
-        append_format(out, " %" PRIu64 "\n", cumulative);
+        ldtap_buffer_append_format(out, " %" PRIu64 "\n", cumulative);
     }
     ldtap_buffer_append_cstring(out, family);
     ldtap_buffer_append_cstring(out, "_sum");
@@ -313,7 +299,7 @@ static void write_histogram(struct ldtap_buffer *out, const char *family,
     ldtap_buffer_append_cstring(out, "_count");
     write_labels(out, set, NULL);
     /* The +Inf bucket, so that _count and the last bucket can never disagree. */
-    append_format(out, " %" PRIu64 "\n", cumulative);
+    ldtap_buffer_append_format(out, " %" PRIu64 "\n", cumulative);
 }
 
 void ldtap_prometheus_visit(void *context, const struct ldtap_instrument *instrument,
@@ -348,7 +334,7 @@ void ldtap_prometheus_visit(void *context, const struct ldtap_instrument *instru
     ldtap_buffer_append_cstring(out, render->family);
     write_labels(out, &set, NULL);
     if (instrument->is_integer) {
-        append_format(out, " %" PRId64 "\n", point->int_value);
+        ldtap_buffer_append_format(out, " %" PRId64 "\n", point->int_value);
     } else {
         ldtap_buffer_append_byte(out, ' ');
         append_double(out, point->value);

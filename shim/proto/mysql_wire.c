@@ -651,15 +651,12 @@ static enum ldtap_wire_event frame(struct ldtap_mysql *state, enum ldtap_wire_di
 /* hot */
 enum ldtap_wire_event ldtap_mysql_feed(struct ldtap_mysql *state, enum ldtap_wire_direction direction,
                                        const uint8_t *bytes, size_t length, size_t *consumed) {
-    *consumed = 0;
-    if (state->wire.finished) {
-        return (enum ldtap_wire_event)state->wire.finished;
-    }
-    if (length == 0) {
-        return LDTAP_WIRE_NEED_MORE;
+    enum ldtap_wire_event event; /* nothing is ever owed here: NEED_MORE or the repeat */
+    if (!ldtap_wire_feed_start(&state->wire, length, consumed, &event)) {
+        return event;
     }
     struct cursor cursor = {bytes, bytes + length};
-    enum ldtap_wire_event event = frame(state, direction, &cursor);
+    event = frame(state, direction, &cursor);
     *consumed = (size_t)(cursor.at - bytes);
     return event;
 }

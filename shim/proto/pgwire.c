@@ -584,12 +584,8 @@ static enum ldtap_wire_event frame(struct ldtap_pgwire *state, enum ldtap_wire_d
 /* hot */
 enum ldtap_wire_event ldtap_pgwire_feed(struct ldtap_pgwire *state, enum ldtap_wire_direction direction,
                                         const uint8_t *bytes, size_t length, size_t *consumed) {
-    *consumed = 0;
-    if (state->wire.finished) {
-        return (enum ldtap_wire_event)state->wire.finished;
-    }
-    enum ldtap_wire_event event = ldtap_wire_take_owed(&state->wire);
-    if (event != LDTAP_WIRE_NEED_MORE || length == 0) {
+    enum ldtap_wire_event event;
+    if (!ldtap_wire_feed_start(&state->wire, length, consumed, &event)) {
         return event;
     }
     struct cursor cursor = {bytes, bytes + length};

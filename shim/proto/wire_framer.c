@@ -148,6 +148,18 @@ enum ldtap_wire_event ldtap_wire_take_owed(struct ldtap_wire_common *wire) {
     return LDTAP_WIRE_NEED_MORE;
 }
 
+/* hot */
+bool ldtap_wire_feed_start(struct ldtap_wire_common *wire, size_t length, size_t *consumed,
+                           enum ldtap_wire_event *event) {
+    *consumed = 0;
+    if (wire->finished) {
+        *event = (enum ldtap_wire_event)wire->finished;
+        return false;
+    }
+    *event = ldtap_wire_take_owed(wire);
+    return *event == LDTAP_WIRE_NEED_MORE && length > 0;
+}
+
 uint64_t ldtap_wire_hash(uint64_t hash, const uint8_t *bytes, size_t length) {
     for (size_t i = 0; i < length; i++) {
         hash = (hash ^ bytes[i]) * 1099511628211ull;

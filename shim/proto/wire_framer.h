@@ -170,8 +170,13 @@ enum ldtap_wire_event ldtap_wire_give_up(struct ldtap_wire_common *wire);
 enum ldtap_wire_event ldtap_wire_stop(struct ldtap_wire_common *wire, enum ldtap_wire_stop_reason reason);
 
 /* The next owed completion (owed, then dropped items, then final), or NEED_MORE when
- * nothing is owed. Framers call it first in feed. */
+ * nothing is owed. ldtap_wire_feed_start calls it first in feed. */
 enum ldtap_wire_event ldtap_wire_take_owed(struct ldtap_wire_common *wire);
+/* hot: what every feed does before framing. Sets *consumed to 0; false, with *event to
+ * return, after STOP or GIVE_UP, while a completion is owed, or when `length` is 0; true
+ * when the framer should frame the bytes. */
+bool ldtap_wire_feed_start(struct ldtap_wire_common *wire, size_t length, size_t *consumed,
+                           enum ldtap_wire_event *event);
 
 uint64_t ldtap_wire_hash(uint64_t hash, const uint8_t *bytes, size_t length);
 #define LDTAP_WIRE_HASH_SEED 14695981039346656037ull
