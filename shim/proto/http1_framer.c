@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "http1_fast_head.h"
+
 _Static_assert(sizeof(struct ldtap_http_parser) <= 400, "the parser is embedded per connection");
 _Static_assert(sizeof(((struct ldtap_http_parser *)0)->value) > LDTAP_HTTP_TRACEPARENT_BYTES,
                "value collects a traceparent and the byte after it");
@@ -90,22 +92,23 @@ struct cursor {
 };
 
 struct known_header {
-    const char *name; /* lower case, as copied into the head */
+    const char *name; /* lower case and followed by ": ", as copied into the head */
     uint8_t length;
     uint8_t kind;
     bool copied;
 };
 
-static const struct known_header known_headers[] = {
-    {"host", 4, HEADER_HOST, true},
-    {"user-agent", 10, HEADER_USER_AGENT, true},
-    {"content-type", 12, HEADER_CONTENT_TYPE, true},
-    {"content-length", 14, HEADER_CONTENT_LENGTH, true},
-    {"traceparent", 11, HEADER_TRACEPARENT, true},
-    {"transfer-encoding", 17, HEADER_TRANSFER_ENCODING, false},
-    {"connection", 10, HEADER_CONNECTION, false},
-    {"expect", 6, HEADER_EXPECT, false},
-    {"upgrade", 7, HEADER_UPGRADE, false},
+/* Indexed by enum ldtap_http_known: the fast-path scanner names headers by position. */
+static const struct known_header known_headers[LDTAP_HTTP_KNOWN_COUNT] = {
+    {"host: ", 4, HEADER_HOST, true},
+    {"user-agent: ", 10, HEADER_USER_AGENT, true},
+    {"content-type: ", 12, HEADER_CONTENT_TYPE, true},
+    {"content-length: ", 14, HEADER_CONTENT_LENGTH, true},
+    {"traceparent: ", 11, HEADER_TRACEPARENT, true},
+    {"transfer-encoding: ", 17, HEADER_TRANSFER_ENCODING, false},
+    {"connection: ", 10, HEADER_CONNECTION, false},
+    {"expect: ", 6, HEADER_EXPECT, false},
+    {"upgrade: ", 7, HEADER_UPGRADE, false},
 };
 
 static const char version_prefix[] = "HTTP/1.";
@@ -121,15 +124,8 @@ static bool is_digit(uint8_t c) {
     return c >= '0' && c <= '9';
 }
 
-/* RFC 9110 tchar as a 256-bit set, one word per 32 byte values, so the header-name scan
- * costs a shift and a mask per byte:
- *   0x20-0x3f: ! # $ % & ' * + - . 0-9
- *   0x40-0x5f: A-Z ^ _
- *   0x60-0x7f: ` a-z | ~                                                              */
-static const uint32_t token_byte_set[8] = {0, 0x03ff6cfau, 0xc7fffffeu, 0x57ffffffu, 0, 0, 0, 0};
-
 static bool is_token_byte(uint8_t c) {
-    return (token_byte_set[c >> 5] >> (c & 31)) & 1u;
+    return ldtap_http_is_token_byte(c);
 }
 
 /* Anything visible, including bytes of UTF-8 sent raw by sloppy clients. */
@@ -418,18 +414,14 @@ static const struct known_header *find_known_header(const char *name, size_t len
     return NULL;
 }
 
-static void start_header_value(struct ldtap_http_parser *parser) {
-    const struct known_header *known = NULL;
-    if (parser->line_length <= sizeof parser->line_start) {
-        known = find_known_header(parser->line_start, parser->line_length);
-    }
+/* `known` is NULL for a header the framer does not look at. */
+static void start_known_value(struct ldtap_http_parser *parser, const struct known_header *known) {
     parser->header_kind = known != NULL ? known->kind : HEADER_OTHER;
     parser->flags &= (uint16_t)~(FLAG_VALUE_STARTED | FLAG_ELEMENT_TOO_LONG | FLAG_COPY_LINE);
     parser->value_length = 0;
     if (known != NULL && known->copied) {
         open_copied_line(parser);
-        head_append(&parser->head, known->name, known->length);
-        head_append(&parser->head, ": ", 2);
+        head_append(&parser->head, known->name, known->length + sizeof ": " - 1); /* name and ": " */
         parser->flags |= FLAG_COPY_LINE;
     }
     if (parser->header_kind == HEADER_UPGRADE) {
@@ -443,6 +435,14 @@ static void start_header_value(struct ldtap_http_parser *parser) {
         parser->flags |= FLAG_TRACEPARENT_SEEN;
     }
     enter_phase(parser, PHASE_HEADER_VALUE);
+}
+
+static void start_header_value(struct ldtap_http_parser *parser) {
+    const struct known_header *known = NULL;
+    if (parser->line_length <= sizeof parser->line_start) {
+        known = find_known_header(parser->line_start, parser->line_length);
+    }
+    start_known_value(parser, known);
 }
 
 static enum step on_header_name(struct ldtap_http_parser *parser, struct cursor *cursor) {
@@ -940,10 +940,70 @@ static enum ldtap_http_event frame_idle(struct ldtap_http_parser *parser, const 
     return LDTAP_HTTP_MESSAGE_BEGIN;
 }
 
+/* Applies a head found whole by the fast-path scanner through the state machine's own
+ * helpers, in the order the state machine would, so the parser ends in the same state.
+ * Header lines the framer ignores only touch scratch fields, overwritten by later lines: only
+ * the last one is replayed. Nothing here can fail: the scanner declined anything that would. */
+static void apply_fast_head(struct ldtap_http_parser *parser, const uint8_t *bytes,
+                            const struct ldtap_http_fast_head *fast) {
+    head_append(&parser->head, bytes, fast->start_copy_length);
+    if (parser->direction == LDTAP_HTTP_REQUEST) {
+        size_t method_length = fast->method_length;
+        parser->method_is_head = method_length == 4 && memcmp(bytes, "HEAD", 4) == 0;
+        parser->method_is_connect = method_length == 7 && memcmp(bytes, "CONNECT", 7) == 0;
+        memcpy(parser->line_start, bytes, method_length);
+        head_append(&parser->head, fast->version, 1 + VERSION_BYTES);
+        parser->flags |= FLAG_TARGET_SEEN | (fast->target_cut ? FLAG_TARGET_CUT : 0);
+    } else {
+        parser->status_code = fast->status_code;
+    }
+    parser->version_minor = fast->version_minor;
+    close_copied_line(parser, true);
+    for (size_t i = 0; i < fast->line_count; i++) {
+        const struct ldtap_http_fast_line *line = &fast->lines[i];
+        const struct known_header *known = &known_headers[line->known];
+        start_known_value(parser, known);
+        const uint8_t *at = line->value;
+        while (is_blank(*at)) { /* stops at the '\n' at the latest */
+            at++;
+        }
+        parser->flags |= FLAG_VALUE_STARTED;
+        if (parser->flags & FLAG_COPY_LINE) {
+            head_append(&parser->head, at, (size_t)(line->newline - at));
+        }
+        (void)take_value_segment(parser, at, line->newline);
+        (void)finish_header_line(parser);
+    }
+    /* line_start is scratch that later lines overwrite: only the last name is kept. */
+    if (fast->last_name != NULL) {
+        size_t room = sizeof parser->line_start;
+        memcpy(parser->line_start, fast->last_name, fast->last_name_length < room ? fast->last_name_length : room);
+    }
+    if (fast->last_name != NULL && fast->last_known == LDTAP_HTTP_KNOWN_NONE) {
+        start_known_value(parser, NULL);
+        parser->flags |= FLAG_VALUE_STARTED;
+    }
+    enter_phase(parser, PHASE_HEAD_END_LF);
+}
+
+/* The fast path applies at the first byte of a head, before the state machine took any. */
+static bool at_head_start(const struct ldtap_http_parser *parser) {
+    bool start_phase = parser->phase == (parser->direction == LDTAP_HTTP_REQUEST ? PHASE_METHOD : PHASE_RESPONSE_VERSION);
+    return start_phase && parser->head_bytes == 0 && parser->line_length == 0 && parser->flags == 0 &&
+           parser->content_length == UINT64_MAX;
+}
+
 /* The head is walked with at most LDTAP_HTTP_MAX_HEAD_BYTES + 1 bytes in view, so an
  * endless head is refused without scanning further than the limit. */
 static enum ldtap_http_event frame_head(struct ldtap_http_parser *parser, const uint8_t *bytes,
                                         size_t length, size_t *consumed) {
+    struct ldtap_http_fast_head fast;
+    if (at_head_start(parser) && ldtap_http_fast_head_scan(parser->direction, bytes, length, &fast)) {
+        apply_fast_head(parser, bytes, &fast);
+        *consumed = fast.length;
+        parser->head_bytes = (uint32_t)fast.length;
+        return choose_body(parser) ? LDTAP_HTTP_HEAD_COMPLETE : give_up(parser);
+    }
     size_t allowed = LDTAP_HTTP_MAX_HEAD_BYTES + 1 - parser->head_bytes;
     struct cursor cursor = {bytes, bytes + (length < allowed ? length : allowed)};
     enum step step = STEP_CONTINUE;
