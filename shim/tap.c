@@ -71,12 +71,39 @@ void ldtap_tap_bytes(int fd, enum ldtap_flow flow, const void *bytes, ssize_t re
     ldtap_tap_vector(fd, flow, &whole, 1, result, flags);
 }
 
+/* The common sendfile case (a static file's Content-Length body): the outbound framer only
+ * counts these bytes, so they need not be read back from the file. */
+static bool counts_only(const struct ldtap_connection *connection, uint64_t length) {
+    if (connection->protocol != LDTAP_PROTOCOL_HTTP)
+        return false;
+    if (connection->kind == LDTAP_SPAN_KIND_SERVER)
+        return connection->response_parser_ready && ldtap_http_counts_only(&connection->response_parser, length);
+    return connection->request_parser_ready && ldtap_http_counts_only(&connection->request_parser, length);
+}
+
+/* Feeds `length` stand-in bytes to a framer that only counts them (see counts_only). */
+static enum ldtap_feed_result feed_counted_bytes(struct ldtap_connection *connection, size_t length) {
+    /* Never written and never read by the framer: untouched .bss, all zero pages. */
+    static const uint8_t stand_in[64 * 1024];
+    enum ldtap_feed_result outcome = LDTAP_FEED_CONTINUE;
+    for (size_t done = 0; done < length && outcome == LDTAP_FEED_CONTINUE;) {
+        size_t piece = length - done < sizeof(stand_in) ? length - done : sizeof(stand_in);
+        outcome = ldtap_connection_feed(connection, LDTAP_OUTBOUND, stand_in, piece);
+        done += piece;
+    }
+    return outcome;
+}
+
 void ldtap_tap_file(int out_fd, int in_fd, int64_t offset, ssize_t result) {
     if (result <= 0 || ldtap_fd_is_log(out_fd)) /* a file copied to a log stream is not read back */
         return;
     struct ldtap_connection *connection = take(out_fd);
     if (connection == NULL)
         return;
+    if (counts_only(connection, (uint64_t)result)) {
+        settle(out_fd, connection, feed_counted_bytes(connection, (size_t)result));
+        return;
+    }
     /* The kernel copied file bytes we never saw; read the same range back to frame it. */
     if (offset < 0)
         offset = (int64_t)lseek(in_fd, 0, SEEK_CUR) - result;

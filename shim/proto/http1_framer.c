@@ -1119,6 +1119,11 @@ enum ldtap_http_event ldtap_http_frame_close(struct ldtap_http_parser *parser) {
     }
 }
 
+bool ldtap_http_counts_only(const struct ldtap_http_parser *parser, uint64_t length) {
+    return (parser->phase == PHASE_BODY_LENGTH && parser->body_remaining >= length) ||
+           parser->phase == PHASE_BODY_UNTIL_CLOSE;
+}
+
 bool ldtap_http_response_is_interim(const struct ldtap_http_parser *parser) {
     return parser->direction == LDTAP_HTTP_RESPONSE && parser->status_code >= 100 &&
            parser->status_code < 200 && parser->status_code != 101;

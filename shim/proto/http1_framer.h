@@ -86,6 +86,12 @@ enum ldtap_http_event ldtap_http_frame(struct ldtap_http_parser *parser, const u
  * GIVE_UP if a message was cut short. */
 enum ldtap_http_event ldtap_http_frame_close(struct ldtap_http_parser *parser);
 
+/* True when the next `length` bytes are body bytes the framer only counts and never looks
+ * at: a Content-Length body with at least that many bytes left, or a body delimited by the
+ * connection's close. The caller may then feed any bytes of that length (sendfile: the
+ * kernel copied them from a file, and reading them back would cost a syscall for nothing). */
+bool ldtap_http_counts_only(const struct ldtap_http_parser *parser, uint64_t length);
+
 /* True when the parsed response is an interim 1xx (100 Continue): the request's final
  * response follows on the same exchange. 101 Switching Protocols is not interim: the
  * caller stops tracking the connection after it. */
