@@ -115,9 +115,13 @@ fi
 
 # ==== 2. nginx: sendfile, keep-alive, Range; identical bytes, one span per request ====
 nginx_run() { # name port run_dir(empty: no shim): starts nginx as our child, sets NGINX_PID
-    local dir=$WORK/nginx-$1
+    local dir=$WORK/nginx-$1 user_line=""
     mkdir -p "$dir"
+    # As root, nginx's workers drop to `nobody` and cannot write into a ring directory the
+    # root master created (a known limit, see the README): keep them root here.
+    [ "$(id -u)" = 0 ] && user_line="user root;"
     cat >"$dir/nginx.conf" <<CONF
+$user_line
 daemon off; master_process on; worker_processes 2; pid $dir/nginx.pid; error_log $dir/error.log;
 events {}
 http { access_log off; sendfile on; keepalive_requests 1000;
