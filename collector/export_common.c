@@ -40,29 +40,39 @@ void ldtap_cond_wait_until(pthread_cond_t *condition, pthread_mutex_t *lock, uin
     pthread_cond_timedwait(condition, lock, &until);
 }
 
-bool ldtap_wait_to_retry(pthread_mutex_t *lock, pthread_cond_t *wake, uint64_t wake_ns,
-                         uint64_t (*deadline_locked)(const void *owner), const void *owner,
-                         uint64_t *retried_requests) {
+/* Under the owner's lock, sleeps until `wake_ns` unless the owner's deadline falls first
+ * (re-read after every wake). False means give up; true counts the retry. */
+static bool wait_to_retry(struct ldtap_delivery *delivery, uint64_t wake_ns) {
     bool keep_going = true;
-    pthread_mutex_lock(lock);
+    pthread_mutex_lock(delivery->lock);
     while (keep_going && ldtap_monotonic_ns() < wake_ns) {
-        uint64_t deadline_ns = deadline_locked(owner);
+        uint64_t deadline_ns = delivery->deadline_locked(delivery->owner);
         keep_going = !deadline_ns || wake_ns < deadline_ns;
         if (keep_going) {
-            ldtap_cond_wait_until(wake, lock, wake_ns);
+            ldtap_cond_wait_until(delivery->wake, delivery->lock, wake_ns);
         }
     }
-    *retried_requests += keep_going;
-    pthread_mutex_unlock(lock);
+    *delivery->retried_requests += keep_going;
+    pthread_mutex_unlock(delivery->lock);
     return keep_going;
 }
 
-void ldtap_record_failure(pthread_mutex_t *lock, uint64_t *failed_requests, char *last_error,
-                          size_t last_error_size, const char *message) {
-    pthread_mutex_lock(lock);
-    (*failed_requests)++;
-    snprintf(last_error, last_error_size, "%s", message);
-    pthread_mutex_unlock(lock);
+static uint64_t current_deadline(struct ldtap_delivery *delivery) {
+    pthread_mutex_lock(delivery->lock);
+    uint64_t deadline_ns = delivery->deadline_locked(delivery->owner);
+    pthread_mutex_unlock(delivery->lock);
+    return deadline_ns;
+}
+
+void ldtap_delivery_failed(struct ldtap_delivery *delivery, const char *message) {
+    pthread_mutex_lock(delivery->lock);
+    (*delivery->failed_requests)++;
+    snprintf(delivery->last_error, delivery->last_error_size, "%s", message);
+    pthread_mutex_unlock(delivery->lock);
+}
+
+unsigned int ldtap_jitter_seed(const void *owner) {
+    return (unsigned)ldtap_monotonic_ns() ^ (unsigned)(uintptr_t)owner;
 }
 
 int ldtap_start_export_thread(pthread_t *thread, void *(*run)(void *), void *argument) {
@@ -87,16 +97,16 @@ static uint64_t backoff_ms(unsigned int *jitter_seed, unsigned attempt) {
     return (uint64_t)((double)delay * factor);
 }
 
-bool ldtap_deliver(const struct ldtap_delivery *delivery, const uint8_t *body, size_t length) {
+bool ldtap_deliver(struct ldtap_delivery *delivery, const uint8_t *body, size_t length) {
     uint64_t first_attempt_ns = ldtap_monotonic_ns();
     char message[MESSAGE_BYTES];
     for (unsigned attempt = 0;; attempt++) {
         uint32_t timeout_ms = delivery->timeout_ms;
-        uint64_t deadline_ns = delivery->deadline_ns(delivery->owner);
+        uint64_t deadline_ns = current_deadline(delivery);
         if (deadline_ns) {
             uint64_t now = ldtap_monotonic_ns();
             if (now >= deadline_ns) {
-                delivery->failed(delivery->owner, "deadline reached before the request could be sent");
+                ldtap_delivery_failed(delivery, "deadline reached before the request could be sent");
                 return false;
             }
             uint64_t left_ms = (deadline_ns - now + LDTAP_NS_PER_MS - 1) / LDTAP_NS_PER_MS;
@@ -110,18 +120,18 @@ bool ldtap_deliver(const struct ldtap_delivery *delivery, const uint8_t *body, s
         if (result == LDTAP_SEND_OK) {
             return true;
         }
-        delivery->failed(delivery->owner, message);
+        ldtap_delivery_failed(delivery, message);
         if (result == LDTAP_SEND_FATAL) {
             return false;
         }
         uint64_t delay_ms =
-            retry_after_ms >= 0 ? (uint64_t)retry_after_ms : backoff_ms(delivery->jitter_seed, attempt);
+            retry_after_ms >= 0 ? (uint64_t)retry_after_ms : backoff_ms(&delivery->jitter_seed, attempt);
         if (delay_ms < RETRY_MIN_DELAY_MS) {
             delay_ms = RETRY_MIN_DELAY_MS; /* "Retry-After: 0" must not become a busy loop */
         }
         uint64_t wake_ns = ldtap_monotonic_ns() + delay_ms * LDTAP_NS_PER_MS;
         if (wake_ns > first_attempt_ns + RETRY_WINDOW_MS * LDTAP_NS_PER_MS ||
-            !delivery->wait_to_retry(delivery->owner, wake_ns)) {
+            !wait_to_retry(delivery, wake_ns)) {
             return false; /* the owner's last error keeps the final failure */
         }
     }

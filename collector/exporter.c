@@ -26,9 +26,7 @@
 #define FILE_ROOM_WAIT_MS 1000u
 
 struct ldtap_exporter {
-    struct ldtap_transport *transport;
     enum ldtap_otlp_protocol protocol;
-    uint32_t timeout_ms;
     uint32_t max_batch_spans;
     uint32_t schedule_delay_ms;
     bool to_file; /* a local file: its writes do not stall the way a network backend can */
@@ -51,7 +49,7 @@ struct ldtap_exporter {
     pthread_t thread;
     const struct ldtap_span **batch;
     struct ldtap_buffer body;
-    unsigned int jitter_seed;
+    struct ldtap_delivery delivery;
 };
 
 static void set_last_error_locked(struct ldtap_exporter *exporter, const char *message) {
@@ -98,67 +96,23 @@ static void drop_past_deadline_locked(struct ldtap_exporter *exporter) {
     exporter->deadline_ns = 0;
 }
 
-/* Sleeps until `wake_ns` unless a flush or stop deadline falls first: false means give up. */
-static bool backoff_wait(void *owner, uint64_t wake_ns) {
-    struct ldtap_exporter *exporter = owner;
-    bool keep_going = true;
-    pthread_mutex_lock(&exporter->lock);
-    for (;;) {
-        if (exporter->deadline_ns && wake_ns >= exporter->deadline_ns) {
-            keep_going = false;
-            break;
-        }
-        if (ldtap_monotonic_ns() >= wake_ns) {
-            break;
-        }
-        ldtap_cond_wait_until(&exporter->wake, &exporter->lock, wake_ns);
-    }
-    if (keep_going) {
-        exporter->stats.retried_requests++;
-    }
-    pthread_mutex_unlock(&exporter->lock);
-    return keep_going;
-}
-
-static void record_failure(void *owner, const char *message) {
-    struct ldtap_exporter *exporter = owner;
-    ldtap_record_failure(&exporter->lock, &exporter->stats.failed_requests, exporter->stats.last_error,
-                         sizeof exporter->stats.last_error, message);
-}
-
-static uint64_t current_deadline(void *owner) {
-    struct ldtap_exporter *exporter = owner;
-    pthread_mutex_lock(&exporter->lock);
-    uint64_t deadline_ns = exporter->deadline_ns;
-    pthread_mutex_unlock(&exporter->lock);
-    return deadline_ns;
-}
-
-/* Delivers the encoded body, retrying retryable failures; true when it was accepted. */
-static bool deliver(struct ldtap_exporter *exporter) {
-    struct ldtap_delivery delivery = {
-        .transport = exporter->transport,
-        .timeout_ms = exporter->timeout_ms,
-        .jitter_seed = &exporter->jitter_seed,
-        .owner = exporter,
-        .deadline_ns = current_deadline,
-        .wait_to_retry = backoff_wait,
-        .failed = record_failure,
-    };
-    return ldtap_deliver(&delivery, exporter->body.data, exporter->body.length);
+/* A flush or a stop sets the deadline (see request_flush_locked). */
+static uint64_t deadline_locked(const void *owner) {
+    const struct ldtap_exporter *exporter = owner;
+    return exporter->deadline_ns;
 }
 
 static bool export_batch(struct ldtap_exporter *exporter, uint32_t count) {
     const struct ldtap_span *const *spans = exporter->batch;
     ldtap_buffer_reset(&exporter->body);
-    bool json = exporter->protocol == LDTAP_OTLP_HTTP_JSON || ldtap_transport_is_file(exporter->transport);
+    bool json = exporter->protocol == LDTAP_OTLP_HTTP_JSON || exporter->to_file;
     bool encoded = json ? ldtap_otlp_json_encode(&exporter->body, spans, count)
                         : ldtap_otlp_protobuf_encode(&exporter->body, spans, count);
     if (!encoded) {
-        record_failure(exporter, "out of memory while encoding a batch");
+        ldtap_delivery_failed(&exporter->delivery, "out of memory while encoding a batch");
         return false;
     }
-    return deliver(exporter);
+    return ldtap_deliver(&exporter->delivery, exporter->body.data, exporter->body.length);
 }
 
 static void *export_thread(void *argument) {
@@ -211,7 +165,7 @@ static bool init_sync(struct ldtap_exporter *exporter) {
 }
 
 static void free_exporter(struct ldtap_exporter *exporter) {
-    ldtap_transport_close(exporter->transport);
+    ldtap_transport_close(exporter->delivery.transport);
     ldtap_buffer_free(&exporter->body);
     free(exporter->batch);
     free(exporter->slots);
@@ -227,7 +181,7 @@ struct ldtap_exporter *ldtap_exporter_start(const struct ldtap_exporter_config *
         return NULL;
     }
     exporter->protocol = config->protocol;
-    exporter->timeout_ms = or_default(config->timeout_ms, DEFAULT_TIMEOUT_MS);
+    exporter->delivery = LDTAP_DELIVERY_OF(exporter, or_default(config->timeout_ms, DEFAULT_TIMEOUT_MS), deadline_locked);
     exporter->capacity = or_default(config->max_queue_spans, DEFAULT_MAX_QUEUE_SPANS);
     exporter->max_batch_spans = or_default(config->max_batch_spans, DEFAULT_MAX_BATCH_SPANS);
     /* As the OTel batch processor does: a batch never exceeds the queue. */
@@ -235,7 +189,6 @@ struct ldtap_exporter *ldtap_exporter_start(const struct ldtap_exporter_config *
         exporter->max_batch_spans = exporter->capacity;
     }
     exporter->schedule_delay_ms = or_default(config->schedule_delay_ms, DEFAULT_SCHEDULE_DELAY_MS);
-    exporter->jitter_seed = (unsigned)ldtap_monotonic_ns() ^ (unsigned)(uintptr_t)exporter;
     ldtap_buffer_init(&exporter->body);
     exporter->slots = calloc(exporter->capacity, sizeof *exporter->slots);
     exporter->batch = calloc(exporter->max_batch_spans, sizeof *exporter->batch);
@@ -244,12 +197,12 @@ struct ldtap_exporter *ldtap_exporter_start(const struct ldtap_exporter_config *
         free_exporter(exporter);
         return NULL;
     }
-    exporter->transport = ldtap_transport_open(config, error, error_size);
-    if (!exporter->transport) {
+    exporter->delivery.transport = ldtap_transport_open(config, error, error_size);
+    if (!exporter->delivery.transport) {
         free_exporter(exporter);
         return NULL;
     }
-    exporter->to_file = ldtap_transport_is_file(exporter->transport);
+    exporter->to_file = ldtap_transport_is_file(exporter->delivery.transport);
     int failed = ldtap_start_export_thread(&exporter->thread, export_thread, exporter);
     if (failed) {
         snprintf(error, error_size, "cannot start the span exporter thread: %s", strerror(failed));

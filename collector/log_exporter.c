@@ -19,9 +19,7 @@
 #define DEFAULT_SCHEDULE_DELAY_MS 1000u
 
 struct ldtap_log_exporter {
-    struct ldtap_transport *transport;
     bool json; /* http/json, or the file (always OTLP-JSON) */
-    uint32_t timeout_ms;
     uint32_t max_batch;
     uint32_t schedule_delay_ms;
 
@@ -37,7 +35,7 @@ struct ldtap_log_exporter {
     pthread_t thread;
     struct ldtap_log_entry **batch;
     struct ldtap_buffer body;
-    unsigned int jitter_seed;
+    struct ldtap_delivery delivery;
 };
 
 static void set_last_error_locked(struct ldtap_log_exporter *exporter, const char *message) {
@@ -49,31 +47,10 @@ static void free_entry(struct ldtap_log_entry *entry) {
     free(entry);
 }
 
-/* ---- ldtap_delivery hooks: only a stop sets a deadline ---- */
-
+/* Only a stop sets a deadline. */
 static uint64_t deadline_locked(const void *owner) {
     const struct ldtap_log_exporter *exporter = owner;
     return exporter->stopping ? exporter->stop_deadline_ns : 0;
-}
-
-static uint64_t current_deadline(void *owner) {
-    struct ldtap_log_exporter *exporter = owner;
-    pthread_mutex_lock(&exporter->lock);
-    uint64_t deadline_ns = deadline_locked(exporter);
-    pthread_mutex_unlock(&exporter->lock);
-    return deadline_ns;
-}
-
-static bool wait_to_retry(void *owner, uint64_t wake_ns) {
-    struct ldtap_log_exporter *exporter = owner;
-    return ldtap_wait_to_retry(&exporter->lock, &exporter->wake, wake_ns, deadline_locked, exporter,
-                               &exporter->stats.retried_requests);
-}
-
-static void record_failure(void *owner, const char *message) {
-    struct ldtap_log_exporter *exporter = owner;
-    ldtap_record_failure(&exporter->lock, &exporter->stats.failed_requests, exporter->stats.last_error,
-                         sizeof exporter->stats.last_error, message);
 }
 
 /* ---- the thread ---- */
@@ -84,19 +61,10 @@ static bool export_batch(struct ldtap_log_exporter *exporter, uint32_t count) {
     bool encoded = exporter->json ? ldtap_otlp_logs_json_encode(&exporter->body, entries, count)
                                   : ldtap_otlp_logs_protobuf_encode(&exporter->body, entries, count);
     if (!encoded) {
-        record_failure(exporter, "out of memory while encoding logs");
+        ldtap_delivery_failed(&exporter->delivery, "out of memory while encoding logs");
         return false;
     }
-    struct ldtap_delivery delivery = {
-        .transport = exporter->transport,
-        .timeout_ms = exporter->timeout_ms,
-        .jitter_seed = &exporter->jitter_seed,
-        .owner = exporter,
-        .deadline_ns = current_deadline,
-        .wait_to_retry = wait_to_retry,
-        .failed = record_failure,
-    };
-    return ldtap_deliver(&delivery, exporter->body.data, exporter->body.length);
+    return ldtap_deliver(&exporter->delivery, exporter->body.data, exporter->body.length);
 }
 
 static void *export_thread(void *argument) {
@@ -150,7 +118,7 @@ static uint32_t or_default(uint32_t value, uint32_t fallback) {
 }
 
 static void free_exporter(struct ldtap_log_exporter *exporter) {
-    ldtap_transport_close(exporter->transport);
+    ldtap_transport_close(exporter->delivery.transport);
     ldtap_buffer_free(&exporter->body);
     free(exporter->slots);
     free(exporter->batch);
@@ -167,12 +135,11 @@ struct ldtap_log_exporter *ldtap_log_exporter_start(const struct ldtap_log_expor
         free(exporter);
         return NULL;
     }
-    exporter->timeout_ms = or_default(config->timeout_ms, DEFAULT_TIMEOUT_MS);
+    exporter->delivery = LDTAP_DELIVERY_OF(exporter, or_default(config->timeout_ms, DEFAULT_TIMEOUT_MS), deadline_locked);
     exporter->capacity = or_default(config->max_queue, DEFAULT_MAX_QUEUE);
     exporter->max_batch = or_default(config->max_batch, DEFAULT_MAX_BATCH);
     exporter->max_batch = exporter->max_batch < exporter->capacity ? exporter->max_batch : exporter->capacity;
     exporter->schedule_delay_ms = or_default(config->schedule_delay_ms, DEFAULT_SCHEDULE_DELAY_MS);
-    exporter->jitter_seed = (unsigned)ldtap_monotonic_ns() ^ (unsigned)(uintptr_t)exporter;
     ldtap_buffer_init(&exporter->body);
     exporter->slots = calloc(exporter->capacity, sizeof *exporter->slots);
     exporter->batch = calloc(exporter->max_batch, sizeof *exporter->batch);
@@ -188,12 +155,12 @@ struct ldtap_log_exporter *ldtap_log_exporter_start(const struct ldtap_log_expor
         free_exporter(exporter);
         return NULL;
     }
-    exporter->transport = ldtap_transport_open(&transport_config, error, error_size);
-    if (!exporter->transport) {
+    exporter->delivery.transport = ldtap_transport_open(&transport_config, error, error_size);
+    if (!exporter->delivery.transport) {
         free_exporter(exporter);
         return NULL;
     }
-    exporter->json = config->protocol == LDTAP_OTLP_HTTP_JSON || ldtap_transport_is_file(exporter->transport);
+    exporter->json = config->protocol == LDTAP_OTLP_HTTP_JSON || ldtap_transport_is_file(exporter->delivery.transport);
     int failed = ldtap_start_export_thread(&exporter->thread, export_thread, exporter);
     if (failed) {
         snprintf(error, error_size, "cannot start the logs exporter thread: %s", strerror(failed));

@@ -20,10 +20,8 @@
 
 struct ldtap_metrics_exporter {
     struct ldtap_metrics *metrics;
-    struct ldtap_transport *transport;
     enum ldtap_otlp_protocol protocol;
     enum ldtap_metrics_temporality temporality;
-    uint32_t timeout_ms;
     uint32_t interval_ms;
     uint32_t export_timeout_ms;
 
@@ -42,7 +40,7 @@ struct ldtap_metrics_exporter {
     struct ldtap_metrics_snapshot snapshot;
     struct ldtap_delta_state delivered; /* cumulative values of the last accepted export */
     struct ldtap_buffer body;
-    unsigned int jitter_seed;
+    struct ldtap_delivery delivery;
 };
 
 static void set_last_error_locked(struct ldtap_metrics_exporter *exporter, const char *message) {
@@ -58,28 +56,6 @@ static uint64_t deadline_locked(const void *owner) {
     return deadline_ns;
 }
 
-/* ---- ldtap_delivery hooks ---- */
-
-static uint64_t current_deadline(void *owner) {
-    struct ldtap_metrics_exporter *exporter = owner;
-    pthread_mutex_lock(&exporter->lock);
-    uint64_t deadline_ns = deadline_locked(exporter);
-    pthread_mutex_unlock(&exporter->lock);
-    return deadline_ns;
-}
-
-static bool wait_to_retry(void *owner, uint64_t wake_ns) {
-    struct ldtap_metrics_exporter *exporter = owner;
-    return ldtap_wait_to_retry(&exporter->lock, &exporter->wake, wake_ns, deadline_locked, exporter,
-                               &exporter->stats.retried_requests);
-}
-
-static void record_failure(void *owner, const char *message) {
-    struct ldtap_metrics_exporter *exporter = owner;
-    ldtap_record_failure(&exporter->lock, &exporter->stats.failed_requests, exporter->stats.last_error,
-                         sizeof exporter->stats.last_error, message);
-}
-
 /* ---- one export ---- */
 
 static bool encode(struct ldtap_metrics_exporter *exporter) {
@@ -93,16 +69,7 @@ static bool deliver(struct ldtap_metrics_exporter *exporter) {
     pthread_mutex_lock(&exporter->lock);
     exporter->export_deadline_ns = ldtap_monotonic_ns() + exporter->export_timeout_ms * LDTAP_NS_PER_MS;
     pthread_mutex_unlock(&exporter->lock);
-    struct ldtap_delivery delivery = {
-        .transport = exporter->transport,
-        .timeout_ms = exporter->timeout_ms,
-        .jitter_seed = &exporter->jitter_seed,
-        .owner = exporter,
-        .deadline_ns = current_deadline,
-        .wait_to_retry = wait_to_retry,
-        .failed = record_failure,
-    };
-    bool accepted = ldtap_deliver(&delivery, exporter->body.data, exporter->body.length);
+    bool accepted = ldtap_deliver(&exporter->delivery, exporter->body.data, exporter->body.length);
     pthread_mutex_lock(&exporter->lock);
     exporter->export_deadline_ns = 0;
     pthread_mutex_unlock(&exporter->lock);
@@ -178,7 +145,7 @@ static uint32_t or_default(uint32_t value, uint32_t fallback) {
 }
 
 static void free_exporter(struct ldtap_metrics_exporter *exporter) {
-    ldtap_transport_close(exporter->transport);
+    ldtap_transport_close(exporter->delivery.transport);
     ldtap_buffer_free(&exporter->body);
     ldtap_metrics_snapshot_free(&exporter->snapshot);
     ldtap_delta_state_free(&exporter->delivered);
@@ -205,10 +172,9 @@ struct ldtap_metrics_exporter *ldtap_metrics_exporter_start(const struct ldtap_m
     exporter->metrics = metrics;
     exporter->protocol = config->protocol;
     exporter->temporality = config->temporality;
-    exporter->timeout_ms = or_default(config->timeout_ms, DEFAULT_TIMEOUT_MS);
+    exporter->delivery = LDTAP_DELIVERY_OF(exporter, or_default(config->timeout_ms, DEFAULT_TIMEOUT_MS), deadline_locked);
     exporter->interval_ms = or_default(config->interval_ms, DEFAULT_INTERVAL_MS);
     exporter->export_timeout_ms = or_default(config->export_timeout_ms, DEFAULT_EXPORT_TIMEOUT_MS);
-    exporter->jitter_seed = (unsigned)ldtap_monotonic_ns() ^ (unsigned)(uintptr_t)exporter;
     ldtap_buffer_init(&exporter->body);
     ldtap_metrics_snapshot_init(&exporter->snapshot);
     struct ldtap_exporter_config transport_config = {
@@ -217,8 +183,8 @@ struct ldtap_metrics_exporter *ldtap_metrics_exporter_start(const struct ldtap_m
         .gzip = config->gzip,
         .headers = config->headers,
     };
-    exporter->transport = ldtap_transport_open(&transport_config, error, error_size);
-    if (!exporter->transport) {
+    exporter->delivery.transport = ldtap_transport_open(&transport_config, error, error_size);
+    if (!exporter->delivery.transport) {
         free_exporter(exporter);
         return NULL;
     }

@@ -36,12 +36,79 @@ bool ldtap_otlp_first_of(const void *const *items, size_t index, ldtap_otlp_reso
     return true;
 }
 
-static const struct ldtap_resource *span_resource(const void *span) {
-    return ((const struct ldtap_span *)span)->resource;
+enum { GROUP_REQUEST_RESOURCE = 1, GROUP_RESOURCE = 1, GROUP_SCOPE_ITEMS = 2, GROUP_SCOPE = 1, GROUP_ITEMS = 2 };
+
+static void put_resource_group(struct ldtap_buffer *out, const void *const *items, size_t count, size_t first,
+                               ldtap_otlp_resource_of *resource_of, ldtap_otlp_item_size *item_size,
+                               ldtap_otlp_put_item *put_item) {
+    const struct ldtap_resource *resource = resource_of(items[first]);
+    size_t items_total = 0;
+    for (size_t i = first; i < count; i++) {
+        if (resource_of(items[i]) == resource) {
+            items_total += ldtap_protobuf_length_delimited_size(GROUP_ITEMS, item_size(items[i]));
+        }
+    }
+    size_t scope_size = ldtap_protobuf_scope_size(GROUP_SCOPE) + items_total;
+    size_t resource_size = ldtap_protobuf_resource_size(GROUP_RESOURCE, resource) +
+                           ldtap_protobuf_length_delimited_size(GROUP_SCOPE_ITEMS, scope_size);
+    ldtap_protobuf_put_length_header(out, GROUP_REQUEST_RESOURCE, resource_size);
+    ldtap_protobuf_put_resource(out, GROUP_RESOURCE, resource);
+    ldtap_protobuf_put_length_header(out, GROUP_SCOPE_ITEMS, scope_size);
+    ldtap_protobuf_put_scope(out, GROUP_SCOPE);
+    for (size_t i = first; i < count; i++) {
+        if (resource_of(items[i]) == resource) {
+            ldtap_protobuf_put_length_header(out, GROUP_ITEMS, item_size(items[i]));
+            put_item(out, items[i]);
+        }
+    }
 }
 
-bool ldtap_otlp_first_of_resource(const struct ldtap_span *const *spans, size_t index) {
-    return ldtap_otlp_first_of((const void *const *)spans, index, span_resource);
+void ldtap_protobuf_put_grouped(struct ldtap_buffer *out, const void *const *items, size_t count,
+                                ldtap_otlp_resource_of *resource_of, ldtap_otlp_item_size *item_size,
+                                ldtap_otlp_put_item *put_item) {
+    for (size_t i = 0; i < count; i++) {
+        if (ldtap_otlp_first_of(items, i, resource_of)) {
+            put_resource_group(out, items, count, i, resource_of, item_size, put_item);
+        }
+    }
+}
+
+void ldtap_json_put_grouped(struct ldtap_buffer *out, const void *const *items, size_t count,
+                            ldtap_otlp_resource_of *resource_of, const char *resource_key, const char *scope_key,
+                            const char *items_key, ldtap_otlp_put_item *append_item) {
+    ldtap_buffer_append_format(out, "{\"%s\":[", resource_key);
+    bool first_group = true;
+    for (size_t first = 0; first < count; first++) {
+        if (!ldtap_otlp_first_of(items, first, resource_of)) {
+            continue;
+        }
+        const struct ldtap_resource *resource = resource_of(items[first]);
+        if (!first_group) {
+            ldtap_buffer_append_byte(out, ',');
+        }
+        first_group = false;
+        ldtap_buffer_append_byte(out, '{');
+        ldtap_json_append_resource(out, resource);
+        ldtap_buffer_append_format(out, "\"%s\":[{", scope_key);
+        ldtap_json_append_scope(out);
+        ldtap_buffer_append_format(out, ",\"%s\":[", items_key);
+        bool first_item = true;
+        for (size_t i = first; i < count; i++) {
+            if (resource_of(items[i]) == resource) {
+                if (!first_item) {
+                    ldtap_buffer_append_byte(out, ',');
+                }
+                append_item(out, items[i]);
+                first_item = false;
+            }
+        }
+        ldtap_buffer_append_cstring(out, "]}]}");
+    }
+    ldtap_buffer_append_cstring(out, "]}");
+}
+
+const struct ldtap_resource *ldtap_otlp_span_resource(const void *span) {
+    return ((const struct ldtap_span *)span)->resource;
 }
 
 size_t ldtap_utf8_next(const uint8_t *bytes, size_t length, bool *valid) {

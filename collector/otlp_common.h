@@ -17,13 +17,29 @@
 #define LDTAP_OTLP_SCOPE_NAME "ldtap"
 #define LDTAP_OTLP_SCOPE_VERSION LDTAP_VERSION
 
-/* True when spans[index] is the first of spans[0..index] with its resource. Encoders emit
- * one ResourceSpans per distinct resource, in order of first appearance; cost is O(1)
- * for runs of one resource and O(resources) otherwise. */
-bool ldtap_otlp_first_of_resource(const struct ldtap_span *const *spans, size_t index);
-/* The same for any items (log records) whose resource `resource_of` tells. */
+/* True when items[index] is the first of items[0..index] with its resource (as
+ * `resource_of` tells). Encoders emit one ResourceSpans/ResourceLogs per distinct resource,
+ * in order of first appearance; cost is O(1) for runs of one resource and O(resources)
+ * otherwise. */
 typedef const struct ldtap_resource *ldtap_otlp_resource_of(const void *item);
 bool ldtap_otlp_first_of(const void *const *items, size_t index, ldtap_otlp_resource_of *resource_of);
+/* A span's resource, as an ldtap_otlp_resource_of. */
+const struct ldtap_resource *ldtap_otlp_span_resource(const void *span);
+
+/* Writes a whole export request of `items` grouped by resource: per distinct resource, in
+ * order of first appearance, one ResourceX { resource = 1; scope_x = 2 { scope = 1;
+ * items = 2 } } as field 1 (the same field numbers for traces and logs). `item_size` is an
+ * item's message size, `put_item` writes the message body. */
+typedef size_t ldtap_otlp_item_size(const void *item);
+typedef void ldtap_otlp_put_item(struct ldtap_buffer *out, const void *item);
+void ldtap_protobuf_put_grouped(struct ldtap_buffer *out, const void *const *items, size_t count,
+                                ldtap_otlp_resource_of *resource_of, ldtap_otlp_item_size *item_size,
+                                ldtap_otlp_put_item *put_item);
+/* The OTLP/JSON form: {"<resource_key>":[{"resource":..,"<scope_key>":[{"scope":..,
+ * "<items_key>":[..]}]},..]}; `append_item` writes one item's object. */
+void ldtap_json_put_grouped(struct ldtap_buffer *out, const void *const *items, size_t count,
+                            ldtap_otlp_resource_of *resource_of, const char *resource_key, const char *scope_key,
+                            const char *items_key, ldtap_otlp_put_item *append_item);
 
 /* True when every byte of an id is zero (no parent, no trace): OTLP wants such ids absent. */
 bool ldtap_otlp_id_is_zero(const uint8_t *bytes, size_t length);

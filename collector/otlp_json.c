@@ -59,39 +59,12 @@ static void append_span(struct ldtap_buffer *out, const struct ldtap_span *span)
     ldtap_buffer_append_byte(out, '}');
 }
 
-static void append_resource_spans(struct ldtap_buffer *out, const struct ldtap_span *const *spans, size_t count,
-                                  size_t first) {
-    const struct ldtap_resource *resource = spans[first]->resource;
-    ldtap_buffer_append_byte(out, '{');
-    ldtap_json_append_resource(out, resource);
-    ldtap_buffer_append_cstring(out, "\"scopeSpans\":[{");
-    ldtap_json_append_scope(out);
-    ldtap_buffer_append_cstring(out, ",\"spans\":[");
-    bool first_span = true;
-    for (size_t i = first; i < count; i++) {
-        if (spans[i]->resource == resource) {
-            if (!first_span) {
-                ldtap_buffer_append_byte(out, ',');
-            }
-            append_span(out, spans[i]);
-            first_span = false;
-        }
-    }
-    ldtap_buffer_append_cstring(out, "]}]}");
+static void append_span_item(struct ldtap_buffer *out, const void *span) {
+    append_span(out, span);
 }
 
 bool ldtap_otlp_json_encode(struct ldtap_buffer *out, const struct ldtap_span *const *spans, size_t count) {
-    bool first_group = true;
-    ldtap_buffer_append_cstring(out, "{\"resourceSpans\":[");
-    for (size_t i = 0; i < count; i++) {
-        if (ldtap_otlp_first_of_resource(spans, i)) {
-            if (!first_group) {
-                ldtap_buffer_append_byte(out, ',');
-            }
-            append_resource_spans(out, spans, count, i);
-            first_group = false;
-        }
-    }
-    ldtap_buffer_append_cstring(out, "]}");
+    ldtap_json_put_grouped(out, (const void *const *)spans, count, ldtap_otlp_span_resource, "resourceSpans",
+                           "scopeSpans", "spans", append_span_item);
     return !out->failed;
 }

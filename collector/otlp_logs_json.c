@@ -36,39 +36,12 @@ static void append_log_record(struct ldtap_buffer *out, const struct ldtap_log_e
     ldtap_buffer_append_byte(out, '}');
 }
 
-static void append_resource_logs(struct ldtap_buffer *out, const struct ldtap_log_entry *const *entries,
-                                 size_t count, size_t first) {
-    const struct ldtap_resource *resource = entries[first]->resource;
-    ldtap_buffer_append_byte(out, '{');
-    ldtap_json_append_resource(out, resource);
-    ldtap_buffer_append_cstring(out, "\"scopeLogs\":[{");
-    ldtap_json_append_scope(out);
-    ldtap_buffer_append_cstring(out, ",\"logRecords\":[");
-    bool first_record = true;
-    for (size_t i = first; i < count; i++) {
-        if (entries[i]->resource == resource) {
-            if (!first_record) {
-                ldtap_buffer_append_byte(out, ',');
-            }
-            append_log_record(out, entries[i]);
-            first_record = false;
-        }
-    }
-    ldtap_buffer_append_cstring(out, "]}]}");
+static void append_log_record_item(struct ldtap_buffer *out, const void *entry) {
+    append_log_record(out, entry);
 }
 
 bool ldtap_otlp_logs_json_encode(struct ldtap_buffer *out, const struct ldtap_log_entry *const *entries, size_t count) {
-    bool first_group = true;
-    ldtap_buffer_append_cstring(out, "{\"resourceLogs\":[");
-    for (size_t i = 0; i < count; i++) {
-        if (ldtap_otlp_first_of((const void *const *)entries, i, ldtap_log_entry_resource)) {
-            if (!first_group) {
-                ldtap_buffer_append_byte(out, ',');
-            }
-            append_resource_logs(out, entries, count, i);
-            first_group = false;
-        }
-    }
-    ldtap_buffer_append_cstring(out, "]}");
+    ldtap_json_put_grouped(out, (const void *const *)entries, count, ldtap_log_entry_resource, "resourceLogs",
+                           "scopeLogs", "logRecords", append_log_record_item);
     return !out->failed;
 }

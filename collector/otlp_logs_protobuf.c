@@ -7,11 +7,6 @@
 #include "otlp_common.h"
 
 enum {
-    REQUEST_RESOURCE_LOGS = 1,
-    RESOURCE_LOGS_RESOURCE = 1,
-    RESOURCE_LOGS_SCOPE_LOGS = 2,
-    SCOPE_LOGS_SCOPE = 1,
-    SCOPE_LOGS_LOG_RECORDS = 2,
     LOG_TIME = 1,
     LOG_SEVERITY_NUMBER = 2,
     LOG_SEVERITY_TEXT = 3,
@@ -94,36 +89,17 @@ static void put_log_record(struct ldtap_buffer *out, const struct ldtap_log_entr
     put_fixed64_field(out, LOG_OBSERVED_TIME, entry->observed_time_ns);
 }
 
-static void put_resource_logs(struct ldtap_buffer *out, const struct ldtap_log_entry *const *entries, size_t count,
-                              size_t first) {
-    const struct ldtap_resource *resource = entries[first]->resource;
-    size_t records_total = 0;
-    for (size_t i = first; i < count; i++) {
-        if (entries[i]->resource == resource) {
-            records_total += ldtap_protobuf_length_delimited_size(SCOPE_LOGS_LOG_RECORDS, log_record_size(entries[i]));
-        }
-    }
-    size_t scope_logs_size = ldtap_protobuf_scope_size(SCOPE_LOGS_SCOPE) + records_total;
-    size_t resource_logs_size = ldtap_protobuf_resource_size(RESOURCE_LOGS_RESOURCE, resource) +
-                                ldtap_protobuf_length_delimited_size(RESOURCE_LOGS_SCOPE_LOGS, scope_logs_size);
-    ldtap_protobuf_put_length_header(out, REQUEST_RESOURCE_LOGS, resource_logs_size);
-    ldtap_protobuf_put_resource(out, RESOURCE_LOGS_RESOURCE, resource);
-    ldtap_protobuf_put_length_header(out, RESOURCE_LOGS_SCOPE_LOGS, scope_logs_size);
-    ldtap_protobuf_put_scope(out, SCOPE_LOGS_SCOPE);
-    for (size_t i = first; i < count; i++) {
-        if (entries[i]->resource == resource) {
-            ldtap_protobuf_put_length_header(out, SCOPE_LOGS_LOG_RECORDS, log_record_size(entries[i]));
-            put_log_record(out, entries[i]);
-        }
-    }
+static size_t log_record_item_size(const void *entry) {
+    return log_record_size(entry);
+}
+
+static void put_log_record_item(struct ldtap_buffer *out, const void *entry) {
+    put_log_record(out, entry);
 }
 
 bool ldtap_otlp_logs_protobuf_encode(struct ldtap_buffer *out, const struct ldtap_log_entry *const *entries,
                                      size_t count) {
-    for (size_t i = 0; i < count; i++) {
-        if (ldtap_otlp_first_of((const void *const *)entries, i, ldtap_log_entry_resource)) {
-            put_resource_logs(out, entries, count, i);
-        }
-    }
+    ldtap_protobuf_put_grouped(out, (const void *const *)entries, count, ldtap_log_entry_resource,
+                               log_record_item_size, put_log_record_item);
     return !out->failed;
 }

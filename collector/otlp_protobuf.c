@@ -7,11 +7,6 @@
 #include "otlp_common.h"
 
 enum {
-    REQUEST_RESOURCE_SPANS = 1,
-    RESOURCE_SPANS_RESOURCE = 1,
-    RESOURCE_SPANS_SCOPE_SPANS = 2,
-    SCOPE_SPANS_SCOPE = 1,
-    SCOPE_SPANS_SPANS = 2,
     SPAN_TRACE_ID = 1,
     SPAN_SPAN_ID = 2,
     SPAN_PARENT_SPAN_ID = 4,
@@ -149,36 +144,16 @@ static void put_span(struct ldtap_buffer *out, const struct ldtap_span *span) {
 
 /* ---- ResourceSpans ---- */
 
-static void put_resource_spans(struct ldtap_buffer *out, const struct ldtap_span *const *spans, size_t count,
-                               size_t first) {
-    const struct ldtap_resource *resource = spans[first]->resource;
-    size_t spans_total = 0;
-    for (size_t i = first; i < count; i++) {
-        if (spans[i]->resource == resource) {
-            spans_total += ldtap_protobuf_length_delimited_size(SCOPE_SPANS_SPANS, span_size(spans[i]));
-        }
-    }
-    size_t scope_spans_size = ldtap_protobuf_scope_size(SCOPE_SPANS_SCOPE) + spans_total;
-    size_t resource_spans_size = ldtap_protobuf_resource_size(RESOURCE_SPANS_RESOURCE, resource) +
-                                 ldtap_protobuf_length_delimited_size(RESOURCE_SPANS_SCOPE_SPANS, scope_spans_size);
+static size_t span_item_size(const void *span) {
+    return span_size(span);
+}
 
-    ldtap_protobuf_put_length_header(out, REQUEST_RESOURCE_SPANS, resource_spans_size);
-    ldtap_protobuf_put_resource(out, RESOURCE_SPANS_RESOURCE, resource);
-    ldtap_protobuf_put_length_header(out, RESOURCE_SPANS_SCOPE_SPANS, scope_spans_size);
-    ldtap_protobuf_put_scope(out, SCOPE_SPANS_SCOPE);
-    for (size_t i = first; i < count; i++) {
-        if (spans[i]->resource == resource) {
-            ldtap_protobuf_put_length_header(out, SCOPE_SPANS_SPANS, span_size(spans[i]));
-            put_span(out, spans[i]);
-        }
-    }
+static void put_span_item(struct ldtap_buffer *out, const void *span) {
+    put_span(out, span);
 }
 
 bool ldtap_otlp_protobuf_encode(struct ldtap_buffer *out, const struct ldtap_span *const *spans, size_t count) {
-    for (size_t i = 0; i < count; i++) {
-        if (ldtap_otlp_first_of_resource(spans, i)) {
-            put_resource_spans(out, spans, count, i);
-        }
-    }
+    ldtap_protobuf_put_grouped(out, (const void *const *)spans, count, ldtap_otlp_span_resource, span_item_size,
+                               put_span_item);
     return !out->failed;
 }

@@ -8,6 +8,7 @@
 
 #include "summary_exceptions.h"
 #include "summary_statements.h"
+#include "ldtap_ring_abi.h"
 
 #define HISTOGRAM_GAMMA 1.02
 /* gamma^1514 is about 1e13 ns, a little under 3 hours: longer spans land in the last bucket. */
@@ -270,7 +271,7 @@ void ldtap_summary_add_span(struct ldtap_summary *summary, const char *service_n
     strcat(label, " ");
     if (database && !ldtap_span_find(span, "server.address")) {
         append_attribute(label, sizeof label, span, "db.namespace", "?"); /* SQLite: the database file */
-    } else if (span->kind == 3) { /* client: where the request went */
+    } else if (span->kind == LDTAP_SPAN_KIND_CLIENT) { /* where the request went */
         append_attribute(label, sizeof label, span, "server.address", "?");
         strcat(label, ":");
         append_attribute(label, sizeof label, span, "server.port", "?");

@@ -56,8 +56,7 @@ void ldtap_connection_free(struct ldtap_connection *connection) {
                                           __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
 
-/* Copies an AF_INET/AF_INET6 address into the ABI's endpoint fields. */
-static bool copy_address(const struct sockaddr_storage *address, uint8_t out[16], uint16_t *port) {
+bool ldtap_copy_address(const struct sockaddr_storage *address, uint8_t out[16], uint16_t *port) {
     if (address->ss_family == AF_INET) {
         const struct sockaddr_in *inet = (const struct sockaddr_in *)address;
         memcpy(out, &inet->sin_addr, 4);
@@ -104,8 +103,8 @@ struct ldtap_connection *ldtap_connection_open(int fd, enum ldtap_span_kind kind
      * HTTP or nothing (a PostgreSQL or Redis server under the shim is left alone). */
     connection->protocol = kind == LDTAP_SPAN_KIND_SERVER ? LDTAP_PROTOCOL_HTTP : LDTAP_PROTOCOL_UNKNOWN;
     connection->endpoints.family = local.ss_family;
-    copy_address(&local, connection->endpoints.local_address, &connection->endpoints.local_port);
-    copy_address(&remote, connection->endpoints.peer_address, &connection->endpoints.peer_port);
+    ldtap_copy_address(&local, connection->endpoints.local_address, &connection->endpoints.local_port);
+    ldtap_copy_address(&remote, connection->endpoints.peer_address, &connection->endpoints.peer_port);
     /* Nothing in flight: threads remembering exchanges of this memory's previous
      * connection see them over; the first exchange lowers the watermark to its serial. */
     __atomic_store_n(&connection->finished_below, UINT64_MAX, __ATOMIC_RELEASE);

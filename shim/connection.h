@@ -78,6 +78,10 @@ struct ldtap_connection {
 /* Maps the connection pool. Returns 0 or -errno. */
 int ldtap_connection_pool_init(void);
 
+/* Copies an AF_INET/AF_INET6 address into the ABI's endpoint fields; false (nothing
+ * written) for other families. */
+bool ldtap_copy_address(const struct sockaddr_storage *address, uint8_t out[16], uint16_t *port);
+
 /* Connection state for socket `fd`, just accepted (SERVER) or connected (CLIENT), or NULL
  * if it is not TCP or the pool is exhausted. `peer` is the address given to connect(),
  * used while a non-blocking connect is still in progress (may be NULL). */

@@ -2,14 +2,12 @@
  * drivers' sockets, and two small mmap'd tables keyed by library handles. */
 #include "db_span.h"
 
-#include <netinet/in.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "connection.h"
 #include "fd_table.h"
-#include "modules.h"
 #include "span.h"
 #include "thread.h"
 
@@ -78,16 +76,12 @@ void ldtap_db_span_write(struct ldtap_db_span *span, const char *namespace_name,
     record->span.end_time_ns = ldtap_now_ns();
     record->namespace_length =
         (uint16_t)(namespace_length < LDTAP_DB_NAMESPACE_MAX ? namespace_length : LDTAP_DB_NAMESPACE_MAX);
-    struct ldtap_ring_writer *ring = ldtap_process_ring();
-    if (ring == NULL)
-        return;
     struct ldtap_ring_part parts[3] = {
         {record, sizeof(*record)},
         {span->statement, record->statement_length},
         {namespace_name, record->namespace_length},
     };
-    ldtap_ring_write(ring, LDTAP_RECORD_DB_SPAN, parts, 3);
-    ldtap_modules_ensure(ring);
+    ldtap_span_record_write(LDTAP_RECORD_DB_SPAN, parts, 3);
 }
 
 void ldtap_db_span_end(struct ldtap_db_span *span, const char *namespace_name) {
@@ -100,24 +94,6 @@ void ldtap_db_span_end(struct ldtap_db_span *span, const char *namespace_name) {
 
 static struct ldtap_net_endpoints *driver_endpoints; /* indexed by fd, ldtap_fd_capacity long */
 
-/* Address bytes and port of an AF_INET/AF_INET6 socket address; others leave zeros. */
-static void take_address(const struct sockaddr_storage *address, uint8_t bytes[16], uint16_t *port) {
-    const struct sockaddr_in *v4 = (const struct sockaddr_in *)address;
-    const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)address;
-    switch (address->ss_family) {
-    case AF_INET:
-        memcpy(bytes, &v4->sin_addr, sizeof(v4->sin_addr));
-        *port = ntohs(v4->sin_port);
-        break;
-    case AF_INET6:
-        memcpy(bytes, &v6->sin6_addr, sizeof(v6->sin6_addr));
-        *port = ntohs(v6->sin6_port);
-        break;
-    default:
-        break;
-    }
-}
-
 static void read_endpoints(int fd, struct ldtap_net_endpoints *endpoints) {
     struct sockaddr_storage local = {0}, peer = {0};
     socklen_t local_length = sizeof(local), peer_length = sizeof(peer);
@@ -125,9 +101,9 @@ static void read_endpoints(int fd, struct ldtap_net_endpoints *endpoints) {
     if (getsockname(fd, (struct sockaddr *)&local, &local_length) != 0)
         return;
     endpoints->family = local.ss_family;
-    take_address(&local, endpoints->local_address, &endpoints->local_port);
+    ldtap_copy_address(&local, endpoints->local_address, &endpoints->local_port);
     if (getpeername(fd, (struct sockaddr *)&peer, &peer_length) == 0)
-        take_address(&peer, endpoints->peer_address, &endpoints->peer_port);
+        ldtap_copy_address(&peer, endpoints->peer_address, &endpoints->peer_port);
 }
 
 static void find_peer(struct ldtap_db_span *span, int fd) {
@@ -241,11 +217,6 @@ struct ldtap_db_span *ldtap_db_pending_find_or_start(const void *handle, bool *s
     struct table *table = table_map(&pending_table);
     int index = table_claim(table, handle_key(handle), false, started);
     return index >= 0 ? &table->entries[index].span : NULL;
-}
-
-struct ldtap_db_span *ldtap_db_pending_start(const void *handle) {
-    bool started;
-    return ldtap_db_pending_find_or_start(handle, &started);
 }
 
 struct ldtap_db_span *ldtap_db_pending_find(const void *handle) {

@@ -68,12 +68,10 @@ void ldtap_db_span_end(struct ldtap_db_span *span, const char *namespace_name);
 void ldtap_db_span_write(struct ldtap_db_span *span, const char *namespace_name, size_t namespace_length);
 
 /* Spans that outlive one call (sqlite3_step to SQLITE_DONE, PQsendQuery to the last
- * PQgetResult, a MySQL query to its result), keyed by the library handle. start: a slot
- * for `handle` (any span it held is dropped), NULL when the table is full; end: writes the
- * span and frees its slot. */
-struct ldtap_db_span *ldtap_db_pending_start(const void *handle);
+ * PQgetResult, a MySQL query to its result), keyed by the library handle. find_or_start:
+ * the slot `handle` holds, else a free one claimed for it (*started true; the caller
+ * begins its span), NULL when the table is full; end: writes the span and frees its slot. */
 struct ldtap_db_span *ldtap_db_pending_find(const void *handle);
-/* find, else start (*started true): one probe of the table where find then start take two. */
 struct ldtap_db_span *ldtap_db_pending_find_or_start(const void *handle, bool *started);
 void ldtap_db_pending_end(struct ldtap_db_span *span, const char *namespace_name);
 

@@ -24,6 +24,11 @@ static struct ldtap_exchange *oldest_exchange(struct ldtap_connection *connectio
     return &connection->exchanges[connection->oldest];
 }
 
+/* The exchange whose request the request parser is framing (the last one begun). */
+static struct ldtap_exchange *newest_exchange(struct ldtap_connection *connection) {
+    return &connection->exchanges[(connection->oldest + connection->count - 1) % LDTAP_PIPELINE_MAX];
+}
+
 static void on_request_begin(struct ldtap_connection *connection) {
     struct ldtap_exchange *exchange = newest_slot(connection);
     connection->count++;
@@ -34,7 +39,10 @@ static void on_request_begin(struct ldtap_connection *connection) {
     exchange->tunnel_request = false;
     exchange->request_complete = false;
     exchange->crash_reported = false;
-    memset(&exchange->record, 0, sizeof(exchange->record));
+    /* ldtap_span_begin clears the span part itself: clear only what follows it. */
+    _Static_assert(offsetof(struct ldtap_http_span_record, span) == 0, "span leads the record");
+    memset((char *)&exchange->record + sizeof(exchange->record.span), 0,
+           sizeof(exchange->record) - sizeof(exchange->record.span));
     exchange->record.endpoints = connection->endpoints;
     ldtap_span_begin(&exchange->record.span, connection->kind);
     if (connection->kind == LDTAP_SPAN_KIND_SERVER)
@@ -42,8 +50,7 @@ static void on_request_begin(struct ldtap_connection *connection) {
 }
 
 static void on_request_head(struct ldtap_connection *connection) {
-    struct ldtap_exchange *exchange =
-        &connection->exchanges[(connection->oldest + connection->count - 1) % LDTAP_PIPELINE_MAX];
+    struct ldtap_exchange *exchange = newest_exchange(connection);
     const struct ldtap_http_parser *parser = &connection->request_parser;
     exchange->head_request = parser->method_is_head;
     exchange->tunnel_request = parser->method_is_connect;
@@ -62,8 +69,7 @@ static void record_request(struct ldtap_exchange *exchange, const struct ldtap_h
 }
 
 static void on_request_complete(struct ldtap_connection *connection) {
-    struct ldtap_exchange *exchange =
-        &connection->exchanges[(connection->oldest + connection->count - 1) % LDTAP_PIPELINE_MAX];
+    struct ldtap_exchange *exchange = newest_exchange(connection);
     record_request(exchange, &connection->request_parser);
     exchange->request_complete = true;
     connection->request_parser_ready = false;

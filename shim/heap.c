@@ -75,11 +75,6 @@ static void add_counters(const struct heap_counters *delta) {
         __atomic_store_n(&header->heap_sample_interval, sample_interval, __ATOMIC_RELAXED);
 }
 
-static void count(uint64_t *field_in_delta, struct heap_counters *delta, uint64_t amount) {
-    *field_in_delta = amount;
-    add_counters(delta);
-}
-
 /* Moves this thread's counters out and re-arms its free budget. */
 static void fold_thread(struct ldtap_heap_thread *thread) {
     struct heap_counters delta = {0};
@@ -151,8 +146,7 @@ static void remember_stack(uint64_t id) {
         }
         for (unsigned slot = 0; slot < SENT_STACKS; slot++)
             __atomic_store_n(&sent_stacks[slot], 0, __ATOMIC_RELAXED);
-        struct heap_counters delta = {0};
-        count(&delta.heap_stack_table_resets, &delta, 1);
+        add_counters(&(struct heap_counters){.heap_stack_table_resets = 1});
     }
 }
 
@@ -177,14 +171,18 @@ static void write_free_record(const void *block) {
         ldtap_ring_write(ring, LDTAP_RECORD_HEAP_FREE, &part, 1);
 }
 
-void ldtap_heap_forget_sample(const void *block) {
+/* Clears `block`'s mark; false when its slot no longer holds it. */
+static bool unmark(const void *block) {
     uintptr_t expected = (uintptr_t)block;
+    return __atomic_compare_exchange_n(&ldtap_heap_marks[ldtap_heap_mark_slot(block)], &expected, 0, false,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+void ldtap_heap_forget_sample(const void *block) {
     /* Only the thread freeing the block gets here for it: the exchange cannot race another
      * forget, only a mark of another block after ours (which the CAS leaves alone). */
-    if (!__atomic_compare_exchange_n(&ldtap_heap_marks[ldtap_heap_mark_slot(block)], &expected, 0, false,
-                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        return;
-    LDTAP_RECORD(write_free_record(block), (void)0);
+    if (unmark(block))
+        LDTAP_RECORD(write_free_record(block), (void)0);
 }
 
 /* ---- sampling ---- */
@@ -211,16 +209,13 @@ static uint64_t send_stack(struct ldtap_ring_writer *ring) {
 
 /* Samples `block`; false when it cannot be marked (the sample moves to a later block). */
 static bool sample(void *block, size_t size, size_t usable, unsigned function) {
-    struct heap_counters delta = {0};
     if (!ldtap_heap_mark(block)) {
-        count(&delta.heap_samples_deferred, &delta, 1);
+        add_counters(&(struct heap_counters){.heap_samples_deferred = 1});
         return false;
     }
     struct ldtap_ring_writer *ring = ldtap_process_ring();
     if (ring == NULL) { /* another thread is creating it, or the shim is off */
-        uintptr_t expected = (uintptr_t)block;
-        __atomic_compare_exchange_n(&ldtap_heap_marks[ldtap_heap_mark_slot(block)], &expected, 0, false,
-                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        unmark(block);
         return true;
     }
     struct ldtap_heap_sample_record record = {
@@ -234,7 +229,7 @@ static bool sample(void *block, size_t size, size_t usable, unsigned function) {
     };
     struct ldtap_ring_part part = {&record, sizeof record};
     ldtap_ring_write(ring, LDTAP_RECORD_HEAP_SAMPLE, &part, 1);
-    count(&delta.heap_samples, &delta, 1);
+    add_counters(&(struct heap_counters){.heap_samples = 1});
     return true;
 }
 

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 
 #include "connection.h"
 #include "fd_table.h"
@@ -152,15 +151,9 @@ void ldtap_log_opened(int fd, const char *path) {
 
 /* ---- records ---- */
 
-static uint64_t monotonic_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
-
 /* Takes one line from the per-process budget; false when it is spent. */
 static bool take_line_budget(void) {
-    uint64_t now = monotonic_ns();
+    uint64_t now = ldtap_monotonic_ns();
     uint64_t arrival = __atomic_load_n(&line_arrival_ns, __ATOMIC_RELAXED);
     for (;;) {
         uint64_t next = (arrival > now ? arrival : now) + LINE_INTERVAL_NS;
@@ -210,13 +203,9 @@ static uint16_t current_request(uint8_t trace_id[16], uint8_t span_id[8]) {
     return ldtap_span_current(trace_id, span_id) ? 0 : LDTAP_LOG_FLAG_UNPARENTED_ASYNC;
 }
 
-struct sink_context {
-    struct log_stream *stream;
-};
-
-/* The assembler's sink: turns its events into records. */
+/* The assembler's sink: turns its events into records; `context` is the log_stream. */
 static void on_piece(void *context, const struct ldtap_log_piece *piece) {
-    struct log_stream *stream = ((struct sink_context *)context)->stream;
+    struct log_stream *stream = context;
     if (piece->event == LDTAP_LOG_EVENT_TRACEBACK_BEGIN) {
         stream->context_flags = current_request(stream->trace_id, stream->span_id);
     } else if (piece->event == LDTAP_LOG_EVENT_TRACEBACK) {
@@ -237,9 +226,8 @@ static void on_piece(void *context, const struct ldtap_log_piece *piece) {
 /* ---- per-thread areas ---- */
 
 static void finish_stream(struct log_stream *stream) {
-    struct sink_context context = {stream};
     if (stream->fd >= 0 && ldtap_log_lines_pending(&stream->lines))
-        ldtap_log_lines_finish(&stream->lines, on_piece, &context);
+        ldtap_log_lines_finish(&stream->lines, on_piece, stream);
     stream->fd = -1;
 }
 
@@ -294,27 +282,25 @@ void ldtap_log_written(int fd, const struct iovec *vector, size_t count, size_t 
         return;
     struct log_stream *stream = stream_for(area, fd);
     stream->last_use = ++area->use_clock;
-    struct sink_context context = {stream};
     for (size_t i = 0; i < count && result > 0; i++) {
         size_t length = vector[i].iov_len < result ? vector[i].iov_len : result;
-        ldtap_log_lines_feed(&stream->lines, vector[i].iov_base, length, on_piece, &context);
+        ldtap_log_lines_feed(&stream->lines, vector[i].iov_base, length, on_piece, stream);
         result -= length;
     }
 }
 
 void ldtap_log_closing(int fd) {
-    if (thread_area != NULL)
+    struct log_area *area = thread_area;
+    if (area != NULL)
         for (unsigned i = 0; i < THREAD_STREAMS; i++)
-            if (thread_area->streams[i].fd == fd)
-                finish_stream(&thread_area->streams[i]);
+            if (area->streams[i].fd == fd)
+                finish_stream(&area->streams[i]);
     if (fd > 2)
         forget_file_fd(fd);
 }
 
-static void finish_thread(void) {
-    struct log_area *area = thread_area;
-    if (area == NULL)
-        return;
+/* Ends the pending lines of every stream in this thread's `area`. */
+static void finish_thread(struct log_area *area) {
     for (unsigned i = 0; i < THREAD_STREAMS; i++)
         finish_stream(&area->streams[i]);
 }
@@ -323,7 +309,7 @@ void ldtap_log_thread_exit(void) {
     struct log_area *area = thread_area;
     if (area == NULL)
         return;
-    LDTAP_RECORD(if (ldtap_recording()) finish_thread(), (void)0);
+    LDTAP_RECORD(if (ldtap_recording()) finish_thread(area), (void)0);
     thread_area = NULL;
     __atomic_fetch_and(&pool_busy[thread_area_index / 64], ~(1ull << (thread_area_index % 64)), __ATOMIC_RELEASE);
 }
@@ -340,6 +326,7 @@ void ldtap_log_after_fork_child(void) {
 
 /* The main thread's pending lines at exit (other threads' are lost with the process). */
 __attribute__((destructor)) static void finish_at_exit(void) {
-    if (thread_area != NULL)
-        LDTAP_RECORD(if (ldtap_recording()) finish_thread(), (void)0);
+    struct log_area *area = thread_area;
+    if (area != NULL)
+        LDTAP_RECORD(if (ldtap_recording()) finish_thread(area), (void)0);
 }

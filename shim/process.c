@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "connection.h"
@@ -172,12 +171,6 @@ static LDTAP_THREAD_LOCAL bool creating_here;
  * beside it; the bound only keeps a stalled creator from stalling every other thread. */
 #define RING_CREATION_WAIT_NS (200ull * 1000ull * 1000ull)
 
-static uint64_t monotonic_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now); /* vDSO: no syscall */
-    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
-
 /*
  * Another thread is creating the ring. Returning NULL here instead (as the shim once did)
  * silently lost everything other threads finished meanwhile: a loopback exchange takes
@@ -188,11 +181,11 @@ static uint64_t monotonic_ns(void) {
  * runnable on this very core. Returns the state seen last.
  */
 static int wait_for_creation(void) {
-    uint64_t deadline = monotonic_ns() + RING_CREATION_WAIT_NS;
+    uint64_t deadline = ldtap_monotonic_ns() + RING_CREATION_WAIT_NS;
     int state;
     /* Acquire: pairs with create_ring's release store, publishing `ring`. */
     while ((state = __atomic_load_n(&ring_state, __ATOMIC_ACQUIRE)) == RING_CREATING &&
-           monotonic_ns() < deadline)
+           ldtap_monotonic_ns() < deadline)
         sched_yield();
     return state;
 }

@@ -119,18 +119,22 @@ unsigned ldtap_span_serving_now(const struct ldtap_span_common **live, uint64_t 
     return found;
 }
 
-void ldtap_span_write_http(const struct ldtap_http_span_record *record,
-                           const uint8_t *request_head, const uint8_t *response_head) {
+void ldtap_span_record_write(uint32_t type, const struct ldtap_ring_part *parts, int part_count) {
     struct ldtap_ring_writer *ring = ldtap_process_ring();
     if (ring == NULL)
         return;
+    ldtap_ring_write(ring, type, parts, part_count);
+    ldtap_modules_ensure(ring);
+}
+
+void ldtap_span_write_http(const struct ldtap_http_span_record *record,
+                           const uint8_t *request_head, const uint8_t *response_head) {
     struct ldtap_ring_part parts[3] = {
         {record, sizeof(*record)},
         {request_head, record->request_head_length},
         {response_head, record->response_head_length},
     };
-    ldtap_ring_write(ring, LDTAP_RECORD_HTTP_SPAN, parts, 3);
-    ldtap_modules_ensure(ring);
+    ldtap_span_record_write(LDTAP_RECORD_HTTP_SPAN, parts, 3);
 }
 
 void ldtap_span_reset_thread_after_fork(void) {

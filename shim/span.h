@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ldtap_ring.h"
 #include "ldtap_ring_abi.h"
 
 /* Starts a span now on this thread. A client span joins the trace of the one server
@@ -33,6 +34,10 @@ bool ldtap_span_current(uint8_t trace_id[16], uint8_t span_id[8]);
  * as pointers to the live spans inside their exchanges, with their serials. */
 unsigned ldtap_span_serving_now(const struct ldtap_span_common **live, uint64_t *serials,
                                 unsigned max);
+
+/* Writes one span record of `type` from `parts` to this process's ring, then the first
+ * module map if none was written yet. The one writer of span records (HTTP and DB). */
+void ldtap_span_record_write(uint32_t type, const struct ldtap_ring_part *parts, int part_count);
 
 /* Writes one LDTAP_RECORD_HTTP_SPAN record: `record` then both head copies. */
 void ldtap_span_write_http(const struct ldtap_http_span_record *record,

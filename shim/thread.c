@@ -94,6 +94,12 @@ uint64_t ldtap_now_ns(void) {
     return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 }
 
+uint64_t ldtap_monotonic_ns(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+}
+
 void ldtap_thread_reset_after_fork(void) {
     cached_thread_id = 0;
     generator_seeded = false;

@@ -74,9 +74,12 @@ static void remember(PGconn *conn, const char *name, const char *query) {
     LDTAP_EXPORT int name parameters {                                                     \
         if (!ldtap_db_enter(LDTAP_LIBRARY_LIBPQ))                                          \
             return LDTAP_DB_REAL(name) arguments;                                          \
-        struct ldtap_db_span *span = NULL;                                                 \
+        bool started; /* false: a command holds the span already, or the table is full */ \
         before;                                                                            \
-        if (ldtap_db_pending_find(conn) == NULL && (span = ldtap_db_pending_start(conn)) != NULL) \
+        struct ldtap_db_span *span = ldtap_db_pending_find_or_start(conn, &started);       \
+        if (!started)                                                                      \
+            span = NULL;                                                                   \
+        else                                                                               \
             begin(span, conn, text, statement_name);                                       \
         int sent = LDTAP_DB_REAL(name) arguments;                                          \
         if (span != NULL && !sent) {                                                       \

@@ -271,23 +271,21 @@ LDTAP_EXPORT void *pvalloc(size_t size) { return allocated(REAL(pvalloc)(size), 
 
 /* ---- anonymous mappings: counted, never sampled ---- */
 
-static bool is_anonymous_private(int flags, int fd) {
-    return (flags & MAP_ANONYMOUS) != 0 && (flags & MAP_PRIVATE) != 0 && fd == -1;
-}
-
-/* The shim's own mappings (ring, unwinder) are made with ldtap_nesting > 0: not counted. */
-LDTAP_EXPORT void *mmap(void *address, size_t length, int protection, int flags, int fd, off_t offset) {
-    void *mapped = REAL(mmap)(address, length, protection, flags, fd, offset);
-    if (mapped != MAP_FAILED && ldtap_nesting == 0 && is_anonymous_private(flags, fd))
+/* Counts `mapped` when it is an anonymous private mapping of the program. The shim's own
+ * mappings (ring, unwinder) are made with ldtap_nesting > 0: not counted. */
+static void *mapped_by_program(void *mapped, size_t length, int flags, int fd) {
+    if (mapped != MAP_FAILED && ldtap_nesting == 0 && (flags & MAP_ANONYMOUS) != 0 &&
+        (flags & MAP_PRIVATE) != 0 && fd == -1)
         LDTAP_RECORD(ldtap_heap_note_mapping(mapped, length), (void)0);
     return mapped;
+}
+
+LDTAP_EXPORT void *mmap(void *address, size_t length, int protection, int flags, int fd, off_t offset) {
+    return mapped_by_program(REAL(mmap)(address, length, protection, flags, fd, offset), length, flags, fd);
 }
 
 LDTAP_EXPORT void *mmap64(void *address, size_t length, int protection, int flags, int fd, off_t offset) {
-    void *mapped = REAL(mmap64)(address, length, protection, flags, fd, offset);
-    if (mapped != MAP_FAILED && ldtap_nesting == 0 && is_anonymous_private(flags, fd))
-        LDTAP_RECORD(ldtap_heap_note_mapping(mapped, length), (void)0);
-    return mapped;
+    return mapped_by_program(REAL(mmap64)(address, length, protection, flags, fd, offset), length, flags, fd);
 }
 
 LDTAP_EXPORT int munmap(void *address, size_t length) {

@@ -41,14 +41,16 @@ static void begin(struct ldtap_db_span *span, MYSQL *mysql, const char *query, s
         ldtap_db_span_peer(span, LDTAP_DB_REAL(mysql_get_socket)(mysql));
 }
 
-/* A new query on `mysql`; a previous one whose result was never taken ends first. */
+/* A new query on `mysql`; a previous one whose result was never taken ends first, and
+ * the new one takes over its slot. */
 static struct ldtap_db_span *start_query(MYSQL *mysql, const char *query, size_t length) {
-    struct ldtap_db_span *leftover = ldtap_db_pending_find(mysql);
-    if (leftover != NULL)
-        ldtap_db_pending_end(leftover, schema_of(mysql));
-    struct ldtap_db_span *span = ldtap_db_pending_start(mysql);
-    if (span != NULL)
-        begin(span, mysql, query, length);
+    bool started;
+    struct ldtap_db_span *span = ldtap_db_pending_find_or_start(mysql, &started);
+    if (span == NULL)
+        return NULL;
+    if (!started)
+        ldtap_db_span_end(span, schema_of(mysql));
+    begin(span, mysql, query, length);
     return span;
 }
 
