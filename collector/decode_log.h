@@ -29,6 +29,7 @@ struct ldtap_log_entry {
     uint16_t attribute_count;
     char severity_text[LDTAP_LOG_SEVERITY_TEXT_BYTES]; /* NUL-terminated; "" when unknown */
     struct ldtap_resource *resource; /* not owned by the entry (the exporter retains it) */
+    struct ldtap_claim claim;        /* the ring record it came from; the exporter settles it */
     struct ldtap_attribute attributes[LDTAP_LOG_ENTRY_MAX_ATTRIBUTES];
     char text[LDTAP_LOG_ENTRY_TEXT_BYTES];
 };

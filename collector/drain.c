@@ -18,6 +18,7 @@
 #include "discovery.h"
 #include "exception_join.h"
 #include "ldtap_ring.h"
+#include "ledger.h"
 
 /* Bounds one ring's share of a step so that a busy ring cannot starve the others. */
 #define RECORDS_PER_STEP 4096
@@ -42,6 +43,8 @@ struct ring_state {
     char name[NAME_MAX + 1];
     enum ring_status status;
     struct ldtap_ring_reader reader;
+    struct ldtap_ledger *ledger; /* owns `reader` once attached; NULL: out of memory, no pins */
+    bool all_read; /* the process is gone and every record it wrote has been read */
     struct ldtap_resource *resource; /* one reference, held while attached */
     char service_name[LDTAP_NAME_BYTES * 2];
     int32_t pid;
@@ -136,6 +139,34 @@ static void read_counters(struct ring_state *ring) {
     ldtap_heap_set_sample_interval(ring->heap_process, header->heap_sample_interval);
 }
 
+/* The ring through its ledger, or directly when the ledger could not be allocated. */
+static enum ldtap_ring_read_status ring_next(struct ldtap_drain *drain, struct ring_state *ring, uint64_t now,
+                                             struct ldtap_claim *claim) {
+    if (ring->ledger) {
+        return ldtap_ledger_next(ring->ledger, drain->record, !ring->process_gone, now, claim);
+    }
+    *claim = (struct ldtap_claim){0};
+    return ldtap_ring_reader_next(&ring->reader, drain->record, !ring->process_gone, now);
+}
+
+static bool ring_is_read(struct ring_state *ring) {
+    return ring->ledger ? ldtap_ledger_is_read(ring->ledger) : ldtap_ring_reader_is_read(&ring->reader);
+}
+
+/* Read, and every claim settled: nothing in it is owed to a backend any more. */
+static bool ring_is_empty(struct ring_state *ring) {
+    return ring->ledger ? ldtap_ledger_is_empty(ring->ledger) : ldtap_ring_reader_is_empty(&ring->reader);
+}
+
+static void close_reader(struct ring_state *ring) {
+    if (ring->ledger) {
+        ldtap_ledger_close(ring->ledger); /* closes the reader */
+        ring->ledger = NULL;
+    } else {
+        ldtap_ring_reader_close(&ring->reader);
+    }
+}
+
 static void attach(struct ldtap_drain *drain, struct ring_state *ring, uint64_t now) {
     char path[PATH_MAX + NAME_MAX + 2];
     char error[256] = "";
@@ -162,6 +193,7 @@ static void attach(struct ldtap_drain *drain, struct ring_state *ring, uint64_t 
         return; /* out of memory: try again on the next step */
     }
     snprintf(ring->service_name, sizeof ring->service_name, "%s", ldtap_resource_service_name(ring->resource));
+    ring->ledger = ldtap_ledger_new(&ring->reader);
     ring->pid = header.pid;
     ring->process_start_ticks = header.process_start_ticks;
     ring->status = RING_ATTACHED;
@@ -228,10 +260,14 @@ static void export_span(void *context, struct ldtap_span *span, uint16_t record_
     struct ldtap_drain *drain = context;
     if (!ldtap_sampler_keep(drain->options.sampler, span->trace_id, record_flags)) {
         drain->sampled_out++;
+        ldtap_claim_settle(&span->claim);
         return;
     }
     if (drain->options.exporter) {
-        ldtap_exporter_enqueue(drain->options.exporter, span); /* a full queue counts its own drops */
+        /* Takes the claim; a full queue counts its own drops. */
+        ldtap_exporter_enqueue(drain->options.exporter, span);
+    } else {
+        ldtap_claim_settle(&span->claim);
     }
 }
 
@@ -243,13 +279,15 @@ static uint64_t realtime_ns(void) {
 
 /* A line or traceback: a traceback inside a request becomes that span's exception event;
  * every record becomes a log entry for the logs exporter. */
-static bool handle_log(struct ldtap_drain *drain, struct ring_state *ring) {
+static bool handle_log(struct ldtap_drain *drain, struct ring_state *ring, struct ldtap_claim *claim) {
     const struct ldtap_ring_record *record = drain->record;
     struct ldtap_log_entry *entry = drain->log_entry;
     if (!ldtap_decode_log(record->payload, record->payload_length, realtime_ns(), entry, drain->traceback)) {
         return false;
     }
     entry->resource = ring->resource;
+    entry->claim = *claim; /* the log record is what the ring is owed for it */
+    *claim = (struct ldtap_claim){0};
     struct ldtap_span_events *events = ldtap_log_exception_events(entry);
     if (events) {
         const struct ldtap_attribute *type = ldtap_log_entry_find(entry, "exception.type");
@@ -260,7 +298,10 @@ static bool handle_log(struct ldtap_drain *drain, struct ring_state *ring) {
         ldtap_exception_join_report(ring->join, entry->span_id, events, monotonic_ns(), export_span, drain);
     }
     if (drain->options.log_exporter) {
-        ldtap_log_exporter_enqueue(drain->options.log_exporter, entry); /* a full queue counts its own drops */
+        /* Takes the claim; a full queue counts its own drops. */
+        ldtap_log_exporter_enqueue(drain->options.log_exporter, entry);
+    } else {
+        ldtap_claim_settle(&entry->claim);
     }
     return true;
 }
@@ -284,10 +325,12 @@ static bool handle_crash(struct ldtap_drain *drain, struct ring_state *ring) {
     return true;
 }
 
-static void handle_record(struct ldtap_drain *drain, struct ring_state *ring) {
+/* `claim` pins the record in the ring: it moves to the span or log entry made from the
+ * record, or, for a record that goes nowhere else, is settled here (see handle_record). */
+static void handle_record_claimed(struct ldtap_drain *drain, struct ring_state *ring, struct ldtap_claim *claim) {
     const struct ldtap_ring_record *record = drain->record;
     if (record->type == LDTAP_RECORD_LOG || record->type == LDTAP_RECORD_CRASH) {
-        bool valid = record->type == LDTAP_RECORD_LOG ? handle_log(drain, ring) : handle_crash(drain, ring);
+        bool valid = record->type == LDTAP_RECORD_LOG ? handle_log(drain, ring, claim) : handle_crash(drain, ring);
         drain->undecodable += !valid;
         return;
     }
@@ -317,12 +360,19 @@ static void handle_record(struct ldtap_drain *drain, struct ring_state *ring) {
     ldtap_metrics_add_span(drain->options.metrics, ring->service_name, span); /* before sampling: exact counts */
     struct ldtap_span_common common;
     memcpy(&common, record->payload, sizeof common);
+    span->claim = *claim; /* moves with the span: into the join or the exporter */
+    *claim = (struct ldtap_claim){0};
     /* An error server span may wait in the join for its traceback; the rest go on now. */
     if (!ldtap_exception_join_span(ring->join, span, common.flags, monotonic_ns(), export_span, drain)) {
         export_span(drain, span, common.flags);
     }
     ldtap_span_events_release(span->events); /* the exporter and the join took their own */
     span->events = NULL;
+}
+
+static void handle_record(struct ldtap_drain *drain, struct ring_state *ring, struct ldtap_claim claim) {
+    handle_record_claimed(drain, ring, &claim);
+    ldtap_claim_settle(&claim); /* still here: nothing made of the record needs delivering */
 }
 
 /* Hands the ring header's counters to the metric store, which reads /proc as well. */
@@ -383,6 +433,13 @@ static void sample_self(struct ldtap_drain *drain) {
     ldtap_metrics_update_self(drain->options.metrics, &sample);
 }
 
+/* While we still hold the ring's lock: no other collector drains it meanwhile. */
+static void remove_ring_file(const struct ldtap_drain *drain, const struct ring_state *ring) {
+    char path[PATH_MAX + NAME_MAX + 2];
+    snprintf(path, sizeof path, "%s/%s", drain->directory, ring->name);
+    unlink(path);
+}
+
 /* Returns false when the ring was retired (its state freed by the caller). */
 static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint64_t now) {
     /* Liveness first: a process found dead now wrote everything it ever will, so the
@@ -391,8 +448,8 @@ static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint6
         ring->process_gone = true;
     }
     for (int taken = 0; taken < RECORDS_PER_STEP; taken++) {
-        enum ldtap_ring_read_status status =
-            ldtap_ring_reader_next(&ring->reader, drain->record, !ring->process_gone, now);
+        struct ldtap_claim claim;
+        enum ldtap_ring_read_status status = ring_next(drain, ring, now, &claim);
         if (status == LDTAP_RING_READ_EMPTY) {
             break;
         }
@@ -400,13 +457,13 @@ static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint6
             read_counters(ring);
             warn(drain, "%s/%s: %s", ring->name, "the ring is corrupt; skipping the rest of it");
             drain->corrupt_rings++;
-            ldtap_ring_reader_close(&ring->reader);
+            close_reader(ring);
             ring->status = RING_IGNORED;
             return true;
         }
         if (status == LDTAP_RING_READ_RECORD) {
             drain->records_taken++;
-            handle_record(drain, ring);
+            handle_record(drain, ring, claim);
         }
     }
     read_counters(ring);
@@ -418,18 +475,23 @@ static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint6
         sample_process(drain, ring, true);
         ring->last_metrics_ns = now;
     }
-    if (!ring->process_gone || !ldtap_ring_reader_is_empty(&ring->reader)) {
+    if (!ring->all_read) {
+        if (!ring->process_gone || !ring_is_read(ring)) {
+            return true;
+        }
+        ring->all_read = true;
+        /* Everything it wrote is in: no report can come for a held span any more. */
+        ldtap_exception_join_expire(ring->join, now, true, export_span, drain);
+        if (drain->options.heap) {
+            ldtap_heap_process_exited(drain->options.heap, ring->heap_process);
+        }
+    }
+    /* The file goes once the exporters have settled every record in it. */
+    if (!ring_is_empty(ring)) {
         return true;
     }
-    /* Everything it wrote is in: no report can come for a held span any more. */
-    ldtap_exception_join_expire(ring->join, now, true, export_span, drain);
-    if (drain->options.heap) {
-        ldtap_heap_process_exited(drain->options.heap, ring->heap_process);
-    }
-    char path[PATH_MAX + NAME_MAX + 2];
-    snprintf(path, sizeof path, "%s/%s", drain->directory, ring->name);
-    unlink(path); /* while we still hold the lock: no other collector drains it meanwhile */
-    ldtap_ring_reader_close(&ring->reader);
+    remove_ring_file(drain, ring);
+    close_reader(ring);
     return false;
 }
 
@@ -439,7 +501,13 @@ static void retire(struct ldtap_drain *drain, struct ring_state *ring) {
     drain->retired.skipped_uncommitted += ring->counters.skipped_uncommitted;
     drain->retired.invalid_records += ring->counters.invalid_records;
     if (ring->status == RING_ATTACHED) {
-        ldtap_ring_reader_close(&ring->reader);
+        /* At exit, after the exporters stopped: a ring whose records are all settled is
+         * done with; one still owed (a live process, or spans the exporters could not
+         * deliver in time) stays for the next collector. */
+        if (ring->all_read && ring_is_empty(ring)) {
+            remove_ring_file(drain, ring);
+        }
+        close_reader(ring);
     }
     drain->retired_rollup_evictions += ldtap_db_rollup_evictions(ring->db_rollup);
     ldtap_db_rollup_free(ring->db_rollup);
@@ -511,7 +579,8 @@ bool ldtap_drain_finish(struct ldtap_drain *drain, uint32_t grace_ms) {
         ldtap_drain_step(drain);
         bool waiting_for_dead = false, waiting_for_live = false;
         for (struct ring_state *ring = drain->rings; ring; ring = ring->next) {
-            if (ring->status == RING_ATTACHED || ring->status == RING_PENDING) {
+            /* Read is enough: what the exporters still owe is theirs to flush. */
+            if (ring->status == RING_PENDING || (ring->status == RING_ATTACHED && !ring->all_read)) {
                 waiting_for_dead |= ring->process_gone;
                 waiting_for_live |= !ring->process_gone;
             }

@@ -63,6 +63,7 @@ void ldtap_exception_join_free(struct ldtap_exception_join *join) {
     }
     for (size_t i = 0; i < LDTAP_EXCEPTION_JOIN_MAX_HELD; i++) {
         if (join->held[i].age.key) {
+            ldtap_claim_settle(&join->held[i].span->claim); /* never to be exported now */
             free_held(&join->held[i]);
         }
     }

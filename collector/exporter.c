@@ -62,6 +62,7 @@ static void retire_spans_locked(struct ldtap_exporter *exporter, uint32_t count,
         struct ldtap_span *span = &exporter->slots[(exporter->head + i) % exporter->capacity];
         ldtap_resource_release(span->resource);
         ldtap_span_events_release(span->events);
+        ldtap_claim_settle(&span->claim); /* delivered or given up: the ring may reuse it */
         span->resource = NULL;
         span->events = NULL;
     }
@@ -212,7 +213,7 @@ struct ldtap_exporter *ldtap_exporter_start(const struct ldtap_exporter_config *
     return exporter;
 }
 
-bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, const struct ldtap_span *span) {
+bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, struct ldtap_span *span) {
     pthread_mutex_lock(&exporter->lock);
     /* A file takes spans as fast as the thread encodes them, so rather than drop, the
      * drain waits for room (the rings buffer meanwhile): the queue's OTel default size is
@@ -228,6 +229,7 @@ bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, const struct ldtap_
     if (exporter->count >= exporter->capacity) {
         exporter->stats.dropped_queue_full++;
         pthread_mutex_unlock(&exporter->lock);
+        ldtap_claim_settle(&span->claim);
         return false;
     }
     struct ldtap_span *slot = &exporter->slots[(exporter->head + exporter->count) % exporter->capacity];
@@ -237,6 +239,7 @@ bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, const struct ldtap_
     memcpy(slot, span, offsetof(struct ldtap_span, text) + text_used);
     ldtap_resource_retain(slot->resource);
     ldtap_span_events_retain(slot->events);
+    span->claim = (struct ldtap_claim){0}; /* the slot's now */
     exporter->count++;
     exporter->enqueued_sequence++;
     exporter->stats.enqueued_spans++;

@@ -41,9 +41,10 @@ struct ldtap_exporter;
 struct ldtap_exporter *ldtap_exporter_start(const struct ldtap_exporter_config *config, char *error,
                                             size_t error_size);
 
-/* Copies the span (taking a reference on its resource). False when the queue is full:
- * the span is dropped and counted. Never blocks on the network. */
-bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, const struct ldtap_span *span);
+/* Copies the span (taking a reference on its resource) and takes over its claim, settled
+ * once the span is delivered or given up. False when the queue is full: the span is
+ * dropped and counted, and its claim settled. Never blocks on the network. */
+bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, struct ldtap_span *span);
 
 /* Exports what is queued, waiting at most `deadline_ms`; what is still unsent then is
  * counted as dropped. */

@@ -44,6 +44,7 @@ static void set_last_error_locked(struct ldtap_log_exporter *exporter, const cha
 
 static void free_entry(struct ldtap_log_entry *entry) {
     ldtap_resource_release(entry->resource);
+    ldtap_claim_settle(&entry->claim); /* delivered or given up: the ring may reuse it */
     free(entry);
 }
 
@@ -170,13 +171,14 @@ struct ldtap_log_exporter *ldtap_log_exporter_start(const struct ldtap_log_expor
     return exporter;
 }
 
-bool ldtap_log_exporter_enqueue(struct ldtap_log_exporter *exporter, const struct ldtap_log_entry *entry) {
+bool ldtap_log_exporter_enqueue(struct ldtap_log_exporter *exporter, struct ldtap_log_entry *entry) {
     struct ldtap_log_entry *copy = malloc(sizeof *copy);
     pthread_mutex_lock(&exporter->lock);
     bool room = copy && exporter->count < exporter->capacity && !exporter->stopping;
     if (room) {
         memcpy(copy, entry, sizeof *copy);
         ldtap_resource_retain(copy->resource);
+        entry->claim = (struct ldtap_claim){0}; /* the copy's now */
         exporter->slots[(exporter->head + exporter->count) % exporter->capacity] = copy;
         exporter->count++;
         exporter->stats.enqueued++;
@@ -187,6 +189,7 @@ bool ldtap_log_exporter_enqueue(struct ldtap_log_exporter *exporter, const struc
         exporter->stats.dropped_queue_full++;
     }
     pthread_mutex_unlock(&exporter->lock);
+    ldtap_claim_settle(&entry->claim); /* no-op once the copy took it */
     if (!room) {
         free(copy);
     }

@@ -39,8 +39,9 @@ struct ldtap_log_exporter;
 struct ldtap_log_exporter *ldtap_log_exporter_start(const struct ldtap_log_exporter_config *config, char *error,
                                                     size_t error_size);
 
-/* Copies the entry, retaining entry->resource. False when the queue is full (counted). */
-bool ldtap_log_exporter_enqueue(struct ldtap_log_exporter *exporter, const struct ldtap_log_entry *entry);
+/* Copies the entry, retaining entry->resource, and takes over its claim (settled when the
+ * record is delivered or given up). False when the queue is full: counted, claim settled. */
+bool ldtap_log_exporter_enqueue(struct ldtap_log_exporter *exporter, struct ldtap_log_entry *entry);
 
 /* Exports what is queued within `deadline_ms` (the rest is counted as dropped), stops the
  * thread, fills `stats` (may be NULL) and frees. NULL is accepted. */

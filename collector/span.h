@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ledger.h"
+
 enum ldtap_value_type { LDTAP_VALUE_STRING, LDTAP_VALUE_INT, LDTAP_VALUE_DOUBLE, LDTAP_VALUE_BOOL };
 
 /* An attribute's value lives in the owner's `text` buffer (strings) or inline. A span's
@@ -81,6 +83,7 @@ struct ldtap_span {
     char name[LDTAP_SPAN_NAME_BYTES];
     struct ldtap_resource *resource; /* holds one reference while the span lives */
     struct ldtap_span_events *events; /* NULL: no events; else holds one reference */
+    struct ldtap_claim claim;          /* the ring record it came from; moves with the span */
     struct ldtap_attribute attributes[LDTAP_SPAN_MAX_ATTRIBUTES];
     char text[LDTAP_SPAN_TEXT_BYTES];
 };

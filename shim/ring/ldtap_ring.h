@@ -63,7 +63,17 @@ struct ldtap_ring_reader {
     uint8_t *data;
     uint64_t data_size;
     size_t mapping_size;
-    /* When the record at tail was first seen uncommitted (0: not stalled). */
+    /* Where the next record is read. Equal to the ring's tail unless `defer_release`. */
+    uint64_t read_position;
+    /* The ring's tail as we last stored it: the header's copy is writable by the traced
+     * process, so it is never read back. */
+    uint64_t tail;
+    /* false: each record's bytes are released (zeroed, tail advanced) as soon as it is read.
+     * true: bytes stay in the ring, unavailable to producers, until the caller releases them
+     * with ldtap_ring_reader_release: the collector keeps a record until what it made of
+     * it is delivered, so a collector killed meanwhile leaves it for the next one. */
+    bool defer_release;
+    /* When the record at read_position was first seen uncommitted (0: not stalled). */
     uint64_t stalled_since_ns;
     uint64_t stalled_position;
 };
@@ -77,6 +87,7 @@ enum ldtap_ring_read_status {
 };
 
 struct ldtap_ring_record {
+    uint64_t position; /* ring position of the record's header: what ldtap_ring_reader_release takes */
     uint32_t type;
     uint32_t payload_length;              /* bytes in payload (record length minus header) */
     uint8_t payload[LDTAP_RECORD_MAX_BYTES]; /* 8-aligned */
@@ -97,7 +108,16 @@ enum ldtap_ring_read_status ldtap_ring_reader_next(struct ldtap_ring_reader *rea
                                                    struct ldtap_ring_record *record,
                                                    bool writer_alive, uint64_t now_ns);
 
-/* True when every reserved byte has been consumed. */
+/* Gives the bytes before `position` back to producers: zeroes [tail, position) and
+ * publishes position as the new tail. `position` must be a record boundary (a record's
+ * `position`, or read_position); one outside [tail, read_position] is ignored. Only needed
+ * with `defer_release`. */
+void ldtap_ring_reader_release(struct ldtap_ring_reader *reader, uint64_t position);
+
+/* True when every reserved byte has been read (with defer_release, maybe not released). */
+bool ldtap_ring_reader_is_read(const struct ldtap_ring_reader *reader);
+
+/* True when every reserved byte has been read and released. */
 bool ldtap_ring_reader_is_empty(const struct ldtap_ring_reader *reader);
 
 void ldtap_ring_reader_close(struct ldtap_ring_reader *reader);

@@ -88,7 +88,11 @@ int ldtap_ring_reader_open(struct ldtap_ring_reader *reader, const char *path, c
         munmap(mapping, mapping_size);
         goto out_close;
     }
+    /* Where a previous collector left off. Checked against head on every read. */
+    uint64_t tail = __atomic_load_n(&((struct ldtap_ring_header *)mapping)->tail, __ATOMIC_ACQUIRE);
     reader->fd = fd; /* kept open: closing it would drop the flock */
+    reader->tail = tail;
+    reader->read_position = tail;
     reader->header = mapping;
     reader->data = (uint8_t *)mapping + LDTAP_RING_HEADER_SIZE;
     reader->data_size = data_size;
@@ -129,14 +133,21 @@ static void add_to_counter(uint64_t *counter, uint64_t amount) {
     __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + amount, __ATOMIC_RELAXED);
 }
 
-/* Zeroes [tail, tail + length) then publishes the new tail. */
-static void consume(struct ldtap_ring_reader *reader, uint64_t tail, uint64_t length) {
-    zero_ring(reader, tail, length);
+void ldtap_ring_reader_release(struct ldtap_ring_reader *reader, uint64_t position) {
+    if (reader->header == NULL || position - reader->tail > reader->read_position - reader->tail) return;
+    zero_ring(reader, reader->tail, position - reader->tail);
     /* Release: pairs with the producer's acquire load of tail before it reserves, so no
      * producer writes into these bytes before our zeroing is visible to it. */
-    __atomic_store_n(&reader->header->tail, tail + length, __ATOMIC_RELEASE);
+    __atomic_store_n(&reader->header->tail, position, __ATOMIC_RELEASE);
+    reader->tail = position;
+}
+
+/* Moves past `length` bytes at read_position (released at once unless deferred). */
+static void consume(struct ldtap_ring_reader *reader, uint64_t length) {
+    reader->read_position += length;
     reader->stalled_since_ns = 0;
     reader->stalled_position = 0;
+    if (!reader->defer_release) ldtap_ring_reader_release(reader, reader->read_position);
 }
 
 static bool is_sane_length(uint32_t length, uint64_t available) {
@@ -150,18 +161,18 @@ static bool is_valid_type(uint64_t word) {
 }
 
 /* A RESERVED record: skip it once its writer is gone or it has stalled too long. */
-static enum ldtap_ring_read_status handle_reserved(struct ldtap_ring_reader *reader, uint64_t tail,
+static enum ldtap_ring_read_status handle_reserved(struct ldtap_ring_reader *reader, uint64_t position,
                                                    uint32_t length, bool writer_alive, uint64_t now_ns) {
     if (writer_alive) {
-        if (reader->stalled_since_ns == 0 || reader->stalled_position != tail) {
+        if (reader->stalled_since_ns == 0 || reader->stalled_position != position) {
             reader->stalled_since_ns = now_ns != 0 ? now_ns : 1; /* 0 means "not stalled" */
-            reader->stalled_position = tail;
+            reader->stalled_position = position;
             return LDTAP_RING_READ_EMPTY;
         }
         if (now_ns < reader->stalled_since_ns || now_ns - reader->stalled_since_ns < LDTAP_RING_STALL_NS)
             return LDTAP_RING_READ_EMPTY;
     }
-    consume(reader, tail, length);
+    consume(reader, length);
     add_to_counter(&reader->header->skipped_uncommitted, 1);
     return LDTAP_RING_READ_SKIPPED;
 }
@@ -170,26 +181,28 @@ enum ldtap_ring_read_status ldtap_ring_reader_next(struct ldtap_ring_reader *rea
                                                    bool writer_alive, uint64_t now_ns) {
     if (reader->header == NULL) return LDTAP_RING_READ_CORRUPT;
     struct ldtap_ring_header *header = reader->header;
-    /* Relaxed: only we write tail. */
-    uint64_t tail = __atomic_load_n(&header->tail, __ATOMIC_RELAXED);
+    uint64_t position = reader->read_position;
     /* Acquire: pairs with the release half of the producer's CAS on head. */
     uint64_t head = __atomic_load_n(&header->head, __ATOMIC_ACQUIRE);
-    if (head == tail) {
+    if (head == position) {
         reader->stalled_since_ns = 0;
         return LDTAP_RING_READ_EMPTY;
     }
-    uint64_t available = head - tail; /* huge when head < tail: caught here too */
-    if (available > reader->data_size || tail % 8 != 0) return LDTAP_RING_READ_CORRUPT;
+    /* Huge when head went backwards: caught here too. Measured from our tail, since the
+     * unreleased bytes behind read_position are still part of the ring. */
+    if (head - reader->tail > reader->data_size || position % 8 != 0) return LDTAP_RING_READ_CORRUPT;
+    uint64_t available = head - position;
 
-    /* tail is 8-aligned and data is page-aligned, so the word is aligned and inside data.
-     * Acquire: pairs with the producer's release store of COMMITTED; the payload we copy
-     * below is complete. */
-    uint64_t word = __atomic_load_n((uint64_t *)(reader->data + (tail & (reader->data_size - 1))), __ATOMIC_ACQUIRE);
+    /* position is 8-aligned and data is page-aligned, so the word is aligned and inside
+     * data. Acquire: pairs with the producer's release store of COMMITTED; the payload we
+     * copy below is complete. */
+    uint64_t word =
+        __atomic_load_n((uint64_t *)(reader->data + (position & (reader->data_size - 1))), __ATOMIC_ACQUIRE);
     if (word == 0) {
         /* A producer is between its CAS and its first header store. If it died there,
-         * nothing after tail can be framed: give up on all of [tail, head). */
+         * nothing after position can be framed: give up on all of [position, head). */
         if (writer_alive) return LDTAP_RING_READ_EMPTY;
-        consume(reader, tail, available);
+        consume(reader, available);
         add_to_counter(&header->abandoned_bytes, available);
         return LDTAP_RING_READ_SKIPPED;
     }
@@ -199,27 +212,31 @@ enum ldtap_ring_read_status ldtap_ring_reader_next(struct ldtap_ring_reader *rea
         if (state != LDTAP_RECORD_STATE_RESERVED) add_to_counter(&header->invalid_records, 1);
         return LDTAP_RING_READ_CORRUPT;
     }
-    if (state == LDTAP_RECORD_STATE_RESERVED) return handle_reserved(reader, tail, length, writer_alive, now_ns);
+    if (state == LDTAP_RECORD_STATE_RESERVED) return handle_reserved(reader, position, length, writer_alive, now_ns);
     if (state != LDTAP_RECORD_STATE_COMMITTED || !is_valid_type(word)) {
-        consume(reader, tail, length);
+        consume(reader, length);
         add_to_counter(&header->invalid_records, 1);
         return LDTAP_RING_READ_SKIPPED;
     }
 
     uint32_t payload_length = length - LDTAP_RECORD_HEADER_BYTES;
-    copy_from_ring(reader, tail + LDTAP_RECORD_HEADER_BYTES, record->payload, payload_length);
+    copy_from_ring(reader, position + LDTAP_RECORD_HEADER_BYTES, record->payload, payload_length);
+    record->position = position;
     record->type = ldtap_record_word_type(word);
     record->payload_length = payload_length;
-    consume(reader, tail, length);
+    consume(reader, length);
     add_to_counter(&header->consumed_records, 1);
     return LDTAP_RING_READ_RECORD;
 }
 
-bool ldtap_ring_reader_is_empty(const struct ldtap_ring_reader *reader) {
+bool ldtap_ring_reader_is_read(const struct ldtap_ring_reader *reader) {
     if (reader->header == NULL) return true;
-    uint64_t tail = __atomic_load_n(&reader->header->tail, __ATOMIC_RELAXED);
     /* Acquire: as in ldtap_ring_reader_next, pairs with the producers' CAS on head. */
-    return __atomic_load_n(&reader->header->head, __ATOMIC_ACQUIRE) == tail;
+    return __atomic_load_n(&reader->header->head, __ATOMIC_ACQUIRE) == reader->read_position;
+}
+
+bool ldtap_ring_reader_is_empty(const struct ldtap_ring_reader *reader) {
+    return ldtap_ring_reader_is_read(reader) && (reader->header == NULL || reader->tail == reader->read_position);
 }
 
 void ldtap_ring_reader_close(struct ldtap_ring_reader *reader) {

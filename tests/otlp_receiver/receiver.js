@@ -7,6 +7,9 @@
 //   --requests FILE   one line per request, failed ones too: time, path, answer, headers
 //   --fail N --status S [--retry-after SEC]   answer the first N requests with S
 //   --closed-for MS   after printing the port, stop listening for MS, then listen again
+//   --phases LIST     an outage played from start: comma-separated STATUS:MS[:RETRY_AFTER]
+//                     (answer every request with STATUS for MS) or closed:MS (refuse
+//                     connections for MS); then back to normal. Prints "phase N STATUS".
 'use strict';
 
 const fs = require('fs');
@@ -15,20 +18,23 @@ const zlib = require('zlib');
 const { decodeTraces, decodeOther } = require('./normalize');
 
 function parseArgs(argv) {
-  const options = { port: 4318, host: '127.0.0.1', out: null, requests: null, fail: 0, status: 503, retryAfter: null, closedFor: 0 };
+  const options = { port: 4318, host: '127.0.0.1', out: null, requests: null, fail: 0, status: 503, retryAfter: null, closedFor: 0,
+    phases: '' };
   const names = { '--port': 'port', '--host': 'host', '--out': 'out', '--requests': 'requests', '--fail': 'fail',
-    '--status': 'status', '--retry-after': 'retryAfter', '--closed-for': 'closedFor' };
+    '--status': 'status', '--retry-after': 'retryAfter', '--closed-for': 'closedFor', '--phases': 'phases' };
   for (let i = 0; i < argv.length; i += 2) {
     const name = names[argv[i]];
     if (!name || i + 1 >= argv.length) throw new Error(`unknown or incomplete option ${argv[i]}`);
     const value = argv[i + 1];
-    options[name] = ['host', 'out', 'requests', 'retryAfter'].includes(name) ? value : Number(value);
+    options[name] = ['host', 'out', 'requests', 'retryAfter', 'phases'].includes(name) ? value : Number(value);
   }
   return options;
 }
 
 const options = parseArgs(process.argv.slice(2));
 let failuresLeft = options.fail;
+// The phase being played (--phases): null once the outage is over.
+let phase = null;
 
 function appendLine(file, object) {
   if (file) fs.appendFileSync(file, `${JSON.stringify(object)}\n`);
@@ -58,6 +64,9 @@ function handle(request, body, response) {
     failuresLeft -= 1;
     return reply(options.status, 'receiver told to fail', options.retryAfter !== null ? { 'Retry-After': options.retryAfter } : {});
   }
+  if (phase && phase.status !== 'closed') {
+    return reply(Number(phase.status), 'receiver outage', phase.retryAfter !== undefined ? { 'Retry-After': phase.retryAfter } : {});
+  }
   let decoded;
   try {
     const raw = contentEncoding === 'gzip' ? zlib.gunzipSync(body) : body;
@@ -78,8 +87,37 @@ function serve(port, onListening) {
     request.on('data', (chunk) => chunks.push(chunk));
     request.on('end', () => handle(request, Buffer.concat(chunks), response));
   });
+  // Kept so that a "closed" phase can cut keep-alive connections too, as a dead backend would.
+  server.openSockets = new Set();
+  server.on('connection', (socket) => {
+    server.openSockets.add(socket);
+    socket.on('close', () => server.openSockets.delete(socket));
+  });
   server.listen(port, options.host, () => onListening(server));
   return server;
+}
+
+function closeHard(server) {
+  server.close();
+  for (const socket of server.openSockets) socket.destroy();
+}
+
+// Plays the --phases list, one after the other, on the server listening on `port`.
+function playPhases(server, port, list) {
+  if (list.length === 0) {
+    phase = null;
+    process.stdout.write('phase end\n');
+    return;
+  }
+  const [status, ms, retryAfter] = list[0].split(':');
+  phase = { status, retryAfter };
+  process.stdout.write(`phase ${status} ${ms}\n`);
+  if (status === 'closed') {
+    closeHard(server);
+    setTimeout(() => serve(port, (reopened) => playPhases(reopened, port, list.slice(1))), Number(ms));
+  } else {
+    setTimeout(() => playPhases(server, port, list.slice(1)), Number(ms));
+  }
 }
 
 serve(options.port, (server) => {
@@ -89,6 +127,7 @@ serve(options.port, (server) => {
     server.close();
     setTimeout(() => serve(port, () => process.stdout.write(`reopened ${port}\n`)), options.closedFor);
   }
+  if (options.phases) playPhases(server, port, options.phases.split(','));
 });
 
 for (const signalName of ['SIGTERM', 'SIGINT']) process.on(signalName, () => process.exit(0));

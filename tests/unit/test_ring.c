@@ -689,6 +689,12 @@ Test(ring, invalid_committed_records_are_skipped_by_length) {
     ldtap_ring_forget(&writer);
 }
 
+/* Reopens `reader` on `path`: the reader takes the header's tail once, at open. */
+static void reopen_reader(struct ldtap_ring_reader *reader, const char *path) {
+    ldtap_ring_reader_close(reader);
+    open_reader(reader, path);
+}
+
 Test(ring, insane_head_and_tail_are_corrupt) {
     struct ldtap_ring_writer writer;
     char path[256];
@@ -699,11 +705,28 @@ Test(ring, insane_head_and_tail_are_corrupt) {
     cr_assert_eq(next_status(&reader, true, 0), LDTAP_RING_READ_CORRUPT);
     writer.header->head = 64;
     writer.header->tail = 128; /* tail ahead of head */
+    reopen_reader(&reader, path);
     cr_assert_eq(next_status(&reader, true, 0), LDTAP_RING_READ_CORRUPT);
     writer.header->tail = 3; /* misaligned */
+    reopen_reader(&reader, path);
     cr_assert_eq(next_status(&reader, true, 0), LDTAP_RING_READ_CORRUPT);
     writer.header->head = writer.header->tail = UINT64_MAX - 7; /* counters about to wrap */
+    reopen_reader(&reader, path);
     cr_assert_eq(next_status(&reader, true, 0), LDTAP_RING_READ_EMPTY);
+    ldtap_ring_reader_close(&reader);
+    ldtap_ring_forget(&writer);
+}
+
+Test(ring, tail_rewritten_by_the_process_is_ignored) {
+    struct ldtap_ring_writer writer;
+    char path[256];
+    create_ring(&writer, LDTAP_RING_MIN_DATA_SIZE, path, sizeof path);
+    struct ldtap_ring_reader reader;
+    open_reader(&reader, path);
+    write_test_record(&writer, 0, 5, 100);
+    writer.header->tail = 4096; /* a hostile or buggy process moves the consumer's counter */
+    cr_assert_eq(read_expecting_record(&reader).sequence, 5);
+    cr_assert_eq(writer.header->tail, record_bytes_for_body(100), "the reader publishes its own tail");
     ldtap_ring_reader_close(&reader);
     ldtap_ring_forget(&writer);
 }
@@ -793,4 +816,46 @@ Test(ring, missing_parent_is_an_error_not_a_crash) {
     cr_assert_eq(ldtap_ring_create(&writer, "/nonexistent/ldtap/rings", &identity, LDTAP_RING_MIN_DATA_SIZE, NULL, 0),
                  -ENOENT);
     cr_assert_eq(ldtap_ring_create(&writer, ring_directory, NULL, LDTAP_RING_MIN_DATA_SIZE, NULL, 0), -EINVAL);
+}
+
+Test(ring, deferred_release_keeps_records_from_producers_until_released) {
+    struct ldtap_ring_writer writer;
+    char path[256];
+    create_ring(&writer, LDTAP_RING_MIN_DATA_SIZE, path, sizeof path);
+    struct ldtap_ring_reader reader;
+    open_reader(&reader, path);
+    reader.defer_release = true;
+    uint32_t record_bytes = record_bytes_for_body(1000);
+    uint32_t fitting = LDTAP_RING_MIN_DATA_SIZE / record_bytes;
+    for (uint32_t i = 0; i < fitting; i++) cr_assert_eq(write_test_record(&writer, 0, i, 1000), 0);
+    uint64_t second_record = 0;
+    for (uint32_t i = 0; i < fitting; i++) {
+        cr_assert_eq(read_expecting_record(&reader).sequence, i);
+        if (i == 1) second_record = record_buffer.position;
+    }
+    cr_assert(ldtap_ring_reader_is_read(&reader));
+    cr_assert(!ldtap_ring_reader_is_empty(&reader), "read but not released");
+    cr_assert_eq(writer.header->tail, 0, "nothing released yet");
+    cr_assert_eq(write_test_record(&writer, 0, 99, 1000), -1, "read but unreleased bytes are not free");
+    cr_assert_eq(writer.header->dropped_ring_full, 1);
+
+    ldtap_ring_reader_release(&reader, second_record); /* the first record only */
+    cr_assert_eq(writer.header->tail, record_bytes);
+    for (uint32_t i = 0; i < record_bytes; i++) cr_assert_eq(reader.data[i], 0, "released bytes are zeroed");
+    uint64_t second_word;
+    memcpy(&second_word, reader.data + record_bytes, sizeof second_word);
+    cr_assert_neq(second_word, 0, "unreleased bytes are kept");
+    ldtap_ring_reader_release(&reader, reader.read_position + 8); /* past what was read: refused */
+    cr_assert_eq(writer.header->tail, record_bytes);
+    cr_assert_eq(write_test_record(&writer, 0, 100, 1000), 0, "the released room is reused");
+
+    /* A second collector after the first one died: it starts at the released tail and
+     * reads again what was never released. */
+    ldtap_ring_reader_close(&reader);
+    open_reader(&reader, path);
+    for (uint32_t i = 1; i < fitting; i++) cr_assert_eq(read_expecting_record(&reader).sequence, i);
+    cr_assert_eq(read_expecting_record(&reader).sequence, 100);
+    cr_assert(ldtap_ring_reader_is_empty(&reader));
+    ldtap_ring_reader_close(&reader);
+    ldtap_ring_forget(&writer);
 }
