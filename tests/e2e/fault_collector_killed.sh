@@ -37,7 +37,8 @@ start_collector() {
 # The load: ROUNDS processes one after the other, each THREADS x EXCHANGES loopback HTTP
 # exchanges (a client span and a server span each), so rings of live and of exited
 # processes are both in play when the collector dies.
-ROUNDS=24
+# LDTAP_FAULT_SCALE (scripts/reliability.sh) multiplies the load.
+ROUNDS=$((24 * ${LDTAP_FAULT_SCALE:-1}))
 THREADS=2
 EXCHANGES=60
 start_background LOAD_PID "$WORK/load.log" bash -c '
@@ -86,5 +87,8 @@ check "sent twice: only a batch in flight at each kill ($duplicates spans <= $ki
 check "no collector reported a dropped span or a corrupt ring" \
     bash -c "! grep -hiE 'dropped: [1-9]|lost|corrupt' '$WORK'/collector-*.log"
 
+# One line for scripts/reliability.sh's table.
+echo "RELIABILITY fault=\"collector SIGKILLed twice mid-load, restarted\" load=\"$ROUNDS processes x $THREADS threads x $EXCHANGES exchanges\"" \
+    "produced=$expected delivered=$unique_span_ids dropped=0 lost=$((expected - unique_span_ids)) duplicated=$duplicates"
 echo "$FAILURES failure(s)"
 exit $((FAILURES != 0))
