@@ -99,9 +99,10 @@ static const struct setting_definition {
                          "request headers, k=v,k2=v2 (percent-encoded)"},
     [SETTING_TRACES_HEADERS] = {"OTEL_EXPORTER_OTLP_TRACES_HEADERS", NULL, 0, NULL, FOR_BOTH,
                                 "traces request headers; a name here replaces the same name above"},
-    [SETTING_PROTOCOL] = {"OTEL_EXPORTER_OTLP_PROTOCOL", NULL, 0, NULL, FOR_BOTH,
-                          "http/protobuf (default) or http/json"},
-    [SETTING_TRACES_PROTOCOL] = {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "--protocol", 0, "PROTOCOL", FOR_BOTH,
+    [SETTING_PROTOCOL] = {"OTEL_EXPORTER_OTLP_PROTOCOL", "--protocol", 0, "PROTOCOL", FOR_BOTH,
+                          "http/protobuf (default) or http/json, for traces, metrics and logs (the flag beats "
+                          "every variable)"},
+    [SETTING_TRACES_PROTOCOL] = {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", NULL, 0, NULL, FOR_BOTH,
                                  "http/protobuf or http/json, for traces"},
     [SETTING_COMPRESSION] = {"OTEL_EXPORTER_OTLP_COMPRESSION", NULL, 0, NULL, FOR_BOTH, "gzip (default) or none"},
     [SETTING_TRACES_COMPRESSION] = {"OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", NULL, 0, NULL, FOR_BOTH,
@@ -492,7 +493,8 @@ static bool load_exporter_choices(struct ldtap_config *config, const struct raw_
         config->export_enabled = strcmp(value->text, "otlp") == 0;
     }
     for (enum setting which = SETTING_PROTOCOL; which <= SETTING_TRACES_PROTOCOL; which++) {
-        if (raw[which].text && !parse_protocol(&raw[which], &config->protocol, error, error_size)) {
+        bool beaten_by_flag = which == SETTING_TRACES_PROTOCOL && raw[SETTING_PROTOCOL].from_flag;
+        if (raw[which].text && !beaten_by_flag && !parse_protocol(&raw[which], &config->protocol, error, error_size)) {
             return false;
         }
     }
@@ -687,6 +689,9 @@ static bool load_signal(const struct raw_value raw[SETTING_COUNT], const struct 
     for (size_t pair = 0; pair < sizeof pairs / sizeof pairs[0]; pair++) {
         for (size_t i = 0; i < 2; i++) {
             const struct raw_value *value = &raw[pairs[pair][i]];
+            if (i == 1 && raw[pairs[pair][0]].from_flag) {
+                break; /* a flag for every signal beats each signal's own variable */
+            }
             bool ok = !value->text || (pair == 0   ? parse_protocol(value, signal->protocol_value, error, error_size)
                                        : pair == 1 ? parse_compression(value, signal->gzip, error, error_size)
                                        : pair == 2 ? parse_positive_u32(value, signal->timeout_ms, "milliseconds",

@@ -31,7 +31,8 @@ for script in tests/e2e/fault_*.sh; do
     grep '^RELIABILITY ' "$LDTAP_TMP/$name.log" >>"$LDTAP_TMP/rows" || failed_scripts+=("$name (no figures)")
 done
 
-"$LDTAP_PYTHON" - "$LDTAP_TMP/rows" <<'EOF'
+table_status=0
+"$LDTAP_PYTHON" - "$LDTAP_TMP/rows" <<'EOF' || table_status=$?
 import shlex, sys
 rows = []
 for line in open(sys.argv[1]):
@@ -47,7 +48,6 @@ lost = sum(int(row["lost"]) for row in rows)
 print(f"\n{len(rows)} faults; lost in total: {lost}")
 sys.exit(1 if lost else 0)
 EOF
-table_status=$?
 if [ "${#failed_scripts[@]}" -gt 0 ]; then
     log "failed: ${failed_scripts[*]}"
     exit 1

@@ -54,9 +54,15 @@ Test(config, protocols) {
     cr_assert_eq(load_run(0, NULL, NULL), 0);
     cr_assert_eq(config.protocol, LDTAP_OTLP_HTTP_PROTOBUF, "the traces variable wins");
     ldtap_config_free(&config);
+    setenv("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf", 1);
+    setenv("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/protobuf", 1);
     char *argv[] = {"--protocol", "http/json", "cmd"};
     cr_assert_eq(load_run(3, argv, NULL), 0);
     cr_assert_eq(config.protocol, LDTAP_OTLP_HTTP_JSON, "the flag wins");
+    cr_assert_eq(config.metrics_protocol, LDTAP_OTLP_HTTP_JSON, "the flag is for every signal");
+    cr_assert_eq(config.logs_protocol, LDTAP_OTLP_HTTP_JSON, "the flag is for every signal");
+    unsetenv("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL");
+    unsetenv("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL");
     ldtap_config_free(&config);
     char *bad[] = {"--protocol=grpc"};
     cr_assert_eq(load_run(1, bad, NULL), -1);
