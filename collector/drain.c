@@ -17,8 +17,10 @@
 #include "decode_log.h"
 #include "discovery.h"
 #include "exception_join.h"
+#include "traceback.h"
 #include "ldtap_ring.h"
 #include "ledger.h"
+#include "ring_owner.h"
 
 /* Bounds one ring's share of a step so that a busy ring cannot starve the others. */
 #define RECORDS_PER_STEP 4096
@@ -56,6 +58,9 @@ struct ring_state {
     struct ldtap_db_rollup *db_rollup; /* per-request query rollups; NULL if out of memory */
     struct ldtap_heap_process *heap_process; /* owned by options.heap; NULL: no heap profiling */
     struct ldtap_exception_join *join;       /* tracebacks and crashes to server spans; NULL: OOM */
+    /* The type the summary counted for the last traceback: a chain's next part replaces it. */
+    char last_exception_type[64];
+    size_t last_exception_type_length;
     struct ring_counters counters;
     struct ring_state *next;
 };
@@ -209,9 +214,6 @@ static void attach(struct ldtap_drain *drain, struct ring_state *ring, uint64_t 
 
 static void ring_found(const char *name, uid_t owner, void *context) {
     struct ldtap_drain *drain = context;
-    if (!drain->options.all_users && owner != getuid()) {
-        return;
-    }
     for (struct ring_state *ring = drain->rings; ring; ring = ring->next) {
         if (strcmp(ring->name, name) == 0) {
             if (ring->status == RING_BUSY) {
@@ -219,6 +221,10 @@ static void ring_found(const char *name, uid_t owner, void *context) {
             }
             return;
         }
+    }
+    /* After the lookup: proving another user's ring reads /proc, once is enough. */
+    if (!ldtap_ring_owner_accepted(drain->directory, name, owner, drain->options.all_users)) {
+        return;
     }
     struct ring_state *ring = calloc(1, sizeof *ring);
     if (!ring || strlen(name) >= sizeof ring->name) {
@@ -292,10 +298,20 @@ static bool handle_log(struct ldtap_drain *drain, struct ring_state *ring, struc
     if (events) {
         const struct ldtap_attribute *type = ldtap_log_entry_find(entry, "exception.type");
         const struct ldtap_attribute *message = ldtap_log_entry_find(entry, "exception.message");
-        ldtap_summary_add_exception(drain->options.summary, ring->service_name, ldtap_log_entry_string(entry, type),
-                                    type->string_length, message ? ldtap_log_entry_string(entry, message) : "",
+        const char *type_text = ldtap_log_entry_string(entry, type);
+        /* A chain's later part: the summary counts the exception that propagated, once. */
+        if (ring->last_exception_type_length && ldtap_traceback_starts_chained(entry->text, entry->body_length)) {
+            ldtap_summary_retract_exception(drain->options.summary, ring->service_name, ring->last_exception_type,
+                                            ring->last_exception_type_length);
+        }
+        ldtap_summary_add_exception(drain->options.summary, ring->service_name, type_text, type->string_length,
+                                    message ? ldtap_log_entry_string(entry, message) : "",
                                     message ? message->string_length : 0, NULL, 0);
-        ldtap_exception_join_report(ring->join, entry->span_id, events, monotonic_ns(), export_span, drain);
+        ring->last_exception_type_length = type->string_length < sizeof ring->last_exception_type
+                                               ? type->string_length
+                                               : sizeof ring->last_exception_type;
+        memcpy(ring->last_exception_type, type_text, ring->last_exception_type_length);
+        ldtap_exception_join_report(ring->join, entry->span_id, events, monotonic_ns());
     }
     if (drain->options.log_exporter) {
         /* Takes the claim; a full queue counts its own drops. */
@@ -321,7 +337,7 @@ static bool handle_crash(struct ldtap_drain *drain, struct ring_state *ring) {
     ldtap_summary_add_exception(drain->options.summary, ring->service_name, name, strlen(name), message,
                                 message_length, stack, stack_length);
     ldtap_exception_join_report(ring->join, crash->record.span_id, ldtap_crash_events(crash, symbols),
-                                monotonic_ns(), export_span, drain);
+                                monotonic_ns());
     return true;
 }
 
@@ -509,6 +525,7 @@ static void retire(struct ldtap_drain *drain, struct ring_state *ring) {
         }
         close_reader(ring);
     }
+    ldtap_heap_detach(drain->options.heap, ring->heap_process); /* heap state may go now */
     drain->retired_rollup_evictions += ldtap_db_rollup_evictions(ring->db_rollup);
     ldtap_db_rollup_free(ring->db_rollup);
     ldtap_exception_join_free(ring->join);

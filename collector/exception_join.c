@@ -3,6 +3,7 @@
  * server span, no hashing, no allocation except a held span's copy. */
 #include "exception_join.h"
 
+#include "exception_events.h"
 #include "ldtap_ring_abi.h"
 
 #include <stdlib.h>
@@ -74,10 +75,9 @@ uint64_t ldtap_exception_join_dropped(const struct ldtap_exception_join *join) {
     return join ? join->dropped : 0;
 }
 
-/* The span takes the report's reference. */
+/* The span takes the report's reference; a report it has already is combined with it. */
 static void attach(struct ldtap_span *span, struct ldtap_span_events *events) {
-    ldtap_span_events_release(span->events);
-    span->events = events;
+    span->events = ldtap_exception_events_combine(span->events, events);
     span->status_code = LDTAP_STATUS_ERROR;
 }
 
@@ -122,8 +122,8 @@ static bool hold(struct ldtap_exception_join *join, const struct ldtap_span *spa
     return true;
 }
 
-bool ldtap_exception_join_span(struct ldtap_exception_join *join, struct ldtap_span *span, uint16_t record_flags,
-                               uint64_t now_ns, ldtap_span_sink *sink, void *context) {
+bool ldtap_exception_join_span(struct ldtap_exception_join *join, struct ldtap_span *span,
+                               uint16_t record_flags, uint64_t now_ns, ldtap_span_sink *sink, void *context) {
     uint64_t key = key_of(span->span_id);
     if (!join || key == 0 || span->kind != LDTAP_SPAN_KIND_SERVER) {
         return false;
@@ -139,28 +139,24 @@ bool ldtap_exception_join_span(struct ldtap_exception_join *join, struct ldtap_s
 }
 
 void ldtap_exception_join_report(struct ldtap_exception_join *join, const uint8_t span_id[8],
-                                 struct ldtap_span_events *events, uint64_t now_ns, ldtap_span_sink *sink,
-                                 void *context) {
+                                 struct ldtap_span_events *events, uint64_t now_ns) {
     uint64_t key = key_of(span_id);
     if (!join || key == 0) {
         ldtap_span_events_release(events);
         return;
     }
+    /* A held span keeps waiting until its hold is up: a chain's later parts (the
+     * exception that propagated) may still come. */
     for (size_t i = 0; i < LDTAP_EXCEPTION_JOIN_MAX_HELD; i++) {
         struct held_span *held = &join->held[i];
         if (held->age.key == key) {
-            if (held->span->events == NULL) {
-                attach(held->span, events);
-                events = NULL;
-            }
-            ldtap_span_events_release(events);
-            emit_held(held, sink, context);
+            attach(held->span, events);
             return;
         }
     }
     for (size_t i = 0; i < LDTAP_EXCEPTION_JOIN_MAX_PENDING; i++) {
         if (join->pending[i].age.key == key) {
-            ldtap_span_events_release(events); /* the first report of a request wins */
+            join->pending[i].events = ldtap_exception_events_combine(join->pending[i].events, events);
             return;
         }
     }
@@ -184,7 +180,8 @@ void ldtap_exception_join_expire(struct ldtap_exception_join *join, uint64_t now
     }
     for (size_t i = 0; i < LDTAP_EXCEPTION_JOIN_MAX_PENDING; i++) {
         struct pending_report *report = &join->pending[i];
-        if (report->age.key && (everything || now_ns - report->age.since_ns >= LDTAP_EXCEPTION_JOIN_MAX_AGE_NS)) {
+        if (report->age.key &&
+            (everything || now_ns - report->age.since_ns >= LDTAP_EXCEPTION_JOIN_MAX_AGE_NS)) {
             drop_pending(join, report);
         }
     }

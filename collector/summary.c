@@ -498,6 +498,13 @@ void ldtap_summary_add_exception(struct ldtap_summary *summary, const char *serv
     }
 }
 
+void ldtap_summary_retract_exception(struct ldtap_summary *summary, const char *service_name, const char *type,
+                                     size_t type_length) {
+    if (summary->exceptions) {
+        ldtap_exception_stats_retract(summary->exceptions, service_name, type, type_length);
+    }
+}
+
 void ldtap_summary_print(const struct ldtap_summary *summary, const struct ldtap_summary_totals *totals, FILE *out) {
     struct summary_service *services = NULL;
     struct summary_row **scratch = calloc(summary->row_count + 1, sizeof *scratch);

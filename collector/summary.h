@@ -79,6 +79,11 @@ void ldtap_summary_add_exception(struct ldtap_summary *summary, const char *serv
                                  size_t type_length, const char *message, size_t message_length, const char *stack,
                                  size_t stack_length);
 
+/* Takes back one exception counted by ldtap_summary_add_exception (see
+ * ldtap_exception_stats_retract). */
+void ldtap_summary_retract_exception(struct ldtap_summary *summary, const char *service_name, const char *type,
+                                     size_t type_length);
+
 void ldtap_summary_print(const struct ldtap_summary *summary, const struct ldtap_summary_totals *totals, FILE *out);
 
 #endif

@@ -69,6 +69,23 @@ void ldtap_exception_stats_add(struct ldtap_exception_stats *stats, const char *
     row->count++;
 }
 
+void ldtap_exception_stats_retract(struct ldtap_exception_stats *stats, const char *service, const char *type,
+                                   size_t type_length) {
+    char key_service[SERVICE_BYTES], key_type[TYPE_BYTES];
+    copy_text(key_service, sizeof key_service, service, strlen(service));
+    copy_text(key_type, sizeof key_type, type, type_length);
+    for (size_t i = 0; i < stats->row_count; i++) {
+        struct exception_row *row = &stats->rows[i];
+        if (strcmp(row->service, key_service) == 0 && strcmp(row->type, key_type) == 0) {
+            if (--row->count == 0) {
+                memmove(row, row + 1, (stats->row_count - i - 1) * sizeof *row);
+                stats->row_count--;
+            }
+            return;
+        }
+    }
+}
+
 static int by_count(const void *left, const void *right) {
     const struct exception_row *a = left, *b = right;
     return a->count < b->count ? 1 : a->count > b->count ? -1 : 0;

@@ -18,6 +18,10 @@ void ldtap_exception_stats_free(struct ldtap_exception_stats *stats);
 void ldtap_exception_stats_add(struct ldtap_exception_stats *stats, const char *service, const char *type,
                                size_t type_length, const char *message, size_t message_length, const char *stack,
                                size_t stack_length);
+/* Takes one report of `type` back (a chained traceback's earlier part, superseded by the
+ * exception that propagated); a row whose count reaches zero goes. */
+void ldtap_exception_stats_retract(struct ldtap_exception_stats *stats, const char *service, const char *type,
+                                   size_t type_length);
 /* Prints the rows by count in at most 80 columns; nothing when empty. */
 void ldtap_exception_stats_print(const struct ldtap_exception_stats *stats, FILE *out);
 

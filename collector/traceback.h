@@ -1,5 +1,6 @@
 /* A parser of one Python traceback block (as the shim's LDTAP_LOG_KIND_TRACEBACK records hold
- * it): frames, the exception's qualified type and its message, chained exceptions. */
+ * it): frames, the exception's qualified type and its message, chained exceptions and
+ * exception groups. */
 #ifndef LDTAP_TRACEBACK_H
 #define LDTAP_TRACEBACK_H
 
@@ -14,7 +15,7 @@
 struct ldtap_traceback_frame {
     const char *file;
     size_t file_length;
-    uint32_t line; /* 0 when the frame line had none or it did not parse */
+    uint32_t line;        /* 0 when the frame line had none or it did not parse */
     const char *function; /* NULL for SyntaxError's "File …, line N" location frame */
     size_t function_length;
     const char *source; /* the source line under the frame, trimmed; NULL: none printed */
@@ -41,14 +42,26 @@ struct ldtap_traceback {
     /* The last traceback's frames, outermost first as Python prints them. */
     struct ldtap_traceback_frame frames[LDTAP_TRACEBACK_MAX_FRAMES];
     uint32_t frame_count;
-    uint32_t frames_seen; /* frame lines in the last traceback, kept or not */
+    uint32_t frames_seen;     /* frame lines in the last traceback, kept or not */
     uint32_t traceback_count; /* tracebacks in the block: more than 1 when chained */
+    /* The last traceback is a 3.11 exception group ("  + Exception Group Traceback …"):
+     * type, message and frames are the top-level group's own ("ExceptionGroup",
+     * "msg (2 sub-exceptions)", its exception line only); its sub-exceptions are not
+     * parsed. */
+    bool exception_group;
 };
 
 /* Parses `text[0..length)`. Lines before the first header are skipped (a log prefix such
  * as Flask's "ERROR in app: Exception on / [GET]"); '\r' before '\n' is ignored. No
  * allocation, linear in `length`, safe on any bytes. `out` is always filled (zeroed
  * fields when nothing was found). */
-enum ldtap_traceback_result ldtap_traceback_parse(const char *text, size_t length, struct ldtap_traceback *out);
+enum ldtap_traceback_result ldtap_traceback_parse(const char *text, size_t length,
+                                                  struct ldtap_traceback *out);
+
+/* True when `text` starts with one of Python's chaining lines ("During handling of the
+ * above exception, another exception occurred:", "The above exception was the direct
+ * cause of the following exception:"), as the shim's CHAINED records do: the block
+ * continues the chain of the one before it. */
+bool ldtap_traceback_starts_chained(const char *text, size_t length);
 
 #endif

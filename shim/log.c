@@ -28,6 +28,10 @@
  * further than the burst window ahead of now is dropped. */
 #define LINE_INTERVAL_NS (1000000000ull / LDTAP_LOG_LINES_PER_SECOND)
 #define LINE_BURST 200ull
+/* How long after a request finished a traceback may still be its report (see
+ * request_context). Half the collector's hold of an error span waiting for its report
+ * (LDTAP_EXCEPTION_JOIN_HOLD_NS, 1 s), so a report tied here still finds its span held. */
+#define ANSWERED_WINDOW_NS (500ull * 1000000)
 
 struct log_stream {
     int fd; /* -1: unused */
@@ -56,6 +60,19 @@ static struct log_area *pool[POOL_AREAS]; /* mapped on first claim, kept for reu
 static uint64_t pool_busy[POOL_WORDS];
 static uint64_t line_arrival_ns; /* the rate limiter's theoretical arrival time */
 
+/* The last server span that finished on a thread (see request_context). */
+struct answered_request {
+    uint8_t trace_id[16];
+    uint8_t span_id[8];
+    uint64_t end_ns;   /* the span's end (CLOCK_REALTIME); 0: none */
+    uint64_t activity; /* ldtap_log_activity when it finished */
+    uint16_t status_code;
+    bool alone;   /* no other request was served on the thread while it was in flight */
+    bool claimed; /* a traceback was tied to it already */
+};
+
+LDTAP_THREAD_LOCAL uint64_t ldtap_log_activity;
+static LDTAP_THREAD_LOCAL struct answered_request last_answered;
 static LDTAP_THREAD_LOCAL struct log_area *thread_area;
 static LDTAP_THREAD_LOCAL unsigned thread_area_index;
 
@@ -170,8 +187,8 @@ static uint16_t stream_of(int fd) {
 }
 
 /* Returns the ring's verdict: 0 written, -1 dropped (or no ring). */
-static int write_record(int fd, uint16_t kind, const struct ldtap_log_piece *piece, const uint8_t trace_id[16],
-                        const uint8_t span_id[8], uint16_t flags) {
+static int write_record(int fd, uint16_t kind, const struct ldtap_log_piece *piece,
+                        const uint8_t trace_id[16], const uint8_t span_id[8], uint16_t flags) {
     struct ldtap_ring_writer *ring = ldtap_process_ring();
     if (ring == NULL)
         return -1;
@@ -198,16 +215,76 @@ static int write_record(int fd, uint16_t kind, const struct ldtap_log_piece *pie
     return ldtap_ring_write(ring, LDTAP_RECORD_LOG, parts, 3);
 }
 
-/* Which request this thread serves now: ids, or the unparented flag when ambiguous. */
-static uint16_t current_request(uint8_t trace_id[16], uint8_t span_id[8]) {
-    return ldtap_span_current(trace_id, span_id) ? 0 : LDTAP_LOG_FLAG_UNPARENTED_ASYNC;
+/* ---- which request a log write belongs to ---- */
+
+void ldtap_log_request_finished(const struct ldtap_span_common *span, uint16_t status_code, bool alone) {
+    struct answered_request *answered = &last_answered;
+    memcpy(answered->trace_id, span->trace_id, sizeof(answered->trace_id));
+    memcpy(answered->span_id, span->span_id, sizeof(answered->span_id));
+    answered->end_ns = span->end_time_ns;
+    answered->activity = ldtap_log_activity;
+    answered->status_code = status_code;
+    answered->alone = alone;
+    answered->claimed = false;
+}
+
+/* True while nothing happened on this thread's tracked sockets since its last request
+ * finished, and not for long. */
+static bool just_answered(const struct answered_request *answered) {
+    if (answered->end_ns == 0 || answered->activity != ldtap_log_activity)
+        return false;
+    uint64_t now = ldtap_now_ns();
+    return now >= answered->end_ns && now - answered->end_ns < ANSWERED_WINDOW_NS;
+}
+
+/*
+ * Which request a line or a traceback written now belongs to: fills the ids (all zero:
+ * none) and returns the record flags (UNPARENTED_ASYNC: it cannot be told).
+ *
+ * A request in flight on this thread owns what the thread writes: the one request, or
+ * nobody we could name when there are several (asyncio). Some servers report a failure
+ * only after answering it: Starlette's ServerErrorMiddleware sends the 500, re-raises, and
+ * uvicorn then logs "Exception in ASGI application" and the traceback, all in one step
+ * of the event loop. So a write that comes right after a server span finished on this
+ * thread — no byte on any tracked socket of the thread and no span begun in between,
+ * within ANSWERED_WINDOW_NS — belongs to that request when
+ *   - it was answered 5xx (a report after a success is a later failure, say a background
+ *     task, not this response's);
+ *   - it was the only request this thread served while it was in flight, and none is in
+ *     flight now. Otherwise requests were interleaved on an event loop: the write may come
+ *     from any of their tasks, so it is left unparented (flagged), never guessed;
+ *   - and, for a traceback, no traceback took it before (one report per failure; a
+ *     chained block follows its first part, see on_piece).
+ * Anything else written after the request (a 2xx, a later write) belongs to nobody.
+ */
+static uint16_t request_context(uint8_t trace_id[16], uint8_t span_id[8], bool traceback) {
+    static const uint8_t no_span[8];
+    bool named = ldtap_span_current(trace_id, span_id);
+    struct answered_request *answered = &last_answered;
+    if (!just_answered(answered))
+        return named ? 0 : LDTAP_LOG_FLAG_UNPARENTED_ASYNC;
+    if (!named || memcmp(span_id, no_span, sizeof(no_span)) != 0 || !answered->alone) {
+        memset(trace_id, 0, 16);
+        memset(span_id, 0, 8);
+        return LDTAP_LOG_FLAG_UNPARENTED_ASYNC;
+    }
+    if (answered->status_code < 500 || answered->claimed)
+        return 0;
+    memcpy(trace_id, answered->trace_id, 16);
+    memcpy(span_id, answered->span_id, 8);
+    if (traceback)
+        answered->claimed = true;
+    return 0;
 }
 
 /* The assembler's sink: turns its events into records; `context` is the log_stream. */
 static void on_piece(void *context, const struct ldtap_log_piece *piece) {
     struct log_stream *stream = context;
     if (piece->event == LDTAP_LOG_EVENT_TRACEBACK_BEGIN) {
-        stream->context_flags = current_request(stream->trace_id, stream->span_id);
+        /* A chained block reports the same failure as the block before it on this
+         * stream: it keeps that block's request. */
+        if (!(piece->flags & LDTAP_LOG_FLAG_CHAINED))
+            stream->context_flags = request_context(stream->trace_id, stream->span_id, true);
     } else if (piece->event == LDTAP_LOG_EVENT_TRACEBACK) {
         write_record(stream->fd, LDTAP_LOG_KIND_TRACEBACK, piece, stream->trace_id, stream->span_id,
                      stream->context_flags);
@@ -217,7 +294,7 @@ static void on_piece(void *context, const struct ldtap_log_piece *piece) {
             LDTAP_COUNT(dropped_log_lines, 1);
             return;
         }
-        uint16_t flags = current_request(trace_id, span_id);
+        uint16_t flags = request_context(trace_id, span_id, false);
         if (write_record(stream->fd, LDTAP_LOG_KIND_LINE, piece, trace_id, span_id, flags) != 0)
             LDTAP_COUNT(dropped_log_lines, 1);
     }
@@ -241,7 +318,8 @@ static struct log_area *claim_area(void) {
             continue;
         struct log_area *area = __atomic_load_n(&pool[index], __ATOMIC_ACQUIRE);
         if (area == NULL) {
-            void *mapping = mmap(NULL, sizeof(*area), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            void *mapping =
+                mmap(NULL, sizeof(*area), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (mapping == MAP_FAILED) {
                 __atomic_fetch_and(word, ~bit, __ATOMIC_RELEASE);
                 return NULL;
@@ -311,10 +389,12 @@ void ldtap_log_thread_exit(void) {
         return;
     LDTAP_RECORD(if (ldtap_recording()) finish_thread(area), (void)0);
     thread_area = NULL;
-    __atomic_fetch_and(&pool_busy[thread_area_index / 64], ~(1ull << (thread_area_index % 64)), __ATOMIC_RELEASE);
+    __atomic_fetch_and(&pool_busy[thread_area_index / 64], ~(1ull << (thread_area_index % 64)),
+                       __ATOMIC_RELEASE);
 }
 
 void ldtap_log_after_fork_child(void) {
+    last_answered.end_ns = 0; /* the parent's request, not ours */
     for (unsigned i = 0; i < POOL_WORDS; i++)
         __atomic_store_n(&pool_busy[i], 0, __ATOMIC_RELAXED);
     if (thread_area == NULL)

@@ -5,9 +5,24 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/uio.h>
 
+#include "ldtap_ring_abi.h"
 #include "shim.h"
+
+/* Bumped on this thread by every byte a tracked socket moves and every span begun. A log
+ * write that finds it where it was when a request finished here came right after that
+ * request, with nothing else in between (see log.c). Initial-exec TLS: one %fs access. */
+extern LDTAP_INTERNAL LDTAP_THREAD_LOCAL uint64_t ldtap_log_activity;
+
+static inline void ldtap_log_note_activity(void) {
+    ldtap_log_activity++;
+}
+
+/* The server span `span` was answered with `status_code` and finished on this thread;
+ * `alone`: this thread served no other request at any time while it was in flight. */
+void ldtap_log_request_finished(const struct ldtap_span_common *span, uint16_t status_code, bool alone);
 
 /* True when LDTAP_LOG_FILES named at least one usable path: only then do the open hooks
  * compare paths. */

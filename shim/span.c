@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "log.h"
 #include "modules.h"
 #include "process.h"
 #include "shim.h"
@@ -22,6 +23,7 @@ struct served_span {
     uint8_t trace_id[16];
     uint8_t span_id[8];
     uint16_t inherited_flags; /* the caller's sampling decision, passed on to children */
+    bool overlapped; /* another request was served on this thread while it was in flight */
 };
 
 /* Server spans this thread started and has not seen finish (asyncio: several). */
@@ -43,11 +45,16 @@ static void prune_served(void) {
 }
 
 void ldtap_span_begin(struct ldtap_span_common *span, enum ldtap_span_kind kind) {
+    ldtap_span_begin_at(span, kind, ldtap_now_ns());
+}
+
+void ldtap_span_begin_at(struct ldtap_span_common *span, enum ldtap_span_kind kind, uint64_t start_ns) {
+    ldtap_log_note_activity();
     memset(span, 0, sizeof(*span));
-    span->start_time_ns = ldtap_now_ns();
+    span->start_time_ns = start_ns;
     span->kind = (uint16_t)kind;
     span->thread_id = ldtap_thread_id();
-    ldtap_random_id(span->span_id, sizeof(span->span_id));
+    ldtap_random_span_id(span->span_id);
     if (kind != LDTAP_SPAN_KIND_CLIENT)
         return; /* server spans get their trace once the request head is read */
     prune_served();
@@ -57,7 +64,7 @@ void ldtap_span_begin(struct ldtap_span_common *span, enum ldtap_span_kind kind)
         span->flags |= served[0].inherited_flags;
         return;
     }
-    ldtap_random_id(span->trace_id, sizeof(span->trace_id));
+    ldtap_random_trace_id(span->trace_id);
     if (served_count > 1 || served_overflow) {
         span->flags |= LDTAP_SPAN_FLAG_UNPARENTED_ASYNC;
         LDTAP_COUNT(unparented_async_spans, 1);
@@ -75,7 +82,7 @@ void ldtap_span_continue_trace(struct ldtap_span_common *span, const char *trace
             span->flags |= LDTAP_SPAN_FLAG_SAMPLED;
         return;
     }
-    ldtap_random_id(span->trace_id, sizeof(span->trace_id));
+    ldtap_random_trace_id(span->trace_id);
 }
 
 void ldtap_span_serve(const struct ldtap_span_common *span, const uint64_t *finished_below,
@@ -85,7 +92,10 @@ void ldtap_span_serve(const struct ldtap_span_common *span, const uint64_t *fini
         served_overflow = true;
         return;
     }
+    for (unsigned i = 0; i < served_count; i++)
+        served[i].overlapped = true;
     struct served_span *entry = &served[served_count++];
+    entry->overlapped = served_count > 1;
     entry->finished_below = finished_below;
     entry->live = span;
     entry->serial = serial;
@@ -119,6 +129,14 @@ unsigned ldtap_span_serving_now(const struct ldtap_span_common **live, uint64_t 
     return found;
 }
 
+/* True when this thread served `span` and no other request while it was in flight. */
+static bool served_alone(const struct ldtap_span_common *span) {
+    for (unsigned i = 0; i < served_count; i++)
+        if (served[i].live == span)
+            return !served[i].overlapped && !served_overflow;
+    return false;
+}
+
 void ldtap_span_record_write(uint32_t type, const struct ldtap_ring_part *parts, int part_count) {
     struct ldtap_ring_writer *ring = ldtap_process_ring();
     if (ring == NULL)
@@ -135,6 +153,9 @@ void ldtap_span_write_http(const struct ldtap_http_span_record *record,
         {response_head, record->response_head_length},
     };
     ldtap_span_record_write(LDTAP_RECORD_HTTP_SPAN, parts, 3);
+    /* For a traceback the server logs after answering (log.c); not from a crash handler. */
+    if (record->span.kind == LDTAP_SPAN_KIND_SERVER && !(record->span.flags & LDTAP_SPAN_FLAG_CRASHED))
+        ldtap_log_request_finished(&record->span, record->status_code, served_alone(&record->span));
 }
 
 void ldtap_span_reset_thread_after_fork(void) {

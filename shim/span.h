@@ -14,6 +14,8 @@
  * span this thread is serving, as its child; with none it starts a trace, and with
  * several (asyncio) it starts one flagged LDTAP_SPAN_FLAG_UNPARENTED_ASYNC. */
 void ldtap_span_begin(struct ldtap_span_common *span, enum ldtap_span_kind kind);
+/* The same with the start time (CLOCK_REALTIME) the caller read already. */
+void ldtap_span_begin_at(struct ldtap_span_common *span, enum ldtap_span_kind kind, uint64_t start_ns);
 
 /* Server span, once its request head is read: continue the caller's trace from a valid
  * `traceparent` value (length 0: none), else start a new trace. */

@@ -52,6 +52,7 @@ void ldtap_tap_vector(int fd, enum ldtap_flow flow, const struct iovec *vector, 
     struct ldtap_connection *connection = take(fd);
     if (connection == NULL)
         return;
+    ldtap_log_note_activity();
     if (flags & MSG_TRUNC) { /* TCP discarded the bytes without showing them to us */
         settle(fd, connection, LDTAP_FEED_STOP);
         return;
@@ -100,6 +101,7 @@ void ldtap_tap_file(int out_fd, int in_fd, int64_t offset, ssize_t result) {
     struct ldtap_connection *connection = take(out_fd);
     if (connection == NULL)
         return;
+    ldtap_log_note_activity();
     if (counts_only(connection, (uint64_t)result)) {
         settle(out_fd, connection, feed_counted_bytes(connection, (size_t)result));
         return;

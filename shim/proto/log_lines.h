@@ -14,9 +14,11 @@
 #define LDTAP_LOG_BLOCK_LINES_MAX 4096u
 
 enum ldtap_log_event {
-    LDTAP_LOG_EVENT_LINE = 1,            /* a whole line outside any traceback block */
-    LDTAP_LOG_EVENT_TRACEBACK_BEGIN = 2, /* a header line opened a block (no text yet) */
-    LDTAP_LOG_EVENT_TRACEBACK = 3,       /* a block ended: complete, cut off, or truncated */
+    LDTAP_LOG_EVENT_LINE = 1, /* a whole line outside any traceback block */
+    /* A header line opened a block (no text yet); flags CHAINED when the block continues
+     * the previous one's chain. */
+    LDTAP_LOG_EVENT_TRACEBACK_BEGIN = 2,
+    LDTAP_LOG_EVENT_TRACEBACK = 3, /* a block ended: complete, cut off, or truncated */
 };
 
 /* What the assembler hands its sink. `text` is only valid during the call; it has no
@@ -42,9 +44,11 @@ enum ldtap_log_chain_step {
 };
 
 struct ldtap_log_lines {
-    bool emit_lines;     /* LINE events wanted (capture on for this stream) */
+    bool emit_lines; /* LINE events wanted (capture on for this stream) */
     bool block_open;
-    uint8_t chain_step;  /* enum ldtap_log_chain_step */
+    bool block_group;     /* the open block is an exception group (Python 3.11) */
+    bool group_closed;    /* the group block's last line is a closing "+---…" line */
+    uint8_t chain_step;   /* enum ldtap_log_chain_step */
     uint8_t chain_marker; /* which marker sentence was seen (index into the marker list) */
     uint16_t block_flags;
     uint32_t line_length;      /* bytes of the current line kept in `line` */
@@ -64,8 +68,9 @@ void ldtap_log_lines_feed(struct ldtap_log_lines *lines, const char *bytes, size
                           ldtap_log_sink sink, void *context);
 
 /* The stream ends for this writer (thread exit, close, process exit): an unterminated
- * line counts as a line, and an open block is handed over flagged INCOMPLETE. Leaves the
- * assembler reset, keeping `emit_lines`. */
+ * line counts as a line, and an open block is handed over flagged INCOMPLETE (unless it
+ * is an exception group whose last line closes a sub-exception). Leaves the assembler
+ * reset, keeping `emit_lines`. */
 void ldtap_log_lines_finish(struct ldtap_log_lines *lines, ldtap_log_sink sink, void *context);
 
 /* True while bytes are held back (a partial line or an open block). */

@@ -127,6 +127,16 @@ RING_SIZE=65536 run_crash fill "$WORK/fill" fill
 dump "$WORK/fill" >"$WORK/fill.dump"
 check "full ring: status is still signal 11" grep -q "signal=11" "$WORK/fill.status"
 check "full ring: drops counted" grep -qE 'dropped_full=[1-9]' "$WORK/fill.dump"
+run_crash fill "" plain_fill
+check "full ring: exit status unchanged ($(cat "$WORK/fill.status"))" \
+    test "$(cat "$WORK/fill.status")" == "$(cat "$WORK/plain_fill.status")"
+# 3000 exchanges made 6000 span records, then the crash two more (the crashed request's
+# span, the CRASH record): with no room left, each was counted as dropped, none lost.
+fill_committed=$(grep -c '^span .*request=\[GET /fill ' "$WORK/fill.dump")
+fill_dropped=$(grep -oP 'dropped_full=\K[0-9]+' "$WORK/fill.dump")
+check "full ring: the crash's two records counted as dropped ($fill_dropped = 6000 - $fill_committed + 2)" \
+    test "${fill_dropped:-0}" -eq $((6000 - fill_committed + 2))
+check "full ring: no CRASH record made it in" bash -c "! grep -q '^crash' '$WORK/fill.dump'"
 
 # ---- Python's faulthandler ----
 py_plain=$(status_of python3 -X faulthandler -c 'import ctypes; ctypes.string_at(0)' 2>"$WORK/py_plain.err")

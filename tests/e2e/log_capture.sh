@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end checks of the shim's log capture (LDTAP_RECORD_LOG): Python tracebacks on
 # stderr attached to the request span (Flask under gunicorn), written piecewise by two
-# threads, chained; LDTAP_CAPTURE_LOGS lines with span ids under concurrent requests; the
-# line rate limit; LDTAP_LOG_FILES. Usage: tests/e2e/log_capture.sh [BUILD_DIR] (default build)
+# threads, chained; tracebacks written after the response (the rule for uvicorn);
+# LDTAP_CAPTURE_LOGS lines with span ids under concurrent requests; the line rate limit;
+# LDTAP_LOG_FILES. Usage: tests/e2e/log_capture.sh [BUILD_DIR] (default build)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-build}
@@ -130,6 +131,102 @@ check "chained: second is flagged chained, starts with the marker, ends with Key
 check "chained: the program's exit status and stderr are unchanged" \
     test "$(tail -1 "$WORK/chained.err")" == "KeyError: 'config'"
 
+# ---- exception groups: Python's own printing at exit (one write a line) ----
+shimmed group "$PY" -c 'raise ExceptionGroup("two", [ValueError("v"), TypeError("t")])' 2>"$WORK/group.err"
+group=$(dump group | grep 'kind=traceback')
+check "group: one traceback record" test "$(grep -c . <<<"$group")" -eq 1
+check "group: from its header to its closing line, complete" \
+    grep -q 'flags=0 .*text=\[  + Exception Group Traceback (most recent call last): .*  | ExceptionGroup: two (2 sub-exceptions) .*TypeError: t |     +------------------------------------\]$' <<<"$group"
+# The last sub-exception a group: no top-level closing line; the writer's end ends it, whole.
+shimmed nested "$PY" -c 'raise ExceptionGroup("outer", [ValueError("v"), ExceptionGroup("inner", [KeyError("k")])])' \
+    2>"$WORK/nested.err"
+nested=$(dump nested | grep 'kind=traceback')
+check "group: nested last, one complete record ending in the inner group's close" \
+    test "$(grep -c 'flags=0 .*ExceptionGroup: outer (2 sub-exceptions) .*KeyError: .k. |       +-*\]$' <<<"$nested")" -eq 1 \
+    -a "$(grep -c . <<<"$nested")" -eq 1
+
+# ---- a traceback written after the response (uvicorn's way): the rule of shim/log.c ----
+# An asyncio server answers, then writes a traceback to stderr. Tied to the request just
+# answered only when it failed (5xx), was alone on the event loop, nothing moved on a
+# tracked socket in between, and it comes soon; otherwise no ids (flagged when ambiguous).
+cat >"$WORK/after.py" <<'PY'
+import asyncio, os, socket, sys, threading
+def traceback(name, chained=False):
+    block = ("Traceback (most recent call last):\n  File \"/app/%s.py\", line 1, in view\n"
+             "RuntimeError: %s\n" % (name, name))
+    if chained:
+        block = ("Traceback (most recent call last):\n  File \"/app/cause.py\", line 1, in view\n"
+                 "KeyError: 'cause of %s'\n\nThe above exception was the direct cause of the following "
+                 "exception:\n\n" % name) + block
+    os.write(2, block.encode())
+# A plain TCP peer for "fail-io": bytes on a tracked socket between the answer and the report.
+peer = socket.create_server(("127.0.0.1", 0))
+threading.Thread(target=lambda: [peer.accept()[0].recv(100) for _ in iter(int, 1)], daemon=True).start()
+held = []
+class Server(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport, self.data = transport, b""
+    def data_received(self, data):
+        self.data += data
+        if b"\r\n\r\n" not in self.data:
+            return
+        name = self.data.split(b" ")[1].decode().strip("/")
+        if name == "hold":  # answered when fail-interleaved comes
+            held.append(self)
+            return
+        self.answer("500 Internal Server Error" if name.startswith("fail") else "200 OK")
+        if name == "fail-late":
+            asyncio.get_running_loop().call_later(0.7, traceback, name)
+            return
+        if name == "fail-io":
+            with socket.create_connection(peer.getsockname()) as other:
+                other.sendall(b"PING\r\n")
+        traceback(name, chained=name == "fail-chained")
+        for other in held:
+            other.answer("200 OK")
+    def answer(self, status):
+        self.transport.write(("HTTP/1.1 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n" % status).encode())
+        self.transport.close()
+async def main():
+    server = await asyncio.get_running_loop().create_server(Server, "127.0.0.1", int(sys.argv[1]))
+    print("listening", flush=True)
+    await server.serve_forever()
+asyncio.run(main())
+PY
+APORT=$((PORT + 2))
+shimmed after exec "$PY" "$WORK/after.py" "$APORT" >"$WORK/after.out" 2>"$WORK/after.err" & # exec: $! is python
+A_PID=$!; PIDS+=($A_PID)
+for _ in $(seq 100); do grep -q listening "$WORK/after.out" 2>/dev/null && break; sleep 0.05; done
+for name in fail ok fail-io fail-chained; do
+    curl -s -m 5 -o /dev/null "http://127.0.0.1:$APORT/$name"
+done
+curl -s -m 5 -o /dev/null "http://127.0.0.1:$APORT/hold" &
+HOLD_PID=$!
+sleep 0.3
+curl -s -m 5 -o /dev/null "http://127.0.0.1:$APORT/fail-interleaved"
+wait "$HOLD_PID"
+curl -s -m 5 -o /dev/null "http://127.0.0.1:$APORT/fail-late"
+sleep 1
+kill "$A_PID"; wait "$A_PID" 2>/dev/null
+after=$(dump after)
+ids_of_span() { grep 'kind=server' <<<"$after" | grep -F "request=[GET /$1 HTTP" | grep -oP 'trace=\K[0-9a-f]+ id=[0-9a-f]+'; }
+traceback_of() { grep 'kind=traceback' <<<"$after" | grep -F "RuntimeError: $1]"; }
+ids_of() { grep -oP 'trace=\K[0-9a-f]+ id=[0-9a-f]+' <<<"$1"; }
+NO_IDS="00000000000000000000000000000000 id=0000000000000000"
+fail_ids=$(ids_of_span fail)
+check "after response: a 500's traceback carries its span's ids ($fail_ids)" \
+    test -n "$fail_ids" -a "$(ids_of "$(traceback_of fail)")" == "$fail_ids"
+check "after response: after a 200, no ids" test "$(ids_of "$(traceback_of ok)")" == "$NO_IDS"
+check "after response: tracked bytes in between, no ids" test "$(ids_of "$(traceback_of fail-io)")" == "$NO_IDS"
+check "after response: 0.7 s later, no ids" test "$(ids_of "$(traceback_of fail-late)")" == "$NO_IDS"
+check "after response: another request in flight, no ids, flagged unparented (8)" \
+    grep -q "flags=8 .*trace=$NO_IDS " <<<"$(traceback_of fail-interleaved)"
+chained_ids=$(ids_of_span fail-chained)
+chained_parts=$(grep 'kind=traceback' <<<"$after" | grep "cause of fail-chained\|RuntimeError: fail-chained\]")
+check "after response: both parts of a chain carry the span's ids ($chained_ids)" \
+    test -n "$chained_ids" -a "$(grep -c . <<<"$chained_parts")" -eq 2 -a "$(ids_of "$chained_parts" | sort -u)" == "$chained_ids"
+check "after response: the hold request was answered 200" grep -qF 'request=[GET /hold HTTP' <<<"$after"
+
 # ---- LDTAP_CAPTURE_LOGS: a log line per request carries that request's span ----
 cat >"$WORK/logserver.py" <<'PY'
 import logging, sys, time
@@ -151,7 +248,8 @@ print("listening", flush=True)
 ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 PY
 LPORT=$((PORT + 1))
-LDTAP_CAPTURE_LOGS=stdout,stderr shimmed lines "$PY" "$WORK/logserver.py" "$LPORT" >"$WORK/lines.out" 2>"$WORK/lines.err" &
+LDTAP_CAPTURE_LOGS=stdout,stderr shimmed lines exec "$PY" "$WORK/logserver.py" "$LPORT" >"$WORK/lines.out" \
+    2>"$WORK/lines.err" &
 L_PID=$!; PIDS+=($L_PID)
 wait_http "http://127.0.0.1:$LPORT/warmup" || fail "logging server did not start"
 seq 1 40 | xargs -P 8 -I{} curl -s -o /dev/null "http://127.0.0.1:$LPORT/req{}"

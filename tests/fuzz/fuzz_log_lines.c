@@ -1,6 +1,7 @@
 /* libFuzzer harness for shim/proto/log_lines.c: arbitrary bytes, split into writes where
  * the fuzzer chooses, must give bounded, consistent events and never touch memory out of
  * bounds. */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,15 +24,23 @@ static void check_piece(void *context, const struct ldtap_log_piece *piece) {
         abort();
     if ((piece->length < piece->full_length) != ((piece->flags & LDTAP_LOG_FLAG_TRUNCATED) != 0))
         abort();
-    if (piece->length > 0 && memchr(piece->text, '\n', piece->length) != NULL && piece->event == LDTAP_LOG_EVENT_LINE)
+    if (piece->length > 0 && memchr(piece->text, '\n', piece->length) != NULL &&
+        piece->event == LDTAP_LOG_EVENT_LINE)
         abort();
     if (piece->event == LDTAP_LOG_EVENT_TRACEBACK) {
         if (open_blocks-- != 1)
             abort(); /* a block ended that never began */
-        const char *expected = piece->flags & LDTAP_LOG_FLAG_CHAINED ? "During handling" : "Traceback";
-        if (piece->flags & LDTAP_LOG_FLAG_CHAINED && piece->text[0] == 'T')
-            expected = "The above exception";
-        if (piece->length < strlen(expected) || strncmp(piece->text, expected, strlen(expected)) != 0)
+        /* A block starts at its header, a group's at its header or headerless exception
+         * line, a chained one at the chaining sentence. */
+        static const char *const plain_starts[] = {"Traceback", "  + Exception Group Traceback", "  | "};
+        static const char *const chained_starts[] = {"During handling", "The above exception"};
+        bool chained = piece->flags & LDTAP_LOG_FLAG_CHAINED;
+        const char *const *starts = chained ? chained_starts : plain_starts;
+        unsigned start_count = chained ? 2 : 3, matched = 0;
+        for (unsigned i = 0; i < start_count; i++)
+            matched +=
+                piece->length >= strlen(starts[i]) && strncmp(piece->text, starts[i], strlen(starts[i])) == 0;
+        if (matched == 0)
             abort();
     }
     /* Touch every byte so the sanitizer sees any overread. */

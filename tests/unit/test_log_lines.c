@@ -70,12 +70,11 @@ static void run_everywhere(const char *text, bool emit_lines, bool finish, struc
     }
 }
 
-static const char *const block =
-    "Traceback (most recent call last):\n"
-    "  File \"app.py\", line 3, in view\n"
-    "    return 1 / 0\n"
-    "           ~~^~~\n"
-    "ZeroDivisionError: division by zero\n";
+static const char *const block = "Traceback (most recent call last):\n"
+                                 "  File \"app.py\", line 3, in view\n"
+                                 "    return 1 / 0\n"
+                                 "           ~~^~~\n"
+                                 "ZeroDivisionError: division by zero\n";
 
 Test(log_lines, traceback_block_is_one_event) {
     static struct events events;
@@ -105,11 +104,14 @@ Test(log_lines, lines_around_a_block_only_when_wanted) {
 
 Test(log_lines, cut_off_block_is_incomplete) {
     static struct events events;
-    run_everywhere("Traceback (most recent call last):\n  File \"a.py\", line 1, in f\n", false, true, &events);
+    run_everywhere("Traceback (most recent call last):\n  File \"a.py\", line 1, in f\n", false, true,
+                   &events);
     cr_assert_eq(events.count, 2);
     cr_assert_eq(events.list[1].flags, LDTAP_LOG_FLAG_INCOMPLETE);
-    cr_assert_str_eq(events.list[1].text, "Traceback (most recent call last):\n  File \"a.py\", line 1, in f");
-    run_everywhere("Traceback (most recent call last):\n  File \"a.py\", line 1, in f\n\nplain\n", true, false, &events);
+    cr_assert_str_eq(events.list[1].text,
+                     "Traceback (most recent call last):\n  File \"a.py\", line 1, in f");
+    run_everywhere("Traceback (most recent call last):\n  File \"a.py\", line 1, in f\n\nplain\n", true,
+                   false, &events);
     cr_assert_eq(events.count, 3);
     cr_assert_eq(events.list[1].flags, LDTAP_LOG_FLAG_INCOMPLETE);
     cr_assert_str_eq(events.list[2].text, "plain");
@@ -130,11 +132,12 @@ Test(log_lines, chained_blocks_are_consecutive_events) {
     cr_assert(strncmp(events.list[3].text, chained_start, strlen(chained_start)) == 0);
     /* A marker after an ordinary line is an ordinary line; after a traceback it is held
      * for the next block, and what follows when no header comes is a line again. */
-    run_everywhere("x: y\n\nThe above exception was the direct cause of the following exception:\nmore\n", true, true,
-                   &events);
+    run_everywhere("x: y\n\nThe above exception was the direct cause of the following exception:\nmore\n",
+                   true, true, &events);
     cr_assert_eq(events.count, 3);
     cr_assert_str_eq(events.list[2].text, "more");
-    snprintf(text, sizeof text, "%s\nThe above exception was the direct cause of the following exception:\nmore\n", block);
+    snprintf(text, sizeof text,
+             "%s\nThe above exception was the direct cause of the following exception:\nmore\n", block);
     run_everywhere(text, true, true, &events);
     cr_assert_eq(events.count, 3);
     cr_assert_eq(events.list[2].kind, LDTAP_LOG_EVENT_LINE);
@@ -159,7 +162,8 @@ Test(log_lines, long_block_keeps_header_and_exception_line) {
     static struct events events;
     size_t length = (size_t)sprintf(text, "Traceback (most recent call last):\n");
     for (int i = 0; i < 400; i++)
-        length += (size_t)sprintf(text + length, "  File \"/srv/app/module%03d.py\", line %d, in function\n", i, i);
+        length +=
+            (size_t)sprintf(text + length, "  File \"/srv/app/module%03d.py\", line %d, in function\n", i, i);
     memset(text + length, 'E', 1500);
     length += 1500;
     strcpy(text + length, "\n");
@@ -182,4 +186,136 @@ Test(log_lines, finish_emits_partial_line) {
     cr_assert_str_eq(events.list[0].text, "no newline at the end");
     run_everywhere("no newline at the end", true, false, &events);
     cr_assert_eq(events.count, 0);
+}
+
+/* ---- exception groups (CPython 3.11.2 output) ---- */
+
+static const char *const group = "  + Exception Group Traceback (most recent call last):\n"
+                                 "  |   File \"/tmp/tbgen/group.py\", line 13, in <module>\n"
+                                 "  |     main()\n"
+                                 "  | ExceptionGroup: several failures (2 sub-exceptions)\n"
+                                 "  +-+---------------- 1 ----------------\n"
+                                 "    | Traceback (most recent call last):\n"
+                                 "    |   File \"/tmp/tbgen/group.py\", line 2, in f\n"
+                                 "    |     raise ValueError(\"bad value\")\n"
+                                 "    | ValueError: bad value\n"
+                                 "    +---------------- 2 ----------------\n"
+                                 "    | TypeError: bad type\n"
+                                 "    +------------------------------------\n";
+
+/* The last sub-exception is itself a group: Python closes only that one, six deep. */
+static const char *const nested_last_group = "  + Exception Group Traceback (most recent call last):\n"
+                                             "  |   File \"/tmp/tbgen/logged.py\", line 8, in <module>\n"
+                                             "  | ExceptionGroup: logged group (2 sub-exceptions)\n"
+                                             "  +-+---------------- 1 ----------------\n"
+                                             "    | ValueError: noted\n"
+                                             "    +---------------- 2 ----------------\n"
+                                             "    | ExceptionGroup: inner (1 sub-exception)\n"
+                                             "    +-+---------------- 1 ----------------\n"
+                                             "      | KeyError: 'k'\n"
+                                             "      +------------------------------------\n";
+
+Test(log_lines, exception_group_ends_at_its_closing_line) {
+    static struct events events;
+    /* No finish: the top-level closing line ends the block by itself. */
+    run_everywhere(group, true, false, &events);
+    cr_assert_eq(events.count, 2);
+    cr_assert_eq(events.list[0].kind, LDTAP_LOG_EVENT_TRACEBACK_BEGIN);
+    cr_assert_eq(events.list[0].flags, 0);
+    cr_assert_eq(events.list[1].kind, LDTAP_LOG_EVENT_TRACEBACK);
+    cr_assert_eq(events.list[1].flags, 0);
+    cr_assert_eq(strlen(events.list[1].text) + 1, strlen(group));
+    cr_assert(strncmp(events.list[1].text, group, strlen(group) - 1) == 0);
+    /* Lines after it are lines again. */
+    static char text[2048];
+    snprintf(text, sizeof text, "%sINFO: next\n", group);
+    run_everywhere(text, true, false, &events);
+    cr_assert_eq(events.count, 3);
+    cr_assert_eq(events.list[2].kind, LDTAP_LOG_EVENT_LINE);
+    cr_assert_str_eq(events.list[2].text, "INFO: next");
+}
+
+Test(log_lines, exception_group_without_top_closing_line) {
+    static struct events events;
+    /* Whole as far as anyone can tell only once something else is written... */
+    run_everywhere(nested_last_group, true, false, &events);
+    cr_assert_eq(events.count, 1);
+    cr_assert_eq(events.list[0].kind, LDTAP_LOG_EVENT_TRACEBACK_BEGIN);
+    static char text[2048];
+    snprintf(text, sizeof text, "%safter\n", nested_last_group);
+    run_everywhere(text, true, false, &events);
+    cr_assert_eq(events.count, 3);
+    cr_assert_eq(events.list[1].flags, 0);
+    cr_assert_eq(strlen(events.list[1].text) + 1, strlen(nested_last_group));
+    cr_assert_str_eq(events.list[2].text, "after");
+    /* ...or when the writer ends on a closing line: complete, not cut off. */
+    run_everywhere(nested_last_group, true, true, &events);
+    cr_assert_eq(events.count, 2);
+    cr_assert_eq(events.list[1].flags, 0);
+    /* Ended elsewhere, it was cut off. */
+    run_everywhere(
+        "  + Exception Group Traceback (most recent call last):\n  |   File \"a.py\", line 1, in f\n", true,
+        true, &events);
+    cr_assert_eq(events.count, 2);
+    cr_assert_eq(events.list[1].flags, LDTAP_LOG_FLAG_INCOMPLETE);
+}
+
+Test(log_lines, exception_group_without_header) {
+    static struct events events;
+    const char *text = "  | ExceptionGroup:  (2 sub-exceptions)\n"
+                       "  +-+---------------- 1 ----------------\n"
+                       "    | ValueError: 1\n"
+                       "    +---------------- 2 ----------------\n"
+                       "    | TypeError: 2\n"
+                       "    +------------------------------------\n";
+    run_everywhere(text, true, false, &events);
+    cr_assert_eq(events.count, 2);
+    cr_assert_eq(events.list[1].kind, LDTAP_LOG_EVENT_TRACEBACK);
+    cr_assert_eq(events.list[1].flags, 0);
+    cr_assert(strncmp(events.list[1].text, "  | ExceptionGroup:  (2 sub-exceptions)\n  +-+--", 46) == 0);
+    /* Margin-like lines that are no group's are ordinary lines. */
+    run_everywhere("  | ExceptionGroup: not counted\n  | x (2 sub-exceptions)\n  |  ExceptionGroup: y (1 "
+                   "sub-exception)\n",
+                   true, true, &events);
+    cr_assert_eq(events.count, 3);
+    for (unsigned i = 0; i < events.count; i++)
+        cr_assert_eq(events.list[i].kind, LDTAP_LOG_EVENT_LINE);
+}
+
+/* A group as a chain's cause, a group as a chain's last part: each its own block, the
+ * later flagged CHAINED from its beginning on. */
+Test(log_lines, exception_groups_in_chains) {
+    static struct events events;
+    static char text[4096];
+    snprintf(text, sizeof text,
+             "%s\nThe above exception was the direct cause of the following exception:\n\n%s", group, block);
+    run_everywhere(text, true, true, &events);
+    cr_assert_eq(events.count, 4);
+    cr_assert_eq(events.list[1].flags, 0);
+    cr_assert(strncmp(events.list[1].text, "  + Exception Group", 19) == 0);
+    cr_assert_eq(events.list[2].kind, LDTAP_LOG_EVENT_TRACEBACK_BEGIN);
+    cr_assert_eq(events.list[2].flags, LDTAP_LOG_FLAG_CHAINED);
+    cr_assert_eq(events.list[3].flags, LDTAP_LOG_FLAG_CHAINED);
+    cr_assert(strstr(events.list[3].text, "ZeroDivisionError: division by zero") != NULL);
+
+    snprintf(text, sizeof text,
+             "%s\nDuring handling of the above exception, another exception occurred:\n\n%s", block,
+             nested_last_group);
+    run_everywhere(text, false, true, &events);
+    cr_assert_eq(events.count, 4);
+    cr_assert_eq(events.list[2].flags, LDTAP_LOG_FLAG_CHAINED);
+    cr_assert_eq(events.list[3].flags, LDTAP_LOG_FLAG_CHAINED);
+    static const char chained_group[] =
+        "During handling of the above exception, another exception occurred:\n\n"
+        "  + Exception Group Traceback";
+    cr_assert(strncmp(events.list[3].text, chained_group, strlen(chained_group)) == 0);
+
+    /* The chain after a group that ended without its top closing line. */
+    snprintf(text, sizeof text,
+             "%s\nDuring handling of the above exception, another exception occurred:\n\n%s",
+             nested_last_group, block);
+    run_everywhere(text, true, true, &events);
+    cr_assert_eq(events.count, 4);
+    cr_assert_eq(events.list[1].flags, 0);
+    cr_assert_eq(events.list[3].flags, LDTAP_LOG_FLAG_CHAINED);
 }

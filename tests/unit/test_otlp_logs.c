@@ -136,3 +136,35 @@ Test(otlp_logs, decode_traceback_file) {
     cr_assert_str_eq(events->events[0].name, "exception");
     ldtap_span_events_release(events);
 }
+
+/* An exception group (3.11) and the chained part of a chain, as the shim records them. */
+Test(otlp_logs, decode_group_and_chained_tracebacks) {
+    static uint8_t buffer[4096];
+    const char group[] = "  + Exception Group Traceback (most recent call last):\n"
+                         "  |   File \"/srv/shop.py\", line 41, in checkout\n"
+                         "  |     raise ExceptionGroup(\"checkout failed\", errors)\n"
+                         "  | ExceptionGroup: checkout failed (2 sub-exceptions)\n"
+                         "  +-+---------------- 1 ----------------\n"
+                         "    | ValueError: out of stock\n"
+                         "    +---------------- 2 ----------------\n"
+                         "    | TypeError: card declined\n"
+                         "    +------------------------------------";
+    size_t length = make_record(buffer, LDTAP_LOG_STREAM_STDERR, LDTAP_LOG_KIND_TRACEBACK, group, NULL);
+    struct ldtap_traceback traceback;
+    cr_assert(ldtap_decode_log(buffer, length, 99, &entry, &traceback));
+    cr_assert_str_eq(string_of("exception.type"), "ExceptionGroup");
+    cr_assert_str_eq(string_of("exception.message"), "checkout failed (2 sub-exceptions)");
+    cr_assert_str_eq(string_of("exception.stacktrace"), group);
+    struct ldtap_span_events *events = ldtap_log_exception_events(&entry);
+    cr_assert_not_null(events);
+    ldtap_span_events_release(events);
+
+    const char chained[] = "The above exception was the direct cause of the following exception:\n\n"
+                           "Traceback (most recent call last):\n"
+                           "  File \"/srv/shop.py\", line 22, in chained_view\n"
+                           "LookupError: no such order";
+    length = make_record(buffer, LDTAP_LOG_STREAM_STDERR, LDTAP_LOG_KIND_TRACEBACK, chained, NULL);
+    cr_assert(ldtap_decode_log(buffer, length, 99, &entry, &traceback));
+    cr_assert_str_eq(string_of("exception.type"), "LookupError");
+    cr_assert_str_eq(string_of("exception.message"), "no such order");
+}

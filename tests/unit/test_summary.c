@@ -181,3 +181,21 @@ Test(summary, memory_rows_and_saturation_fit_80_columns) {
     free(text);
     ldtap_summary_free(summary);
 }
+
+Test(summary, a_chained_traceback_counts_once_as_the_exception_that_propagated) {
+    struct ldtap_summary *summary = ldtap_summary_new();
+    ldtap_summary_add_process(summary, "web");
+    /* A two-part chain: KeyError while handling, then LookupError propagated. */
+    ldtap_summary_add_exception(summary, "web", "KeyError", 8, "'sku'", 5, NULL, 0);
+    ldtap_summary_retract_exception(summary, "web", "KeyError", 8);
+    ldtap_summary_add_exception(summary, "web", "app.LookupError", 15, "no such item", 12, NULL, 0);
+    ldtap_summary_add_exception(summary, "web", "ValueError", 10, "bad", 3, NULL, 0);
+    ldtap_summary_retract_exception(summary, "web", "NotCounted", 10); /* nothing to take back */
+    struct ldtap_summary_totals totals = {.destination = "./t.jsonl", .to_file = true};
+    char *text = print_to_string(summary, &totals);
+    cr_assert(strstr(text, "app.LookupError"), "%s", text);
+    cr_assert(strstr(text, "ValueError"), "%s", text);
+    cr_assert_null(strstr(text, "KeyError"), "the superseded part is gone:\n%s", text);
+    free(text);
+    ldtap_summary_free(summary);
+}
