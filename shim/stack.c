@@ -168,8 +168,16 @@ unsigned ldtap_stack_capture(uint64_t *pcs, unsigned max_frames, const void *uco
 #ifdef LDTAP_HAVE_LIBUNWIND
     if (max_frames == 0 || !__atomic_load_n(&unwinder_ready, __ATOMIC_ACQUIRE))
         return 0;
-    return ucontext != NULL ? capture_from_context(pcs, max_frames, ucontext, flags)
-                            : capture_from_here(pcs, max_frames, flags);
+    /* A program that closed every descriptor up to its limit closed libunwind's pipe too;
+     * libunwind re-creates it on the next walk that validates an address, and without this
+     * the new pipe took the program's lowest free numbers (3 and 4), where the program
+     * finds descriptors it never opened. Saved and restored: a crash may interrupt a walk. */
+    bool relocating = ldtap_relocating_pipes;
+    ldtap_relocating_pipes = true;
+    unsigned count = ucontext != NULL ? capture_from_context(pcs, max_frames, ucontext, flags)
+                                      : capture_from_here(pcs, max_frames, flags);
+    ldtap_relocating_pipes = relocating;
+    return count;
 #else
     (void)pcs;
     (void)max_frames;

@@ -126,7 +126,7 @@ clear_otel_environment() {
     local name
     for name in $(env | sed -n 's/^\(OTEL_[A-Z_]*\)=.*/\1/p; s/^\(LDTAP_[A-Z_]*\)=.*/\1/p'); do
         case "$name" in
-        LDTAP_KEEP_TMP | LDTAP_BUILD_DIR) ;;
+        LDTAP_KEEP_TMP | LDTAP_BUILD_DIR | LDTAP_FAULT_SCALE) ;; # the test's own knobs
         *) unset "$name" ;;
         esac
     done

@@ -23,10 +23,13 @@ LDTAP_EXPORT int accept4(int fd, __SOCKADDR_ARG address, socklen_t *restrict len
     return accepted;
 }
 
-/* A non-blocking connect (EINPROGRESS) is a connection too: bytes follow once it is up. */
+/* A non-blocking connect (EINPROGRESS) is a connection too: bytes follow once it is up.
+ * So is a blocking one interrupted by a signal handler (EINTR): the kernel goes on
+ * connecting in the background and the program polls for it rather than calling connect
+ * again (POSIX); untracked, its requests were lost without a trace or a count. */
 LDTAP_EXPORT int connect(int fd, __CONST_SOCKADDR_ARG address, socklen_t length) {
     int result = LDTAP_REAL(connect)(fd, address, length);
-    if (result == 0 || errno == EINPROGRESS)
+    if (result == 0 || errno == EINPROGRESS || errno == EINTR)
         LDTAP_RECORD(ldtap_tap_connected(fd, address.__sockaddr__, length), (void)0);
     return result;
 }
