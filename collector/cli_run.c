@@ -2,13 +2,12 @@
  * ring directory, forward signals, drain while it runs, and leave with its status. */
 #include "cli_run.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -16,6 +15,7 @@
 
 #include "command.h"
 #include "config.h"
+#include "run_directory.h"
 #include "session.h"
 
 /* How long descendants that outlive CMD get to finish their spans. */
@@ -150,25 +150,6 @@ static void free_child_environment(char **environment) {
     free(environment);
 }
 
-/* Removes the ring files left in the private directory, then the directory. */
-static void remove_run_directory(const char *directory) {
-    char path[PATH_MAX];
-    int fd = open(directory, O_RDONLY | O_DIRECTORY);
-    DIR *listing = fd >= 0 ? fdopendir(fd) : NULL;
-    for (struct dirent *entry = listing ? readdir(listing) : NULL; entry; entry = readdir(listing)) {
-        if (strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0) {
-            snprintf(path, sizeof path, "%s/%s", directory, entry->d_name);
-            unlink(path);
-        }
-    }
-    if (listing) {
-        closedir(listing);
-    } else if (fd >= 0) {
-        close(fd);
-    }
-    rmdir(directory);
-}
-
 /* Leaves the way CMD left: same exit code, or death by the same signal. */
 static int exit_like(int status) {
     if (WIFEXITED(status)) {
@@ -230,17 +211,26 @@ static int run_untraced(char *path, char **argv) {
     return errno == ENOENT ? 127 : 126;
 }
 
-/* Drains until the child exits; returns its wait status. */
-static int supervise(struct ldtap_session *session, pid_t pid) {
-    int status = 0;
+/* Drains until the child exits; returns its wait status. A subreaper also reaps the
+ * orphans it adopted, as they exit. */
+static int supervise(struct ldtap_session *session, pid_t pid, bool subreaper) {
     for (;;) {
-        pid_t finished = waitpid(pid, &status, WNOHANG);
+        int status = 0;
+        pid_t finished;
+        while ((finished = waitpid(subreaper ? -1 : pid, &status, WNOHANG)) > 0 && finished != pid) {
+            /* an adopted orphan: nothing to report */
+        }
         if (finished == pid || (finished < 0 && errno == ECHILD)) {
             return status;
         }
         ldtap_session_drain_round(session);
     }
 }
+
+/* As root, CMD's processes may switch to other users, and their rings are read only when
+ * they descend from us (ring_owner.c). A process that daemonizes would be reparented to
+ * init and stop being one; as a child subreaper we adopt it instead. */
+static bool become_subreaper(void) { return geteuid() == 0 && prctl(PR_SET_CHILD_SUBREAPER, 1) == 0; }
 
 static int run_traced(const struct ldtap_config *config, char *path, char **argv) {
     char error[PATH_MAX + 256];
@@ -252,9 +242,9 @@ static int run_traced(const struct ldtap_config *config, char *path, char **argv
         fprintf(stderr, "ldtap: %s\n", error);
         return 2;
     }
-    snprintf(run_directory, sizeof run_directory, "%s/run-%d-XXXXXX", base, (int)getpid());
-    if (!mkdtemp(run_directory)) { /* mkdtemp creates it 0700 with a random suffix */
-        fprintf(stderr, "ldtap: cannot create a run directory in %s: %s\n", base, strerror(errno));
+    if (ldtap_run_directory_create(base, config->run_dir != NULL, run_directory, sizeof run_directory, error,
+                                   sizeof error) != 0) {
+        fprintf(stderr, "ldtap: %s\n", error);
         return 2;
     }
     const char *slash = strrchr(argv[0], '/');
@@ -267,17 +257,18 @@ static int run_traced(const struct ldtap_config *config, char *path, char **argv
     }
     char **environment = child_environment(shim, run_directory, config);
     set_handlers();
+    bool subreaper = become_subreaper();
     pid_t pid = environment ? start_child(path, argv, environment) : -1;
     free_child_environment(environment);
     if (pid < 0) {
         fprintf(stderr, "ldtap: cannot start %s: %s\n", argv[0], strerror(errno));
         ldtap_session_finish(&session, 0);
-        remove_run_directory(run_directory);
+        ldtap_run_directory_remove(run_directory);
         return 126;
     }
-    int status = supervise(&session, pid);
+    int status = supervise(&session, pid, subreaper);
     ldtap_session_finish(&session, DESCENDANT_GRACE_MS);
-    remove_run_directory(run_directory);
+    ldtap_run_directory_remove(run_directory);
     return exit_like(status);
 }
 

@@ -1,5 +1,7 @@
 /* Ring discovery in one directory: an initial scan plus inotify, reporting the names of
- * top-level `*.ring` regular files (subdirectories, symlinks and other files are ignored). */
+ * top-level `*.ring` regular files (subdirectories, symlinks and other files are ignored),
+ * and, for a root collector in a shared directory (ldtap_ring_abi.h), those in its
+ * `uid-<euid>` subdirectories as "uid-<euid>/<file>". */
 #ifndef LDTAP_DISCOVERY_H
 #define LDTAP_DISCOVERY_H
 
@@ -9,7 +11,8 @@
 
 struct ldtap_discovery;
 
-/* Called with each ring's file name (not a path) and its owner. Names may repeat. */
+/* Called with each ring's name relative to the directory (a file name, or
+ * "uid-<euid>/<file>") and its owner. Names may repeat. */
 typedef void (*ldtap_ring_found)(const char *name, uid_t owner, void *context);
 
 /* Watches `directory` (which must exist). NULL with a sentence in `error`. */

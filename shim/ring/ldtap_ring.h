@@ -38,7 +38,9 @@ struct ldtap_ring_part {
 };
 
 /* Creates the 0700 directory if needed (refusing a symlink or a directory owned by
- * another user), then creates `<dir>/<pid>-<start_time_ns>.ring` with
+ * another user; in a shared directory, see ldtap_ring_abi.h, a process of another user
+ * uses its own `uid-<euid>` subdirectory instead, created 0700 and refused unless it is
+ * a real directory private to it), then creates `<dir>/<pid>-<start_time_ns>.ring` with
  * O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, sizes and maps it, fills the header and publishes
  * the magic last. `data_size` must be a power of two within the ABI's limits.
  * Returns 0, or -errno. Uses no malloc and no stdio. The path written is returned in

@@ -11,6 +11,13 @@
  * per-user directory. It holds a struct ldtap_ring_header (LDTAP_RING_HEADER_SIZE bytes)
  * followed by a data area of `data_size` bytes (a power of two).
  *
+ * The one exception to "per-user directory": a shared directory, root-owned with mode
+ * LDTAP_RING_SHARED_DIRECTORY_MODE (`ldtap run` as root makes its run directory so).
+ * Root's processes put their rings in it directly; a process of any other effective uid
+ * puts its ring in `uid-<euid>/`, a 0700 subdirectory of its own that it creates. The
+ * collector reads such rings only for processes it can prove it started (see
+ * collector/ring_owner.c).
+ *
  * Producers (any thread of the traced process) and the one consumer (the collector, which
  * holds flock(LOCK_EX) on the file while attached) share two monotonic byte counters:
  *   head: bytes reserved so far, advanced by producers with one compare-and-swap;
@@ -55,6 +62,13 @@
 #define LDTAP_RECORD_MAX_BYTES (16u * 1024u)
 /* An uncommitted record older than this is skipped even if its writer still lives. */
 #define LDTAP_RING_STALL_NS (10ull * 1000 * 1000 * 1000)
+
+/* Others may create entries in a shared directory but not list it; the sticky bit keeps
+ * them from removing or renaming anyone else's entries. */
+#define LDTAP_RING_SHARED_DIRECTORY_MODE 01733u
+/* A process's subdirectory in a shared directory: the prefix, then its effective uid in
+ * decimal ("uid-65534"). */
+#define LDTAP_RING_USER_SUBDIRECTORY_PREFIX "uid-"
 
 #define LDTAP_IDENTITY_TEXT_BYTES 1024u
 #define LDTAP_NAME_BYTES 128u
@@ -125,7 +139,7 @@ struct ldtap_ring_header {
     uint64_t suppressed_crashes;      /* [P] */
     /* Heap counters (issue 5), written by the malloc-family hooks. Each thread counts in
      * thread-local variables and folds its deltas in here with relaxed atomic adds every
-     * 64 KiB of churn (requested bytes allocated, or usable bytes freed), at thread exit,
+     * 256 KiB of churn (bytes allocated, or bytes freed), at thread exit,
      * at process exit and before fork, so a reader sees values that lag each live thread
      * by at most that much. Until the process has a ring (the first span or heap sample
      * creates it) the folded values wait in the process and are added at creation.
@@ -475,7 +489,8 @@ enum ldtap_log_flag {
      * previous TRACEBACK record of the same thread and fd is its context or cause, and
      * the last record of a chain holds the exception raised last. */
     LDTAP_LOG_FLAG_CHAINED = 1u << 2,
-    /* The thread had several requests in flight (asyncio): trace_id/span_id are zero. */
+    /* The request could not be told (asyncio: several in flight, or interleaved with the
+     * one just answered; see shim/log.c): trace_id/span_id are zero. */
     LDTAP_LOG_FLAG_UNPARENTED_ASYNC = 1u << 3,
 };
 
@@ -500,7 +515,10 @@ enum ldtap_log_flag {
  * (further lines are ordinary lines). A blank line, the writer's end (thread exit, fd
  * closed, process exit) or 4096 lines (LDTAP_LOG_BLOCK_LINES_MAX,
  * shim/proto/log_lines.h) end a block INCOMPLETE. Lines
- * of a block are not also LINE records; blank lines never are.
+ * of a block are not also LINE records; blank lines never are. A 3.11 exception group's
+ * block starts at "  + Exception Group Traceback (most recent call last):" (or its
+ * "  | Type: msg (N sub-exceptions)" line) and takes every indented line up to the
+ * top-level closing line ("    +---…") or the first line that is not indented.
  */
 struct ldtap_log_record {
     uint64_t time_ns;          /* CLOCK_REALTIME when the line or block was complete */

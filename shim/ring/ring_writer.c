@@ -35,17 +35,51 @@ static bool is_valid_data_size(uint64_t data_size) {
            (data_size & (data_size - 1)) == 0;
 }
 
+static bool is_private_to_us(const struct stat *status) {
+    return S_ISDIR(status->st_mode) && status->st_uid == geteuid() && (status->st_mode & 077) == 0;
+}
+
+static bool is_shared_directory(const struct stat *status) {
+    return S_ISDIR(status->st_mode) && status->st_uid == 0 &&
+           (status->st_mode & 07777) == LDTAP_RING_SHARED_DIRECTORY_MODE;
+}
+
+/* In a shared directory, a process of another user keeps its ring in `uid-<euid>`, created
+ * 0700 if missing and opened without following a symlink. Anyone may create entries in
+ * the shared directory, so the name may have been squatted: anything but a directory of
+ * ours that only we can enter is refused. `name` receives the subdirectory's name. */
+static int open_user_subdirectory(int shared_fd, char *name) {
+    static const char prefix[] = LDTAP_RING_USER_SUBDIRECTORY_PREFIX;
+    memcpy(name, prefix, sizeof prefix - 1);
+    name[sizeof prefix - 1 + format_decimal(name + sizeof prefix - 1, geteuid())] = '\0';
+    if (mkdirat(shared_fd, name, 0700) != 0 && errno != EEXIST) return -errno;
+    int directory_fd = openat(shared_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (directory_fd < 0) return -errno;
+    struct stat status;
+    int result = directory_fd;
+    if (fstat(directory_fd, &status) != 0)
+        result = -errno;
+    else if (!is_private_to_us(&status))
+        result = -EPERM;
+    if (result < 0) close(directory_fd);
+    return result;
+}
+
 /* Opens (creating it 0700 if missing) the ring directory and checks that it is a real
- * directory (not a symlink) that only we can write into. The checks run on the opened fd,
- * which keeps the checked directory pinned: a rename or symlink swap after the check
- * cannot redirect the ring file. lstat first only to report a symlink as ELOOP. */
-static int open_private_directory(const char *directory) {
+ * directory (not a symlink) that only we can write into, or a shared directory (then the
+ * ring goes to our subdirectory in it, whose name `subdirectory` receives; "" otherwise).
+ * The checks run on the opened fd, which keeps the checked directory pinned: a rename or
+ * symlink swap after the check cannot redirect the ring file. lstat first only to report
+ * a symlink as ELOOP. */
+static int open_ring_directory(const char *directory, char *subdirectory) {
+    subdirectory[0] = '\0';
     if (mkdir(directory, 0700) != 0 && errno != EEXIST) return -errno;
     struct stat link_status;
     if (lstat(directory, &link_status) != 0) return -errno;
     if (S_ISLNK(link_status.st_mode)) return -ELOOP;
     if (!S_ISDIR(link_status.st_mode)) return -ENOTDIR;
-    int directory_fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_PATH: a shared directory grants others no read permission, only search. */
+    int directory_fd = open(directory, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (directory_fd < 0) return -errno;
     struct stat status;
     int result = directory_fd;
@@ -53,9 +87,11 @@ static int open_private_directory(const char *directory) {
         result = -errno;
     else if (status.st_dev != link_status.st_dev || status.st_ino != link_status.st_ino)
         result = -ELOOP; /* swapped between lstat and open */
-    else if (status.st_uid != geteuid() || (status.st_mode & 077) != 0)
+    else if (is_shared_directory(&status) && status.st_uid != geteuid())
+        result = open_user_subdirectory(directory_fd, subdirectory);
+    else if (!is_private_to_us(&status) && !is_shared_directory(&status))
         result = -EPERM;
-    if (result < 0) close(directory_fd);
+    if (result != directory_fd) close(directory_fd);
     return result;
 }
 
@@ -94,20 +130,31 @@ int ldtap_ring_create(struct ldtap_ring_writer *writer, const char *directory,
 
     char name[2 * DECIMAL_DIGITS_MAX + 8];
     size_t name_length = format_ring_name(name, identity);
-    if (path_out != NULL) {
-        size_t directory_length = strlen(directory);
-        if (directory_length + 1 + name_length + 1 > path_out_size) return -ENAMETOOLONG;
-        memcpy(path_out, directory, directory_length);
-        path_out[directory_length] = '/';
-        memcpy(path_out + directory_length + 1, name, name_length + 1);
-    }
+    char subdirectory[sizeof LDTAP_RING_USER_SUBDIRECTORY_PREFIX + DECIMAL_DIGITS_MAX];
+    size_t directory_length = strlen(directory);
+    if (path_out != NULL && directory_length + 1 + name_length + 1 > path_out_size) return -ENAMETOOLONG;
 
     int saved_errno = errno; /* may run from inside a hook: leave the program's errno alone */
     int result = 0;
-    int directory_fd = open_private_directory(directory);
+    int directory_fd = open_ring_directory(directory, subdirectory);
     if (directory_fd < 0) {
         result = directory_fd;
         goto out;
+    }
+    if (path_out != NULL) {
+        size_t subdirectory_length = strlen(subdirectory);
+        size_t length = directory_length + 1 + (subdirectory_length ? subdirectory_length + 1 : 0);
+        if (length + name_length + 1 > path_out_size) {
+            result = -ENAMETOOLONG;
+            goto out_directory;
+        }
+        memcpy(path_out, directory, directory_length);
+        path_out[directory_length] = '/';
+        if (subdirectory_length) {
+            memcpy(path_out + directory_length + 1, subdirectory, subdirectory_length);
+            path_out[length - 1] = '/';
+        }
+        memcpy(path_out + length, name, name_length + 1);
     }
     int fd = openat(directory_fd, name, O_CREAT | O_EXCL | O_NOFOLLOW | O_RDWR | O_CLOEXEC, 0600);
     if (fd < 0) {
