@@ -19,6 +19,8 @@
 
 #define SUMMARY_SUSPECTS 5
 
+static void evict_reported(struct ldtap_heap *heap);
+
 struct ldtap_heap_process {
     int32_t pid, parent_pid;
     uint64_t start_ticks;
@@ -31,6 +33,7 @@ struct ldtap_heap_process {
     bool gone;
     bool observed_gone; /* the leak tracker has seen its sites as they were at exit */
     bool changed;        /* records since the last profile file */
+    bool detached;       /* the drain dropped its pointer: eviction may free it */
     uint32_t files_written;
     struct ldtap_heap_process *next;
 };
@@ -43,6 +46,7 @@ struct ldtap_heap {
     struct ldtap_heap_process *processes;
     uint64_t last_snapshot_ns, last_files_ns;
     bool warned;
+    bool evict_exited; /* ldtap collect: forget processes once gone and reported */
     struct ldtap_heap_stack stack;    /* decode scratch: large, so not on the stack */
     struct ldtap_module_map module_map;
 };
@@ -262,6 +266,27 @@ void ldtap_heap_process_exited(struct ldtap_heap *heap, struct ldtap_heap_proces
     }
 }
 
+void ldtap_heap_detach(struct ldtap_heap *heap, struct ldtap_heap_process *process) {
+    (void)heap;
+    if (process) {
+        process->detached = true; /* freed by the next tick that finds it reported */
+    }
+}
+
+void ldtap_heap_set_evict_exited(struct ldtap_heap *heap, bool evict) {
+    if (heap) {
+        heap->evict_exited = evict;
+    }
+}
+
+size_t ldtap_heap_process_count(const struct ldtap_heap *heap) {
+    size_t count = 0;
+    for (const struct ldtap_heap_process *process = heap ? heap->processes : NULL; process; process = process->next) {
+        count++;
+    }
+    return count;
+}
+
 static void snapshot(struct ldtap_heap *heap) {
     bool any = false;
     for (const struct ldtap_heap_process *process = heap->processes; process && !any; process = process->next) {
@@ -281,6 +306,9 @@ static void snapshot(struct ldtap_heap *heap) {
             ldtap_leak_observe(heap->leaks, process->pid, (uint64_t)(uint32_t)process->parent_pid, site->stack_id,
                                site->live_bytes, process->sample_interval);
         }
+        if (process->observed_gone) {
+            ldtap_leak_process_exited(heap->leaks, process->pid);
+        }
     }
     ldtap_leak_snapshot_end(heap->leaks);
 }
@@ -289,6 +317,9 @@ void ldtap_heap_tick(struct ldtap_heap *heap, uint64_t now_ns) {
     if (now_ns - heap->last_snapshot_ns >= (uint64_t)heap->options.snapshot_interval_ms * 1000000ull) {
         heap->last_snapshot_ns = now_ns;
         snapshot(heap);
+        if (heap->evict_exited) {
+            evict_reported(heap);
+        }
     }
     if (heap->directory && now_ns - heap->last_files_ns >= (uint64_t)heap->options.profile_interval_ms * 1000000ull) {
         if (heap->last_files_ns != 0) { /* not at start: the first files come one interval in */
@@ -308,6 +339,47 @@ void ldtap_heap_finish(struct ldtap_heap *heap) {
         if (process->changed || process->files_written == 0) {
             write_files(heap, process);
         }
+    }
+}
+
+static void print_suspect(struct ldtap_heap *heap, const struct ldtap_leak_suspect *suspect, size_t rank,
+                          FILE *out);
+
+/* Writes what is left to say about an exited process before it is forgotten: its last
+ * profile files (when records came after them) and its leak suspects. */
+static void final_report(struct ldtap_heap *heap, struct ldtap_heap_process *process) {
+    if (process->changed) {
+        write_files(heap, process);
+    }
+    struct ldtap_leak_suspect suspects[SUMMARY_SUSPECTS];
+    size_t count = ldtap_leak_suspects_of(heap->leaks, process->pid, suspects, SUMMARY_SUSPECTS);
+    if (count == 0 || heap->options.quiet) {
+        return;
+    }
+    fprintf(stderr, "ldtap: leak suspects of pid %d (%s), which exited:\n", (int)process->pid,
+            process->service_name);
+    for (size_t i = 0; i < count; i++) {
+        print_suspect(heap, &suspects[i], i + 1, stderr);
+    }
+}
+
+/* Frees every process that exited, had its last look from the leak tracker and is no
+ * longer referred to by the drain; its leak series go too. */
+static void evict_reported(struct ldtap_heap *heap) {
+    for (struct ldtap_heap_process **link = &heap->processes; *link;) {
+        struct ldtap_heap_process *process = *link;
+        /* Without sites it has nothing for the leak tracker to look at. */
+        bool looked_at = process->observed_gone || process->profile.site_count == 0;
+        if (!process->gone || !looked_at || !process->detached) {
+            link = &process->next;
+            continue;
+        }
+        final_report(heap, process);
+        ldtap_leak_forget(heap->leaks, process->pid);
+        *link = process->next;
+        ldtap_symbolizer_forget(heap->symbolizer, process->symbols);
+        ldtap_heap_profile_release(&process->profile);
+        free(process);
     }
 }
 
@@ -348,24 +420,28 @@ void ldtap_heap_print_summary(struct ldtap_heap *heap, FILE *out) {
     size_t count = ldtap_leak_suspects(heap->leaks, suspects, SUMMARY_SUSPECTS);
     fprintf(out, "\nleak suspects (sites whose estimated live heap kept growing): %s\n", count ? "" : "none");
     for (size_t i = 0; i < count; i++) {
-        const struct ldtap_leak_suspect *suspect = &suspects[i];
-        struct ldtap_heap_process *process = process_of(heap, suspect->pid);
-        char label[512] = "?", live[32], growth[32], rate[32], peers[96] = "";
-        if (process) {
-            site_label(process, ldtap_heap_profile_site(&process->profile, suspect->site), label, sizeof label);
-        }
-        ldtap_format_bytes(suspect->live_bytes, live, sizeof live);
-        ldtap_format_bytes(suspect->growth_bytes, growth, sizeof growth);
-        ldtap_format_bytes((uint64_t)suspect->growth_per_second, rate, sizeof rate);
-        if (suspect->flat_peers) {
-            snprintf(peers, sizeof peers, "; flat in %u other worker(s), e.g. pid %d", suspect->flat_peers,
-                     (int)suspect->flat_peer_pid);
-        } else if (suspect->growing_peers) {
-            snprintf(peers, sizeof peers, "; grows in %u other worker(s) too", suspect->growing_peers);
-        }
-        /* Two lines per site keep the table within 80 columns whatever the name's length. */
-        fprintf(out, "  %zu. %s\n", i + 1, label);
-        fprintf(out, "     pid %d  live %s  +%s (%s/s)%s%s\n", (int)suspect->pid, live, growth, rate, peers,
-                suspect->widespread ? "; most of its heap grows too" : "");
+        print_suspect(heap, &suspects[i], i + 1, out);
     }
+}
+
+/* Two lines per site keep the table within 80 columns whatever the name's length. */
+static void print_suspect(struct ldtap_heap *heap, const struct ldtap_leak_suspect *suspect, size_t rank,
+                          FILE *out) {
+    struct ldtap_heap_process *process = process_of(heap, suspect->pid);
+    char label[512] = "?", live[32], growth[32], rate[32], peers[96] = "";
+    if (process) {
+        site_label(process, ldtap_heap_profile_site(&process->profile, suspect->site), label, sizeof label);
+    }
+    ldtap_format_bytes(suspect->live_bytes, live, sizeof live);
+    ldtap_format_bytes(suspect->growth_bytes, growth, sizeof growth);
+    ldtap_format_bytes((uint64_t)suspect->growth_per_second, rate, sizeof rate);
+    if (suspect->flat_peers) {
+        snprintf(peers, sizeof peers, "; flat in %u other worker(s), e.g. pid %d", suspect->flat_peers,
+                 (int)suspect->flat_peer_pid);
+    } else if (suspect->growing_peers) {
+        snprintf(peers, sizeof peers, "; grows in %u other worker(s) too", suspect->growing_peers);
+    }
+    fprintf(out, "  %zu. %s\n", rank, label);
+    fprintf(out, "     pid %d  live %s  +%s (%s/s)%s%s\n", (int)suspect->pid, live, growth, rate, peers,
+            suspect->widespread ? "; most of its heap grows too" : "");
 }

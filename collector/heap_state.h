@@ -45,6 +45,17 @@ bool ldtap_heap_handle_record(struct ldtap_heap *heap, struct ldtap_heap_process
 struct ldtap_symbol_process *ldtap_heap_process_symbols(struct ldtap_heap_process *process);
 /* The process is gone: its last profile is written (with --heap-profile). */
 void ldtap_heap_process_exited(struct ldtap_heap *heap, struct ldtap_heap_process *process);
+/* The drain no longer refers to `process` (its ring is retired): with eviction on, the
+ * process may now be freed once it is gone and reported. */
+void ldtap_heap_detach(struct ldtap_heap *heap, struct ldtap_heap_process *process);
+
+/* For `ldtap collect`, which outlives any number of processes: a process that exited is
+ * reported (last profile files, its leak suspects on stderr unless quiet) and then
+ * forgotten entirely, once its last leak snapshot is taken and the drain has detached
+ * it. Off (`ldtap run`): every process is kept for the exit summary. */
+void ldtap_heap_set_evict_exited(struct ldtap_heap *heap, bool evict);
+/* Processes whose heap state is held (tests, and the bound it keeps). */
+size_t ldtap_heap_process_count(const struct ldtap_heap *heap);
 
 /* Leak snapshots and periodic profile files when due; `now_ns` is CLOCK_MONOTONIC. */
 void ldtap_heap_tick(struct ldtap_heap *heap, uint64_t now_ns);

@@ -15,6 +15,7 @@ struct series {
     uint64_t group, site, sample_interval;
     uint32_t first; /* the slot of the process's first snapshot: the site was 0 before it appeared */
     uint32_t last;  /* the slot last observed: after it the process had exited */
+    bool exited;    /* its process exited: trailing drops are its teardown */
     uint64_t values[LDTAP_LEAK_HISTORY];
 };
 
@@ -109,13 +110,17 @@ static const struct process *process_for(struct ldtap_leak_tracker *tracker, int
     return &tracker->processes[tracker->process_count++];
 }
 
+static uint64_t series_key(int32_t pid, uint64_t site) {
+    return ldtap_u64_mix(ldtap_u64_mix((uint64_t)(uint32_t)pid) ^ site);
+}
+
 void ldtap_leak_observe(struct ldtap_leak_tracker *tracker, int32_t pid, uint64_t group, uint64_t site,
                         uint64_t live_bytes, uint64_t sample_interval) {
     if (tracker->slots == 0) {
         return; /* outside a snapshot */
     }
     uint32_t slot = tracker->slots - 1;
-    uint64_t key = ldtap_u64_mix(ldtap_u64_mix((uint64_t)(uint32_t)pid) ^ site);
+    uint64_t key = series_key(pid, site);
     uint64_t index;
     if (!ldtap_u64_map_get(&tracker->series_by_key, key, &index)) {
         const struct process *process = process_for(tracker, pid);
@@ -137,6 +142,7 @@ void ldtap_leak_observe(struct ldtap_leak_tracker *tracker, int32_t pid, uint64_
         return; /* a 64-bit key collision: not worth a second structure */
     }
     series->group = group;
+    series->exited = false; /* a new process may have taken an old one's pid */
     series->sample_interval = sample_interval;
     series->values[slot] = live_bytes;
     series->last = slot;
@@ -150,9 +156,27 @@ struct judgement {
     uint32_t intervals;
 };
 
+void ldtap_leak_process_exited(struct ldtap_leak_tracker *tracker, int32_t pid) {
+    for (size_t i = 0; i < tracker->series_count; i++) {
+        if (tracker->series[i].pid == pid) {
+            tracker->series[i].exited = true;
+        }
+    }
+}
+
+/* The slot a series is judged up to: its last observation, or for a process that exited,
+ * the peak its values fell from in their last intervals (its teardown). */
+static uint32_t judged_until(const struct series *series) {
+    uint32_t last = series->last;
+    while (series->exited && last > series->first && series->values[last] < series->values[last - 1]) {
+        last--;
+    }
+    return last;
+}
+
 static struct judgement judge(const struct ldtap_leak_tracker *tracker, const struct series *series) {
     struct judgement result = {0};
-    uint32_t last = series->last; /* a process that exited is judged on its life only */
+    uint32_t last = judged_until(series); /* a process that exited is judged on its life only */
     uint64_t threshold = tracker->options.min_growth_bytes;
     uint64_t noise = series->sample_interval * tracker->options.noise_samples;
     threshold = noise > threshold ? noise : threshold;
@@ -212,16 +236,21 @@ static bool widespread_growth(const struct ldtap_leak_tracker *tracker, int32_t 
     return sizable >= 3 && growing * 2 > sizable;
 }
 
-size_t ldtap_leak_suspects(const struct ldtap_leak_tracker *tracker, struct ldtap_leak_suspect *suspects, size_t max) {
+/* Suspects of process `pid`, or of every process when `every_process`. */
+static size_t find_suspects(const struct ldtap_leak_tracker *tracker, bool every_process, int32_t pid,
+                            struct ldtap_leak_suspect *suspects, size_t max) {
     struct ldtap_leak_suspect *all = NULL;
     size_t count = 0, capacity = 0;
     for (size_t i = 0; i < tracker->series_count; i++) {
         const struct series *series = &tracker->series[i];
+        if (!every_process && series->pid != pid) {
+            continue;
+        }
         struct judgement judgement = judge(tracker, series);
         if (!judgement.suspect || !ldtap_array_reserve((void **)&all, count, &capacity, sizeof *all)) {
             continue;
         }
-        uint32_t last = series->last;
+        uint32_t last = judged_until(series);
         uint64_t elapsed = tracker->times[last] - tracker->times[series->first];
         all[count++] = (struct ldtap_leak_suspect){
             .pid = series->pid,
@@ -245,4 +274,41 @@ size_t ldtap_leak_suspects(const struct ldtap_leak_tracker *tracker, struct ldta
     }
     free(all);
     return written;
+}
+
+size_t ldtap_leak_suspects(const struct ldtap_leak_tracker *tracker, struct ldtap_leak_suspect *suspects, size_t max) {
+    return find_suspects(tracker, true, 0, suspects, max);
+}
+
+size_t ldtap_leak_suspects_of(const struct ldtap_leak_tracker *tracker, int32_t pid,
+                              struct ldtap_leak_suspect *suspects, size_t max) {
+    return find_suspects(tracker, false, pid, suspects, max);
+}
+
+size_t ldtap_leak_series_count(const struct ldtap_leak_tracker *tracker) { return tracker->series_count; }
+
+void ldtap_leak_forget(struct ldtap_leak_tracker *tracker, int32_t pid) {
+    /* Swap-remove: the last series takes the freed index, and the map follows it (a put
+     * over an existing key never allocates). */
+    for (size_t i = 0; i < tracker->series_count;) {
+        struct series *series = &tracker->series[i];
+        if (series->pid != pid) {
+            i++;
+            continue;
+        }
+        ldtap_u64_map_remove(&tracker->series_by_key, series_key(series->pid, series->site), NULL);
+        size_t last = --tracker->series_count;
+        if (i != last) {
+            *series = tracker->series[last];
+            ldtap_u64_map_put(&tracker->series_by_key, series_key(series->pid, series->site), i);
+        }
+    }
+    uint64_t index;
+    if (ldtap_u64_map_remove(&tracker->process_by_pid, (uint64_t)(uint32_t)pid, &index)) {
+        size_t last = --tracker->process_count;
+        if (index != last) {
+            tracker->processes[index] = tracker->processes[last];
+            ldtap_u64_map_put(&tracker->process_by_pid, (uint64_t)(uint32_t)tracker->processes[index].pid, index);
+        }
+    }
 }

@@ -52,10 +52,24 @@ void ldtap_leak_observe(struct ldtap_leak_tracker *tracker, int32_t pid, uint64_
                         uint64_t live_bytes, uint64_t sample_interval);
 void ldtap_leak_snapshot_end(struct ldtap_leak_tracker *tracker);
 
+/* The process exited (call after its last ldtap_leak_observe): it is judged on its life
+ * up to its peak, so that the frees of its own teardown (an interpreter freeing every
+ * object at exit) do not erase the growth that came before. */
+void ldtap_leak_process_exited(struct ldtap_leak_tracker *tracker, int32_t pid);
+
 /* Snapshots taken so far. */
 uint64_t ldtap_leak_snapshots(const struct ldtap_leak_tracker *tracker);
 
 /* Writes up to `max` suspects, largest growth first; returns how many. */
 size_t ldtap_leak_suspects(const struct ldtap_leak_tracker *tracker, struct ldtap_leak_suspect *suspects, size_t max);
+/* The same for one process only. */
+size_t ldtap_leak_suspects_of(const struct ldtap_leak_tracker *tracker, int32_t pid,
+                              struct ldtap_leak_suspect *suspects, size_t max);
+
+/* Forgets every series of the process (it exited and was reported): memory stays bounded
+ * in a collector that outlives many processes. Its siblings lose it as a peer. */
+void ldtap_leak_forget(struct ldtap_leak_tracker *tracker, int32_t pid);
+/* Series tracked (one per process and site). */
+size_t ldtap_leak_series_count(const struct ldtap_leak_tracker *tracker);
 
 #endif

@@ -23,8 +23,10 @@ PACKAGES=(
     libpython3.11-testsuite
     # Prometheus endpoint and `ldtap top` tests: a real Prometheus + promtool, tmux
     prometheus tmux
-    # benchmarks
-    wrk nginx-light valgrind
+    # benchmarks (heaptrack: the heap hooks' comparison in scripts/bench_heap.sh)
+    wrk nginx-light valgrind heaptrack
+    # other allocators preloaded with ldtap (tests/e2e/heap_shim.sh, scripts/bench_heap.sh)
+    libjemalloc2 libtcmalloc-minimal4
     # the independent OTLP receiver used by the e2e tests
     nodejs
 )

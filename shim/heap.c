@@ -6,6 +6,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ldtap_ring_abi.h"
 #include "modules.h"
@@ -14,9 +15,13 @@
 #include "thread.h"
 
 LDTAP_THREAD_LOCAL struct ldtap_heap_thread ldtap_heap_thread;
+uintptr_t ldtap_heap_chunk_floor = UINTPTR_MAX;
 uintptr_t ldtap_heap_marks[1u << LDTAP_HEAP_MARK_BITS];
+static uint8_t all_closed[1u << LDTAP_HEAP_MARK_BITS]; /* never written: costs no memory */
+static uint8_t fast_free[1u << LDTAP_HEAP_MARK_BITS];  /* the live filter */
+const uint8_t *ldtap_heap_free_filter = all_closed;
 
-#define FOLD_BYTES (64 * 1024)
+#define FOLD_BYTES (256 * 1024)
 #define DEFAULT_SAMPLE_INTERVAL 524288u
 /* Largest accepted LDTAP_HEAP_SAMPLE_BYTES (1 TiB): keeps interval arithmetic in int64. */
 #define MAX_SAMPLE_INTERVAL (1ull << 40)
@@ -63,9 +68,13 @@ static void add_counters(const struct heap_counters *delta) {
         return;
     }
     struct ldtap_ring_header *header = ring->header;
+    /* A plain look first: `pending` is empty once the ring exists, and an exchange is a
+     * locked instruction per counter on every fold. */
 #define ADD_HEADER(type, name)                                                             \
     {                                                                                      \
-        type waiting = __atomic_exchange_n(&pending.name, 0, __ATOMIC_RELAXED);            \
+        type waiting = __atomic_load_n(&pending.name, __ATOMIC_RELAXED) != 0                \
+                           ? __atomic_exchange_n(&pending.name, 0, __ATOMIC_RELAXED)         \
+                           : 0;                                                            \
         if (waiting + delta->name != 0)                                                    \
             __atomic_fetch_add(&header->name, waiting + delta->name, __ATOMIC_RELAXED);    \
     }
@@ -78,8 +87,10 @@ static void add_counters(const struct heap_counters *delta) {
 /* Moves this thread's counters out and re-arms its free budget. */
 static void fold_thread(struct ldtap_heap_thread *thread) {
     struct heap_counters delta = {0};
-    uint64_t allocated = (uint64_t)(thread->armed_allocation - thread->allocation_budget);
-    uint64_t freed = (uint64_t)(thread->armed_free - thread->free_budget);
+    /* Chunk bytes consumed from the budgets, less one size word per block: usable bytes. */
+    uint64_t allocated = (uint64_t)(thread->armed_allocation - thread->allocation_budget) -
+                         LDTAP_HEAP_CHUNK_OVERHEAD * thread->allocations;
+    uint64_t freed = (uint64_t)(thread->armed_free - thread->free_budget) - LDTAP_HEAP_CHUNK_OVERHEAD * thread->frees;
     delta.heap_allocations = thread->allocations;
     delta.heap_frees = thread->frees;
     delta.heap_allocated_bytes = allocated;
@@ -152,11 +163,37 @@ static void remember_stack(uint64_t id) {
 
 /* ---- marked addresses ---- */
 
+/* The free filter's invariant (heap.h): once a mark is set and its block handed out, the
+ * slot is closed. Marking closes after setting (the block is not the program's yet, so no
+ * free of it can slip through the gap); unmarking reopens after clearing and then looks
+ * again, closing once more if a mark came in between. Sequentially consistent stores and
+ * loads keep those pairs ordered; a slot left closed without a mark only costs speed. */
+static void close_slot(size_t slot) { __atomic_store_n(&fast_free[slot], 0, __ATOMIC_SEQ_CST); }
+
+static void reopen_slot(size_t slot) {
+    __atomic_store_n(&fast_free[slot], 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&ldtap_heap_marks[slot], __ATOMIC_SEQ_CST) != 0)
+        close_slot(slot);
+}
+
 bool ldtap_heap_mark(const void *block) {
     size_t slot = ldtap_heap_mark_slot(block);
     uintptr_t expected = 0;
-    return slot != 0 && __atomic_compare_exchange_n(&ldtap_heap_marks[slot], &expected, (uintptr_t)block,
-                                                    false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    if (slot == 0 || !__atomic_compare_exchange_n(&ldtap_heap_marks[slot], &expected, (uintptr_t)block, false,
+                                                  __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        return false;
+    close_slot(slot);
+    return true;
+}
+
+void ldtap_heap_open_fast_free(const unsigned char *arena, size_t used) {
+    /* Nobody reads the live table before it is published, so open everything, then close
+     * what is marked: arena blocks are 16-byte aligned. */
+    memset(fast_free + 1, 1, sizeof fast_free - 1);
+    for (size_t offset = 16; offset < used; offset += 16)
+        if (ldtap_heap_is_marked(arena + offset))
+            close_slot(ldtap_heap_mark_slot(arena + offset));
+    __atomic_store_n(&ldtap_heap_free_filter, fast_free, __ATOMIC_RELEASE);
 }
 
 static void write_free_record(const void *block) {
@@ -173,9 +210,13 @@ static void write_free_record(const void *block) {
 
 /* Clears `block`'s mark; false when its slot no longer holds it. */
 static bool unmark(const void *block) {
+    size_t slot = ldtap_heap_mark_slot(block);
     uintptr_t expected = (uintptr_t)block;
-    return __atomic_compare_exchange_n(&ldtap_heap_marks[ldtap_heap_mark_slot(block)], &expected, 0, false,
-                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    if (!__atomic_compare_exchange_n(&ldtap_heap_marks[slot], &expected, 0, false, __ATOMIC_SEQ_CST,
+                                     __ATOMIC_RELAXED))
+        return false;
+    reopen_slot(slot);
+    return true;
 }
 
 void ldtap_heap_forget_sample(const void *block) {
@@ -271,8 +312,9 @@ static void fold_and_sample(struct ldtap_heap_thread *thread, int64_t overshoot,
     arm_allocation_budget(thread);
 }
 
-void ldtap_heap_after_budget(void *block, size_t size, size_t usable, unsigned function) {
+void *ldtap_heap_after_budget(void *block, size_t size, size_t bytes, unsigned function) {
     struct ldtap_heap_thread *thread = &ldtap_heap_thread;
+    size_t usable = bytes - LDTAP_HEAP_CHUNK_OVERHEAD;
     /* What the budget covered since it was armed, this allocation included; folded into
      * sample_remaining, which arm_allocation_budget had already reduced by the budget. */
     int64_t overshoot = -thread->allocation_budget;
@@ -284,9 +326,10 @@ void ldtap_heap_after_budget(void *block, size_t size, size_t usable, unsigned f
             LDTAP_RECORD(fold_thread(thread), (void)0);
         thread->sample_remaining -= overshoot;
         arm_allocation_budget(thread);
-        return;
+        return block;
     }
     LDTAP_RECORD(fold_and_sample(thread, overshoot, block, size, usable, function), arm_allocation_budget(thread));
+    return block;
 }
 
 void ldtap_heap_after_free_budget(void) {
@@ -347,8 +390,10 @@ static void after_fork_in_child(void) {
         sent_stacks[slot] = 0;
     ldtap_modules_reset_after_fork();
     for (size_t slot = 0; slot < (1u << LDTAP_HEAP_MARK_BITS); slot++)
-        if (ldtap_heap_marks[slot] != 0 && !ldtap_heap_is_bootstrap_block((void *)ldtap_heap_marks[slot]))
+        if (ldtap_heap_marks[slot] != 0 && !ldtap_heap_is_bootstrap_block((void *)ldtap_heap_marks[slot])) {
             ldtap_heap_marks[slot] = 0;
+            reopen_slot(slot);
+        }
 }
 
 /* Strict: decimal digits only, at most MAX_SAMPLE_INTERVAL; false otherwise. */

@@ -1,5 +1,5 @@
 /* Allocation and anonymous-mapping hooks: call through to the next allocator, count each
- * block's usable size per thread, and hand crossings of the byte budget to heap.c. Also
+ * block's chunk bytes per thread, and hand crossings of the byte budget to heap.c. Also
  * the originals table for these functions and the bootstrap arena used while resolving it. */
 #include <errno.h>
 #include <stdarg.h>
@@ -21,11 +21,14 @@
 /*
  * Other allocators preloaded with ldtap (tested with Debian's libjemalloc2 and
  * libtcmalloc-minimal4, tests/e2e/heap_shim.sh and scripts/bench_heap.sh):
- *   LD_PRELOAD=libldtap.so:libjemalloc.so.2 (ldtap first): the hooks wrap jemalloc; usable
- *     sizes come from its malloc_usable_size (one more call per hook). jemalloc maps its
- *     extents with mmap through the PLT, so they also show in anon_mmap_bytes.
+ *   LD_PRELOAD=libldtap.so:libjemalloc.so.2 (ldtap first): the hooks wrap jemalloc; every
+ *     call takes the hooks' slow path, where usable sizes come from its malloc_usable_size
+ *     (glibc's chunk header cannot be read). jemalloc maps its extents with mmap through
+ *     the PLT, so they also show in anon_mmap_bytes.
  *   LD_PRELOAD=libjemalloc.so.2:libldtap.so (ldtap second): the program's malloc is
  *     jemalloc's and never reaches ldtap: no heap counters or samples, everything else works.
+ *     Functions jemalloc lacks (reallocarray, pvalloc) do reach our hooks and do what they
+ *     would without ldtap: reallocarray goes to the program's realloc (jemalloc's).
  * The same holds for tcmalloc (which also exports __libc_malloc: glibc is recognised by
  * the object defining gnu_get_libc_version, never by that name).
  */
@@ -44,6 +47,11 @@ bool ldtap_heap_is_bootstrap_block(const void *block) {
            (const unsigned char *)block < bootstrap_arena + BOOTSTRAP_ARENA_BYTES;
 }
 
+static bool bootstrap_slot_free(const unsigned char *block) {
+    size_t slot = ldtap_heap_mark_slot(block);
+    return slot != 0 && __atomic_load_n(&ldtap_heap_marks[slot], __ATOMIC_RELAXED) == 0;
+}
+
 /* A zeroed block of `size` bytes aligned to `alignment` (0: 16), marked so that free()
  * recognises it; NULL with ENOMEM once the arena is spent. Never reused. */
 static void *bootstrap_allocate(size_t size, size_t alignment) {
@@ -56,20 +64,21 @@ static void *bootstrap_allocate(size_t size, size_t alignment) {
     size_t used = __atomic_load_n(&bootstrap_used, __ATOMIC_RELAXED);
     for (;;) {
         size_t start = (used + BOOTSTRAP_HEADER + alignment - 1) & ~(alignment - 1);
-        /* Skip a start the mark table cannot hold (slot 0 is reserved for NULL). */
-        if (ldtap_heap_mark_slot(bootstrap_arena + start) == 0)
+        /* Skip starts the mark table cannot hold (slot 0 is reserved for NULL, or taken). */
+        while (start < BOOTSTRAP_ARENA_BYTES && !bootstrap_slot_free(bootstrap_arena + start))
             start += alignment;
         size_t end = (start + size + BOOTSTRAP_HEADER - 1) & ~(size_t)(BOOTSTRAP_HEADER - 1);
         if (end > BOOTSTRAP_ARENA_BYTES) {
             errno = ENOMEM;
             return NULL;
         }
-        if (__atomic_compare_exchange_n(&bootstrap_used, &used, end, false, __ATOMIC_RELAXED,
+        if (__atomic_compare_exchange_n(&bootstrap_used, &used, end, false, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED)) {
             unsigned char *block = bootstrap_arena + start;
             memcpy(block - sizeof(size_t), &size, sizeof(size_t));
-            ldtap_heap_mark(block); /* arena blocks map to distinct slots: always succeeds */
-            return block;
+            if (ldtap_heap_mark(block))
+                return block;
+            used = end; /* another thread took the slot meanwhile: this space is lost */
         }
     }
 }
@@ -91,12 +100,7 @@ static void *bootstrap_calloc(size_t count, size_t size) {
     return bootstrap_allocate(total, 0); /* the arena is zero and never reused */
 }
 
-static void *bootstrap_realloc(void *block, size_t count, size_t size) {
-    size_t total;
-    if (__builtin_mul_overflow(count, size, &total)) {
-        errno = ENOMEM;
-        return NULL;
-    }
+static void *bootstrap_realloc(void *block, size_t total) {
     void *moved = bootstrap_allocate(total, 0);
     if (moved != NULL && block != NULL && ldtap_heap_is_bootstrap_block(block)) {
         size_t old_size = bootstrap_size(block);
@@ -122,14 +126,16 @@ struct malloc_originals {
 };
 
 static struct malloc_originals originals;
-/* True when the next malloc is glibc's: a block's usable size is then read from its chunk
- * header (two instructions) instead of calling malloc_usable_size (~25 instructions and a
- * call through the PLT; measured with callgrind, see scripts/bench_heap.sh). */
-static bool glibc_chunks;
+/* The program's realloc when it is not ours (an allocator preloaded ahead of ldtap): only
+ * the functions that allocator lacks reach our hooks then, reallocarray among them. */
+static void *(*realloc_ahead_of_us)(void *block, size_t size);
 /* Set on a thread while it resolves: its allocations then come from the arena. */
 static LDTAP_THREAD_LOCAL bool resolving_here;
 
-#define REAL(name) __atomic_load_n(&originals.name, __ATOMIC_RELAXED)
+/* A plain read: each pointer changes once, from its stub to the original, and a thread
+ * that still sees the stub is served correctly by it (an atomic load would keep the
+ * compiler from calling through memory directly, one instruction more per hook). */
+#define REAL(name) (originals.name)
 
 static void resolve_malloc_originals(void);
 
@@ -160,16 +166,24 @@ static void resolve_malloc_originals(void) {
      * stubs in place, which is fatal only if the program calls it. */
     /* glibc's malloc lives in the object that defines gnu_get_libc_version; tcmalloc and
      * jemalloc also export __libc_malloc, so that name cannot tell. */
-    Dl_info next_malloc, libc;
-    bool glibc = found.malloc != NULL && dladdr((void *)found.malloc, &next_malloc) != 0 &&
+    Dl_info next_malloc, libc, program_realloc, self;
+    bool glibc = found.malloc != NULL && found.free != NULL && dladdr((void *)found.malloc, &next_malloc) != 0 &&
                  dladdr((void *)gnu_get_libc_version, &libc) != 0 && next_malloc.dli_fbase == libc.dli_fbase;
-    __atomic_store_n(&glibc_chunks, glibc, __ATOMIC_RELAXED);
-    /* Release: a thread that sees a resolved pointer also sees glibc_chunks. */
+    void *global_realloc = dlsym(RTLD_DEFAULT, "realloc");
+    if (global_realloc != NULL && dladdr(global_realloc, &program_realloc) != 0 &&
+        dladdr((void *)resolve_malloc_originals, &self) != 0 && program_realloc.dli_fbase != self.dli_fbase)
+        __atomic_store_n(&realloc_ahead_of_us, (void *(*)(void *, size_t))global_realloc, __ATOMIC_RELEASE);
 #define PUBLISH(type, name, ...)                                                           \
     if (found.name != NULL)                                                                \
         __atomic_store_n(&originals.name, found.name, __ATOMIC_RELEASE);
     LDTAP_MALLOC_ORIGINALS(PUBLISH)
 #undef PUBLISH
+    /* Only now may blocks be taken for glibc chunks: every block the hooks see from here
+     * on comes from the allocator just published (earlier ones came from the arena). */
+    if (glibc) {
+        __atomic_store_n(&ldtap_heap_chunk_floor, 0, __ATOMIC_SEQ_CST);
+        ldtap_heap_open_fast_free(bootstrap_arena, __atomic_load_n(&bootstrap_used, __ATOMIC_ACQUIRE));
+    }
     ldtap_nesting--;
     resolving_here = false;
     errno = saved_errno;
@@ -181,34 +195,61 @@ static struct malloc_originals originals = {
 #undef LAZY_ENTRY
 };
 
-/* hot: the usable size of a block the next allocator returned. glibc keeps the chunk
- * size (flags in the low 3 bits) just below the block; usable = size - 8 (an mmapped
- * chunk has 8 bytes less, which glibc's malloc_usable_size subtracts; the same value is
- * counted at allocation and free, so live bytes stay exact). */
-static inline size_t usable_size(void *block) {
-    if (LDTAP_LIKELY(glibc_chunks))
-        return (((const size_t *)block)[-1] & ~(size_t)7) - sizeof(size_t);
-    return REAL(malloc_usable_size)(block);
+/* hot: the chunk bytes of a glibc block: its chunk's size field, just below the block,
+ * without the flags in the low 3 bits. glibc's usable size is 8 less (16 for an mmapped
+ * chunk; those are counted as 8 less too: the same value at allocation and free, so live
+ * bytes stay exact). */
+static inline size_t chunk_bytes(const void *block) { return ((const size_t *)block)[-1] & ~(size_t)7; }
+
+/* The chunk bytes of any block from the next allocator (not NULL, not the arena's). */
+static size_t block_bytes(void *block) {
+    if ((uintptr_t)block > __atomic_load_n(&ldtap_heap_chunk_floor, __ATOMIC_RELAXED))
+        return chunk_bytes(block);
+    return REAL(malloc_usable_size)(block) + LDTAP_HEAP_CHUNK_OVERHEAD;
 }
 
 /* ---- the allocation family ---- */
 
-/* hot: every successful allocation ends here. */
+/* Blocks at or below the chunk floor: NULL (nothing to count), the arena's (never
+ * counted, as their frees are not) or another allocator's. */
+static __attribute__((noinline)) void *allocated_slowly(void *block, size_t size, unsigned function) {
+    if (block == NULL || ldtap_heap_is_bootstrap_block(block))
+        return block;
+    return ldtap_heap_note_allocation(block, size, block_bytes(block), function);
+}
+
+/* hot: every allocation ends here. */
 static inline void *allocated(void *block, size_t size, unsigned function) {
-    if (LDTAP_LIKELY(block != NULL))
-        ldtap_heap_note_allocation(block, size, usable_size(block), function);
-    return block;
+    if (LDTAP_UNLIKELY((uintptr_t)block <= ldtap_heap_chunk_floor))
+        return allocated_slowly(block, size, function);
+    return ldtap_heap_note_allocation(block, size, chunk_bytes(block), function);
 }
 
 LDTAP_EXPORT LDTAP_HOT void *malloc(size_t size) { return allocated(REAL(malloc)(size), size, LDTAP_HEAP_MALLOC); }
 
-LDTAP_EXPORT LDTAP_HOT void free(void *block) {
-    if (LDTAP_UNLIKELY(ldtap_heap_is_marked(block))) { /* NULL, arena, or sampled */
-        if (block == NULL || ldtap_heap_is_bootstrap_block(block))
-            return;
+static __attribute__((noinline)) void free_after_budget(void *block) {
+    ldtap_heap_after_free_budget();
+    REAL(free)(block);
+}
+
+/* Blocks the free filter stops: NULL, the arena's, marked ones, their slot neighbours,
+ * and every block while the next allocator is not (known to be) glibc's. */
+static __attribute__((noinline)) void free_slowly(void *block) {
+    if (block == NULL || ldtap_heap_is_bootstrap_block(block))
+        return;
+    if (ldtap_heap_is_marked(block))
         ldtap_heap_forget_sample(block);
-    }
-    ldtap_heap_note_free(usable_size(block));
+    if (ldtap_heap_note_free(block_bytes(block)))
+        ldtap_heap_after_free_budget();
+    REAL(free)(block);
+}
+
+/* hot: no frame of its own; every exit is a jump (to the allocator or a slow path). */
+LDTAP_EXPORT LDTAP_HOT void free(void *block) {
+    if (LDTAP_UNLIKELY(!ldtap_heap_may_free_fast(block)))
+        return free_slowly(block);
+    if (ldtap_heap_note_free(chunk_bytes(block)))
+        return free_after_budget(block);
     REAL(free)(block);
 }
 
@@ -216,38 +257,44 @@ LDTAP_EXPORT void *calloc(size_t count, size_t size) {
     return allocated(REAL(calloc)(count, size), count * size, LDTAP_HEAP_CALLOC);
 }
 
-/* realloc and reallocarray (count != 1): `total` is count * size, already checked. */
-static void *reallocate(void *block, size_t count, size_t size, size_t total) {
+static void *reallocate(void *block, size_t size) {
     if (block == NULL)
-        return allocated(count == 1 ? REAL(realloc)(NULL, size) : REAL(reallocarray)(NULL, count, size),
-                         total, LDTAP_HEAP_REALLOC);
+        return allocated(REAL(realloc)(NULL, size), size, LDTAP_HEAP_REALLOC);
     if (LDTAP_UNLIKELY(ldtap_heap_is_bootstrap_block(block))) { /* move it to the real heap */
-        if (total == 0)
+        if (size == 0)
             return NULL;
-        void *moved = REAL(malloc)(total);
+        void *moved = REAL(malloc)(size);
         if (moved != NULL) {
             size_t old_size = bootstrap_size(block);
-            memcpy(moved, block, old_size < total ? old_size : total);
+            memcpy(moved, block, old_size < size ? old_size : size);
         }
-        return allocated(moved, total, LDTAP_HEAP_REALLOC);
+        return allocated(moved, size, LDTAP_HEAP_REALLOC);
     }
     if (LDTAP_UNLIKELY(ldtap_heap_is_marked(block)))
         ldtap_heap_forget_sample(block); /* before the allocator may reuse the address */
-    size_t old_usable = usable_size(block);
-    void *moved = count == 1 ? REAL(realloc)(block, size) : REAL(reallocarray)(block, count, size);
+    size_t old_bytes = block_bytes(block);
+    void *moved = REAL(realloc)(block, size);
     /* glibc frees the block on realloc(p, 0) and returns NULL; other failures keep it. */
-    if (moved != NULL || total == 0)
-        ldtap_heap_note_free(old_usable);
-    return allocated(moved, total, LDTAP_HEAP_REALLOC);
+    if ((moved != NULL || size == 0) && ldtap_heap_note_free(old_bytes))
+        ldtap_heap_after_free_budget();
+    return allocated(moved, size, LDTAP_HEAP_REALLOC);
 }
 
-LDTAP_EXPORT void *realloc(void *block, size_t size) { return reallocate(block, 1, size, size); }
+LDTAP_EXPORT void *realloc(void *block, size_t size) { return reallocate(block, size); }
 
 LDTAP_EXPORT void *reallocarray(void *block, size_t count, size_t size) {
     size_t total;
-    if (__builtin_mul_overflow(count, size, &total))
-        return REAL(reallocarray)(block, count, size); /* fails with ENOMEM, block kept */
-    return reallocate(block, count, size, total);
+    if (__builtin_mul_overflow(count, size, &total)) {
+        errno = ENOMEM;
+        return NULL; /* as glibc: the block is kept */
+    }
+    /* With an allocator ahead of us, this may be the first call to reach our hooks. */
+    if (__atomic_load_n(&originals.realloc, __ATOMIC_ACQUIRE) == lazy_realloc && !resolving_here)
+        resolve_malloc_originals();
+    void *(*other_realloc)(void *, size_t) = __atomic_load_n(&realloc_ahead_of_us, __ATOMIC_ACQUIRE);
+    if (other_realloc != NULL)
+        return other_realloc(block, total); /* its blocks, never seen by our hooks */
+    return reallocate(block, total);
 }
 
 LDTAP_EXPORT int posix_memalign(void **out, size_t alignment, size_t size) {

@@ -17,9 +17,7 @@
     X(void *, malloc, (size_t size), (size), bootstrap_allocate(size, 0))                             \
     X(void, free, (void *block), (block), bootstrap_free(block))                                      \
     X(void *, calloc, (size_t count, size_t size), (count, size), bootstrap_calloc(count, size))      \
-    X(void *, realloc, (void *block, size_t size), (block, size), bootstrap_realloc(block, 1, size))  \
-    X(void *, reallocarray, (void *block, size_t count, size_t size), (block, count, size),           \
-      bootstrap_realloc(block, count, size))                                                          \
+    X(void *, realloc, (void *block, size_t size), (block, size), bootstrap_realloc(block, size))     \
     X(int, posix_memalign, (void **out, size_t alignment, size_t size), (out, alignment, size),       \
       bootstrap_posix_memalign(out, alignment, size))                                                 \
     X(void *, aligned_alloc, (size_t alignment, size_t size), (alignment, size),                      \
@@ -40,10 +38,13 @@
     X(int, munmap, (void *address, size_t length), (address, length),                                 \
       (int)syscall(SYS_munmap, address, length))
 
-/* mremap is variadic: written by hand in hooks/malloc.c, it makes the system call itself
- * (glibc's mremap is nothing more), so it has no original to resolve. */
-#define LDTAP_MREMAP_HOOKS(X)                                                                        \
-    X(void *, mremap, (void *address, size_t old_length, size_t new_length, int flags, ...), ())
+/* Written by hand in hooks/malloc.c, with no original to resolve: mremap (variadic) makes
+ * the system call itself, which is all glibc's does; reallocarray checks the product and
+ * calls realloc's original, because glibc's calls realloc through the PLT (our hook: the
+ * block would be counted twice) and jemalloc has none. */
+#define LDTAP_HANDWRITTEN_HOOKS(X)                                                                   \
+    X(void *, mremap, (void *address, size_t old_length, size_t new_length, int flags, ...), ())     \
+    X(void *, reallocarray, (void *block, size_t count, size_t size), ())
 
 /* Looked up only: the next allocator's own size query (used when it is not glibc's). */
 #define LDTAP_MALLOC_HELPERS(X) X(size_t, malloc_usable_size, (void *block), (block), 0)

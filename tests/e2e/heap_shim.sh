@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end checks of the shim's heap hooks (issue 5): odd and early programs keep
-# working, counters move, samples carry stacks, LDTAP_HEAP_SAMPLE_BYTES=1 samples every
-# allocation, and the default rate estimates a known live heap within 10%.
+# working, counters move and are exact, samples carry stacks, LDTAP_HEAP_SAMPLE_BYTES=1
+# samples every allocation, the default rate estimates a known live heap within 10%, and
+# jemalloc/tcmalloc preloaded before or after ldtap behave as the README says.
 # Usage: tests/e2e/heap_shim.sh [BUILD_DIR]   (default build; the shim is built if missing)
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -214,6 +215,59 @@ truth=$((COUNT * SIZE))
 echo "     estimated live bytes $estimate, truth $truth"
 check "default rate: live estimate within 10% of N x S" \
     awk -v e="$estimate" -v t="$truth" 'BEGIN { d = (e - t) / t; exit !(d < 0.10 && d > -0.10) }'
+
+# ---- exact counts: two runs of a known pattern differ by exactly its allocations ----
+# heap_counts N makes 10 allocations and 10 frees per round on 4 threads through every
+# entry of the family, one free on another thread, and frees everything: from N to 2N
+# rounds the counters must grow by exactly 40 N each and live bytes must not move. The
+# same with jemalloc and tcmalloc preloaded after ldtap (the hooks then ask their
+# malloc_usable_size); preloaded before ldtap, the program's malloc is theirs: the
+# program must run unchanged and the counters stay at zero.
+gcc $CFLAGS -o "$WORK/heap_counts" "$ROOT/tests/programs_heap/heap_counts.c" -pthread ||
+    { echo "heap_counts build failed"; exit 1; }
+LIBDIR=/usr/lib/x86_64-linux-gnu
+JEMALLOC=$LIBDIR/libjemalloc.so.2 TCMALLOC=$LIBDIR/libtcmalloc_minimal.so.4
+heap_of() { # run_dir preload rounds: the ring's heap line after heap_counts ROUNDS
+    rm -rf "$WORK/$1"
+    LD_PRELOAD=$2 LDTAP_RUN_DIR=$WORK/$1 LDTAP_HEAP_SAMPLE_BYTES=4096 "$WORK/heap_counts" "$3" >/dev/null &&
+        dump "$WORK/$1"/*.ring | grep '^heap ' | head -1
+}
+exact_counts() { # name preload
+    local once twice rounds=500
+    once=$(heap_of "counts-$1" "$2" $rounds) && twice=$(heap_of "counts-$1" "$2" $((2 * rounds))) || return 1
+    echo "     $1: $twice"
+    local expected=$((rounds * 40))
+    [ "$(( $(field allocations "$twice") - $(field allocations "$once") ))" -eq "$expected" ] &&
+        [ "$(( $(field frees "$twice") - $(field frees "$once") ))" -eq "$expected" ] &&
+        [ "$(field live "$twice")" -eq "$(field live "$once")" ]
+}
+check "exact counts, glibc: +40 N allocations and frees, live bytes unchanged" exact_counts glibc "$SHIM"
+for allocator in "$JEMALLOC" "$TCMALLOC"; do
+    name=$(basename "$allocator" | cut -d. -f1)
+    if [ ! -f "$allocator" ]; then
+        fail "$allocator is missing (run scripts/setup.sh)"
+        continue
+    fi
+    check "exact counts, $name preloaded after ldtap" exact_counts "$name" "$SHIM:$allocator"
+    ahead_of_us() {
+        local plain preloaded
+        plain=$(LD_PRELOAD=$allocator "$WORK/heap_counts" 300) || return 1
+        rm -rf "$WORK/ahead"
+        preloaded=$(LD_PRELOAD=$allocator:$SHIM LDTAP_RUN_DIR=$WORK/ahead LDTAP_HEAP_SAMPLE_BYTES=4096 \
+            "$WORK/heap_counts" 300) || return 1
+        [ "$plain" == "$preloaded" ] || return 1
+        # no ring at all (nothing sampled), or one whose heap counters never moved
+        ! ls "$WORK"/ahead/*.ring >/dev/null 2>&1 ||
+            [ "$(field allocations "$(dump "$WORK"/ahead/*.ring | grep '^heap ')")" -eq 0 ]
+    }
+    check "$name preloaded before ldtap: program unchanged, no heap counts" ahead_of_us
+    check "python3 unchanged with $name before and after ldtap" bash -c "
+        code='import json; print(len(json.dumps([str(i) * 50 for i in range(100000)])))'
+        plain=\$(LD_PRELOAD=$allocator /usr/bin/python3 -c \"\$code\")
+        after=\$(LD_PRELOAD=$SHIM:$allocator LDTAP_RUN_DIR=$WORK/py-after /usr/bin/python3 -c \"\$code\")
+        before=\$(LD_PRELOAD=$allocator:$SHIM LDTAP_RUN_DIR=$WORK/py-before /usr/bin/python3 -c \"\$code\")
+        [ -n \"\$plain\" ] && [ \"\$plain\" == \"\$after\" ] && [ \"\$plain\" == \"\$before\" ]"
+done
 
 # ---- invalid configuration: heap recording off, program unaffected ----
 LDTAP_HEAP_SAMPLE_BYTES=12k under_shim invalid "$WORK/pattern" 1000 100000 >/dev/null

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# End-to-end: gunicorn (2 sync workers) under `ldtap run`; one worker leaks 1 MiB per
-# /leak request, the other does not. The exit summary must flag the leaking worker's RSS
-# growth as "growing" and not the other's. Usage: worker_memory.sh BUILD_DIR
+# End-to-end: gunicorn (2 sync workers) under `ldtap run`; both workers allocate 1 MiB per
+# /leak request at the same line, one keeps every block, the other frees it. The exit
+# summary must flag the leaking worker's RSS growth as "growing" and not the other's, and
+# list the leaking worker's allocation site as a leak suspect that is flat in the other
+# worker (per-worker comparison), with its live estimate near what was leaked, and no
+# suspect in the other worker. Usage: worker_memory.sh BUILD_DIR
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib/common.sh"
 
@@ -11,7 +14,10 @@ clear_otel_environment
 APPS="$LDTAP_ROOT/tests/e2e/apps"
 GUNICORN=/usr/bin/gunicorn
 [ -x "$GUNICORN" ] || die "$GUNICORN is missing (run scripts/setup.sh)"
-LEAK_MIB=60
+LEAK_MIB=48
+# A leak suspect must grow in 3 of 4 snapshot intervals (one a second) of the process's
+# life: the leak is spread over ~15 s, so that the idle seconds around it do not count.
+LEAK_PACE_SECONDS=0.3
 FAILED=0
 fail() {
     echo "  FAIL $*"
@@ -35,9 +41,9 @@ sleep 1 # both workers up, or one gets every request
 # Concurrent naps reach both workers: each creates its ring (and gets an RSS baseline).
 # Then the first /claim names the leaker; /leak requests go to either worker until the
 # leaker has leaked LEAK_MIB (the other worker answers "skipped").
-"$LDTAP_PYTHON" - "$PORT" "$LEAK_MIB" <<'PY' || fail "the client failed"
-import sys, threading, urllib.request
-port, target = int(sys.argv[1]), int(sys.argv[2])
+"$LDTAP_PYTHON" - "$PORT" "$LEAK_MIB" "$LEAK_PACE_SECONDS" <<'PY' || fail "the client failed"
+import sys, threading, time, urllib.request
+port, target, pace = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 base = "http://127.0.0.1:%d" % port
 def get(path):
     with urllib.request.urlopen(base + path, timeout=10) as response:
@@ -50,22 +56,27 @@ threads = [threading.Thread(target=nap) for _ in range(6)]
 [t.join() for t in threads]
 print("  ..   workers that answered /nap:", " ".join(sorted(workers)))
 print("  ..   " + get("/claim").strip())
-leaked = 0
+leaked = skipped = 0
 for _ in range(5000):
     answer = get("/leak").split()
     if answer[0] == "leaked":
         leaked = int(answer[1])
         if leaked >= target:
             break
-print("  ..   leaked %d MiB" % leaked)
-sys.exit(0 if leaked >= target else 1)
+        time.sleep(pace)
+    else:
+        skipped += 1
+print("  ..   leaked %d MiB; the other worker allocated and freed %d MiB" % (leaked, skipped))
+if skipped == 0:
+    print("  FAIL the other worker never served /leak: nothing to compare with")
+sys.exit(0 if leaked >= target and skipped > 0 else 1)
 PY
 
 LEAKER=$(cat "$CLAIM_FILE" 2>/dev/null || true)
 MASTER=$(ps -o pid= --ppid "$LDTAP_PID" | head -n 1 | tr -d ' ' || true)
 OTHER=$(ps -o pid= --ppid "$MASTER" | tr -d ' ' | grep -v -x "$LEAKER" | head -n 1 || true)
 echo "  ..   gunicorn master $MASTER, leaking worker $LEAKER, other worker $OTHER"
-sleep 2.5 # the drain samples each process about once a second
+sleep 1.5 # the drain samples each process about once a second
 
 stop_pid "$LDTAP_PID" TERM 30 || fail "ldtap did not stop"
 [ "$STOP_STATUS" = 0 ] || fail "ldtap exited $STOP_STATUS"
@@ -92,6 +103,29 @@ elif [[ "$other_row" == *growing* ]]; then
     fail "the steady worker is flagged growing: $other_row"
 else
     echo "  ok   the other worker $OTHER is not flagged"
+fi
+
+# Leak suspects: "  N. SITE" then "     pid P  live X MiB  +Y MiB (R/s); flat in 1 other worker(s), e.g. pid Q"
+sed -n '/^leak suspects/,/^$/p' "$LDTAP_TMP/ldtap.log"
+leaker_suspect=$(grep -E "^     pid $LEAKER  live " "$LDTAP_TMP/ldtap.log" | head -n 1 || true)
+if [ -z "$leaker_suspect" ]; then
+    fail "no leak suspect in the leaking worker $LEAKER"
+elif [[ "$leaker_suspect" != *"flat in 1 other worker(s), e.g. pid $OTHER"* ]]; then
+    fail "the leaking worker's suspect is not compared with the other worker: $leaker_suspect"
+else
+    live=$(awk '{ for (i = 1; i < NF; i++) if ($i == "live") { print $(i + 1), $(i + 2); exit } }' <<<"$leaker_suspect")
+    live_mib=$(awk -v value="${live% *}" -v unit="${live#* }" 'BEGIN {
+        printf "%.1f", unit == "GiB" ? value * 1024 : unit == "MiB" ? value : unit == "KiB" ? value / 1024 : 0 }')
+    if awk -v live="$live_mib" -v leak="$LEAK_MIB" 'BEGIN { exit !(live >= leak * 0.75 && live <= leak * 1.25) }'; then
+        echo "  ok   leak suspect in worker $LEAKER: live $live (leaked $LEAK_MIB MiB), flat in worker $OTHER"
+    else
+        fail "the leaking worker's suspect estimates $live live, leaked $LEAK_MIB MiB (not within 25%)"
+    fi
+fi
+if grep -qE "^     pid $OTHER  live " "$LDTAP_TMP/ldtap.log"; then
+    fail "the steady worker $OTHER has a leak suspect: $(grep -E "^     pid $OTHER  live " "$LDTAP_TMP/ldtap.log")"
+elif [ -n "$OTHER" ]; then
+    echo "  ok   no leak suspect in the other worker $OTHER"
 fi
 sed -n '/^  PROCESS /,/^  saturation:/p' "$LDTAP_TMP/ldtap.log" |
     awk 'length($0) > 80 { bad = 1; print "  line over 80 columns: " $0 } END { exit bad }' ||

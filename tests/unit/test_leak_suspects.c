@@ -1,6 +1,7 @@
 /* Criterion tests for collector/leak_suspects.c on synthetic snapshots: one growing site
  * among flat and noisy ones ranks first; noise, warm-up steps and short runs are not
- * suspects; siblings are compared; a long run thins its history and still judges. */
+ * suspects; siblings are compared; a long run thins its history and still judges; one
+ * process's suspects are found alone, and a forgotten process leaves nothing behind. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 
@@ -141,4 +142,80 @@ Test(leak_suspects, long_runs_thin_the_history) {
     cr_assert_eq(suspects[0].live_bytes, 999u * MIB, "the latest snapshot survives thinning");
     cr_assert_lt(suspects[0].intervals, LDTAP_LEAK_HISTORY);
     cr_assert_float_eq(suspects[0].growth_per_second, MIB / 10.0, MIB / 100.0);
+}
+
+Test(leak_suspects, suspects_of_one_process_and_forgetting_it) {
+    srand48(5);
+    for (int index = 0; index < 8; index++) {
+        ldtap_leak_snapshot_begin(tracker, (uint64_t)index * 1000000000ull);
+        observe_process(401, index, false);
+        observe_process(402, index, true);
+        observe_process(403, index, true);
+        ldtap_leak_snapshot_end(tracker);
+    }
+    size_t per_process = 22; /* sites 1, 2 and 10..29 */
+    cr_assert_eq(ldtap_leak_series_count(tracker), 3 * per_process);
+    struct ldtap_leak_suspect suspects[8];
+    size_t count = ldtap_leak_suspects_of(tracker, 402, suspects, 8);
+    cr_assert_eq(count, 2, "site 1 and site 2 of pid 402");
+    for (size_t i = 0; i < count; i++) {
+        cr_assert_eq(suspects[i].pid, 402);
+        if (suspects[i].site == 1) {
+            cr_assert_eq(suspects[i].growing_peers, 1, "403 leaks at the same site");
+            cr_assert_eq(suspects[i].flat_peers, 1, "401 does not");
+        }
+    }
+
+    /* 402 exited and was reported: its series go, the others' are untouched. */
+    ldtap_leak_forget(tracker, 402);
+    cr_assert_eq(ldtap_leak_series_count(tracker), 2 * per_process);
+    cr_assert_eq(ldtap_leak_suspects_of(tracker, 402, suspects, 8), 0);
+    count = ldtap_leak_suspects_of(tracker, 403, suspects, 8);
+    cr_assert_eq(count, 2);
+    for (size_t i = 0; i < count; i++) {
+        if (suspects[i].site == 1) {
+            cr_assert_eq(suspects[i].growing_peers, 0, "the forgotten sibling is no peer any more");
+            cr_assert_eq(suspects[i].live_bytes, 7u * 2 * MIB + 4 * MIB);
+        }
+    }
+    /* The moved series are still found by key: later snapshots update them in place. */
+    ldtap_leak_snapshot_begin(tracker, 8 * 1000000000ull);
+    observe_process(401, 8, false);
+    observe_process(403, 8, true);
+    ldtap_leak_snapshot_end(tracker);
+    cr_assert_eq(ldtap_leak_series_count(tracker), 2 * per_process);
+    count = ldtap_leak_suspects_of(tracker, 403, suspects, 8);
+    for (size_t i = 0; i < count; i++) {
+        if (suspects[i].site == 1) {
+            cr_assert_eq(suspects[i].live_bytes, 8u * 2 * MIB + 4 * MIB);
+        }
+    }
+    ldtap_leak_forget(tracker, 401);
+    ldtap_leak_forget(tracker, 403);
+    ldtap_leak_forget(tracker, 999); /* unknown: nothing happens */
+    cr_assert_eq(ldtap_leak_series_count(tracker), 0);
+}
+
+Test(leak_suspects, teardown_at_exit_does_not_erase_a_leak) {
+    /* Both processes grow 3 MiB per interval, then free everything: 500 by exiting (an
+     * interpreter's teardown), 501 while it lives on (a real release). */
+    for (int index = 0; index < 10; index++) {
+        ldtap_leak_snapshot_begin(tracker, (uint64_t)index * 1000000000ull);
+        uint64_t grown = index < 8 ? (uint64_t)index * 3 * MIB : 0;
+        if (index < 9) {
+            ldtap_leak_observe(tracker, 500, 1, 1, grown, SAMPLE_INTERVAL);
+        }
+        if (index == 8) {
+            ldtap_leak_process_exited(tracker, 500);
+        }
+        ldtap_leak_observe(tracker, 501, 1, 1, grown, SAMPLE_INTERVAL);
+        ldtap_leak_snapshot_end(tracker);
+    }
+    struct ldtap_leak_suspect suspects[4];
+    size_t count = ldtap_leak_suspects(tracker, suspects, 4);
+    cr_assert_eq(count, 1, "the live process released its memory: no suspect");
+    cr_assert_eq(suspects[0].pid, 500);
+    cr_assert_eq(suspects[0].live_bytes, 21u * MIB, "judged up to its peak, before the teardown");
+    cr_assert_eq(suspects[0].intervals, 7);
+    cr_assert_eq(suspects[0].flat_peers + suspects[0].growing_peers, 1, "501 is a peer either way");
 }

@@ -33,9 +33,12 @@ def app(environ, start_response):
             pass
         return _respond(start_response, "leaker %d\n" % _claimed_pid())
     if path == "/leak":
+        # Every worker allocates here (one allocation site, so that the leak suspects can
+        # compare workers); only the claimed one keeps the block. b"x" * n writes every
+        # byte, so the pages are resident (zeroed memory may not be).
+        block = b"x" * (1 << 20)
         if os.getpid() == _claimed_pid():
-            # b"x" * n writes every byte, so the pages are resident (zeroed memory may not be).
-            _LEAKED.append(b"x" * (1 << 20))
+            _LEAKED.append(block)
             return _respond(start_response, "leaked %d\n" % len(_LEAKED))
         return _respond(start_response, "skipped\n")
     if path == "/nap":
