@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ldtap's whole test run (what .ci/run calls): setup, build, unit tests, the same under
-# ASan+UBSan, libFuzzer harnesses for a short time each, every end-to-end script.
+# ASan+UBSan, the ring's stress test under TSan, libFuzzer harnesses for a short time each
+# (replaying tests/fuzz/regressions too), every end-to-end script.
 # Ends with "N passed, N failed" (suites) and a non-zero exit when anything failed.
-# Environment: LDTAP_BUILD_DIR (default build; -asan and -fuzz variants beside it),
+# Environment: LDTAP_BUILD_DIR (default build; -asan, -tsan and -fuzz variants beside it),
 # LDTAP_FUZZ_SECONDS (default 15), LDTAP_SKIP_SETUP=1, LDTAP_ONLY=e2e (just build + e2e).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,6 +75,8 @@ run_fuzzer() {
     mkdir -p "$scratch"
     corpora+=("$scratch")
     [ -d "tests/fuzz/corpus/$name" ] && corpora+=("tests/fuzz/corpus/$name")
+    # Inputs that once crashed (scripts/fuzz_long.sh keeps them): replayed first.
+    [ -d "tests/fuzz/regressions/$name" ] && corpora+=("tests/fuzz/regressions/$name")
     "$binary" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$LDTAP_TMP/$name-" -print_final_stats=1 "${corpora[@]}"
 }
@@ -100,11 +103,22 @@ fi
 
 if [ "${LDTAP_ONLY:-}" != e2e ]; then
     if suite "build ($BUILD_ASAN, ASan+UBSan)" QUIET bash scripts/build.sh "$BUILD_ASAN" -DLDTAP_SANITIZE=ON; then
+        ASAN_BUILD_OK=1
         # detect_leaks stays on: the collector must not leak either.
         ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
             suite "unit tests (ASan+UBSan)" LOUD ctest --test-dir "$BUILD_ASAN" --output-on-failure || true
     else
         not_run "unit tests (ASan+UBSan)" "sanitizer build failed"
+    fi
+
+    # The ring's producers and consumer under ThreadSanitizer: a standalone program
+    # (Criterion does not start under TSan), the only target of the -tsan build.
+    BUILD_TSAN="$BUILD-tsan"
+    if LDTAP_TARGETS=ring_stress suite "build ($BUILD_TSAN, TSan)" QUIET bash scripts/build.sh "$BUILD_TSAN" \
+        -DLDTAP_TSAN=ON -DLDTAP_TESTS=OFF; then
+        TSAN_OPTIONS=halt_on_error=1 suite "ring stress (TSan)" LOUD "$BUILD_TSAN/ring_stress" || true
+    else
+        not_run "ring stress (TSan)" "TSan build failed"
     fi
 
     # Only the harnesses: a broken helper program elsewhere must not stop the fuzzing.
@@ -147,6 +161,21 @@ for script in tests/e2e/*.sh; do
         not_run "$name" "build failed"
     fi
 done
+
+# The collector again, built with ASan+UBSan, behind the end-to-end scripts that feed it the
+# most varied input (the shim stays a plain build: it is loaded into uninstrumented programs).
+if [ "${ASAN_BUILD_OK:-0}" = 1 ]; then
+    case "$BUILD_ASAN" in
+    /*) BUILD_ASAN_ABSOLUTE=$BUILD_ASAN ;;
+    *) BUILD_ASAN_ABSOLUTE="$PWD/$BUILD_ASAN" ;;
+    esac
+    for name in ${LDTAP_ASAN_E2E:-http_server otlp_decode exceptions db_wire fault_collector_killed}; do
+        [ -e "tests/e2e/$name.sh" ] || continue
+        ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+            suite "e2e/$name (collector under ASan+UBSan)" LOUD timeout -k 15 480 bash "tests/e2e/$name.sh" \
+            "$BUILD_ASAN_ABSOLUTE" || true
+    done
+fi
 
 echo
 echo "=== results"

@@ -268,7 +268,8 @@ static uint8_t message_type(enum ldtap_wire_direction direction, uint8_t type) {
 
 static bool client_type_allowed(const struct ldtap_pgwire *state, uint8_t type) {
     if (state->phase == PHASE_AUTH) {
-        return type == 'p' || type == 'X';
+        /* pg8000 follows its PasswordMessage with a Flush ('H') */
+        return type == 'p' || type == 'H' || type == 'X';
     }
     return state->phase == PHASE_READY && strchr("QPBEDCHSFdcfX", type) != NULL;
 }

@@ -5,6 +5,8 @@
 //   --port P          0 picks a free port; prints "listening PORT" once bound
 //   --out FILE        accepted requests (see normalize.js for the shape, plus _meta)
 //   --requests FILE   one line per request, failed ones too: time, path, answer, headers
+//   --raw FILE        every accepted request body, decompressed but not decoded, appended
+//                     as received (for tests that grep every exported byte)
 //   --fail N --status S [--retry-after SEC]   answer the first N requests with S
 //   --closed-for MS   after printing the port, stop listening for MS, then listen again
 //   --phases LIST     an outage played from start: comma-separated STATUS:MS[:RETRY_AFTER]
@@ -19,14 +21,15 @@ const { decodeTraces, decodeOther } = require('./normalize');
 
 function parseArgs(argv) {
   const options = { port: 4318, host: '127.0.0.1', out: null, requests: null, fail: 0, status: 503, retryAfter: null, closedFor: 0,
-    phases: '' };
+    phases: '', raw: null };
   const names = { '--port': 'port', '--host': 'host', '--out': 'out', '--requests': 'requests', '--fail': 'fail',
-    '--status': 'status', '--retry-after': 'retryAfter', '--closed-for': 'closedFor', '--phases': 'phases' };
+    '--status': 'status', '--retry-after': 'retryAfter', '--closed-for': 'closedFor', '--phases': 'phases',
+    '--raw': 'raw' };
   for (let i = 0; i < argv.length; i += 2) {
     const name = names[argv[i]];
     if (!name || i + 1 >= argv.length) throw new Error(`unknown or incomplete option ${argv[i]}`);
     const value = argv[i + 1];
-    options[name] = ['host', 'out', 'requests', 'retryAfter', 'phases'].includes(name) ? value : Number(value);
+    options[name] = ['host', 'out', 'requests', 'retryAfter', 'phases', 'raw'].includes(name) ? value : Number(value);
   }
   return options;
 }
@@ -73,6 +76,7 @@ function handle(request, body, response) {
     decoded = signal === 'traces' ? decodeTraces(raw, isJson) : decodeOther(signal, raw, isJson);
     decoded._meta = { ...(decoded._meta || {}), path: request.url, contentType, contentEncoding,
       compressedBytes: body.length, headers: request.headers };
+    if (options.raw) fs.appendFileSync(options.raw, raw);
   } catch (error) {
     return reply(400, `cannot decode: ${error.message}`);
   }

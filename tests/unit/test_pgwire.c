@@ -351,6 +351,24 @@ Test(pgwire, sasl_authentication_passes_through) {
     cr_assert_str_eq(log_.namespace_, "db1");
 }
 
+/* pg8000 sends its PasswordMessage and a Flush in one write; the password is never a query. */
+Test(pgwire, cleartext_password_followed_by_flush_passes_through) {
+    struct script script;
+    script_reset(&script);
+    STARTUP(&script, "user\0bob\0database\0db1\0\0");
+    BACK(&script, 'R', "\0\0\0\x03");
+    FRONT(&script, 'p', "hunter2\0");
+    FRONT(&script, 'H', "");
+    BACK(&script, 'R', "\0\0\0\0");
+    BACK(&script, 'Z', "I");
+    FRONT(&script, 'Q', "SELECT 1\0");
+    BACK(&script, 'I', "");
+    BACK(&script, 'Z', "I");
+    frame(&script);
+    cr_assert_str_eq(log_.events, "BC");
+    cr_assert_str_eq(log_.texts[0], "SELECT 1");
+}
+
 Test(pgwire, long_statement_is_cut_but_measured) {
     static char body[5000];
     memset(body, 'x', sizeof body);
