@@ -20,6 +20,7 @@
 #include "traceback.h"
 #include "ldtap_ring.h"
 #include "ledger.h"
+#include "ring_guard.h"
 #include "ring_owner.h"
 
 /* Bounds one ring's share of a step so that a busy ring cannot starve the others. */
@@ -46,6 +47,7 @@ struct ring_state {
     enum ring_status status;
     struct ldtap_ring_reader reader;
     struct ldtap_ledger *ledger; /* owns `reader` once attached; NULL: out of memory, no pins */
+    int guard_slot;              /* ring_guard.h slot of the mapping; -1: none */
     bool all_read; /* the process is gone and every record it wrote has been read */
     struct ldtap_resource *resource; /* one reference, held while attached */
     char service_name[LDTAP_NAME_BYTES * 2];
@@ -170,6 +172,8 @@ static void close_reader(struct ring_state *ring) {
     } else {
         ldtap_ring_reader_close(&ring->reader);
     }
+    ldtap_ring_guard_remove(ring->guard_slot); /* after the unmapping: no access is left */
+    ring->guard_slot = -1;
 }
 
 static void attach(struct ldtap_drain *drain, struct ring_state *ring, uint64_t now) {
@@ -199,6 +203,7 @@ static void attach(struct ldtap_drain *drain, struct ring_state *ring, uint64_t 
     }
     snprintf(ring->service_name, sizeof ring->service_name, "%s", ldtap_resource_service_name(ring->resource));
     ring->ledger = ldtap_ledger_new(&ring->reader);
+    ring->guard_slot = ldtap_ring_guard_add(ring->reader.header, ring->reader.mapping_size);
     ring->pid = header.pid;
     ring->process_start_ticks = header.process_start_ticks;
     ring->status = RING_ATTACHED;
@@ -233,6 +238,7 @@ static void ring_found(const char *name, uid_t owner, void *context) {
     }
     strcpy(ring->name, name);
     ring->reader.fd = -1;
+    ring->guard_slot = -1;
     ring->first_seen_ns = monotonic_ns();
     ring->db_rollup = ldtap_db_rollup_new();
     ring->join = ldtap_exception_join_new();
@@ -463,6 +469,13 @@ static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint6
     if (!ring->process_gone && !process_alive(ring->pid, ring->process_start_ticks)) {
         ring->process_gone = true;
     }
+    if (ldtap_ring_guard_truncated(ring->guard_slot)) {
+        warn(drain, "%s/%s: %s", ring->name, "the ring file was truncated while attached; dropping the ring");
+        drain->corrupt_rings++;
+        close_reader(ring);
+        ring->status = RING_IGNORED;
+        return true;
+    }
     for (int taken = 0; taken < RECORDS_PER_STEP; taken++) {
         struct ldtap_claim claim;
         enum ldtap_ring_read_status status = ring_next(drain, ring, now, &claim);
@@ -575,6 +588,7 @@ struct ldtap_drain *ldtap_drain_create(const struct ldtap_drain_options *options
     }
     drain->options = *options;
     snprintf(drain->directory, sizeof drain->directory, "%s", options->directory);
+    ldtap_ring_guard_install(); /* a traced process must not be able to kill us with truncate */
     drain->discovery = ldtap_discovery_open(options->directory, error, error_size);
     if (!drain->discovery) {
         ldtap_drain_destroy(drain);
