@@ -141,3 +141,21 @@ resolve_build_dir() {
     [ -f "$dir/libldtap.so" ] || die "$dir/libldtap.so is missing"
     printf '%s\n' "$dir"
 }
+
+# Checks for end-to-end scripts: `check NAME CMD...` runs CMD and prints "ok   - NAME" or
+# "FAIL - NAME" (counted in FAILURES); `finish_checks` prints the count and exits with it.
+FAILURES=0
+pass() { echo "ok   - $1"; }
+fail() {
+    echo "FAIL - $1"
+    FAILURES=$((FAILURES + 1))
+}
+check() {
+    local name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name"; fi
+}
+finish_checks() {
+    echo "$FAILURES failure(s)"
+    exit $((FAILURES != 0))
+}

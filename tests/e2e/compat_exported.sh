@@ -13,10 +13,6 @@ BUILD=$(resolve_build_dir "${1:-}")
 make_temp_dir
 clear_otel_environment
 WORK=$LDTAP_TMP
-FAILURES=0
-pass() { echo "ok   - $1"; }
-fail() { echo "FAIL - $1"; FAILURES=$((FAILURES + 1)); }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
 
 CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2"
 gcc $CFLAGS -pthread -o "$WORK/process_games" "$LDTAP_ROOT/tests/programs_shim/process_games.c"
@@ -95,5 +91,4 @@ check "closelimit: the request in flight when everything was closed exported una
 check "closelimit: exchanges after closing every descriptor up to the limit exported" \
     test "$(count _after_ok)" -eq 6 -a "$spans" -eq 8
 
-echo "$FAILURES failure(s)"
-exit $((FAILURES != 0))
+finish_checks

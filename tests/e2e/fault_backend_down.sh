@@ -15,10 +15,6 @@ BUILD=$(resolve_build_dir "${1:-}")
 make_temp_dir
 clear_otel_environment
 WORK=$LDTAP_TMP
-FAILURES=0
-pass() { echo "ok   - $1"; }
-fail() { echo "FAIL - $1"; FAILURES=$((FAILURES + 1)); }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
 
 gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -pthread -o "$WORK/span_burst" \
     "$LDTAP_ROOT/tests/programs_shim/span_burst.c"
@@ -108,5 +104,4 @@ check "nothing lost silently: delivered $spans + reported ${reported:-0} == made
 
 echo "RELIABILITY fault=\"backend refusing for 6 s; queue 256\" load=\"$((8 * SCALE)) processes, 200 spans each\"" \
     "produced=$MADE delivered=$unique_span_ids dropped=${reported:-0} lost=$((MADE - unique_span_ids - ${reported:-0})) duplicated=$((spans - unique_span_ids))"
-echo "$FAILURES failure(s)"
-exit $((FAILURES != 0))
+finish_checks

@@ -13,10 +13,6 @@ BUILD=$(resolve_build_dir "${1:-}")
 make_temp_dir
 clear_otel_environment
 WORK=$LDTAP_TMP
-FAILURES=0
-pass() { echo "ok   - $1"; }
-fail() { echo "FAIL - $1"; FAILURES=$((FAILURES + 1)); }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
 
 gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -pthread -o "$WORK/span_burst" \
     "$LDTAP_ROOT/tests/programs_shim/span_burst.c"
@@ -90,5 +86,4 @@ check "no collector reported a dropped span or a corrupt ring" \
 # One line for scripts/reliability.sh's table.
 echo "RELIABILITY fault=\"collector SIGKILLed twice mid-load, restarted\" load=\"$ROUNDS processes x $THREADS threads x $EXCHANGES exchanges\"" \
     "produced=$expected delivered=$unique_span_ids dropped=0 lost=$((expected - unique_span_ids)) duplicated=$duplicates"
-echo "$FAILURES failure(s)"
-exit $((FAILURES != 0))
+finish_checks

@@ -10,10 +10,6 @@ BUILD=$(resolve_build_dir "${1:-}")
 make_temp_dir
 clear_otel_environment
 WORK=$LDTAP_TMP
-FAILURES=0
-pass() { echo "ok   - $1"; }
-fail() { echo "FAIL - $1"; FAILURES=$((FAILURES + 1)); }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
 
 CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2"
 gcc $CFLAGS -pthread -o "$WORK/span_burst" "$LDTAP_ROOT/tests/programs_shim/span_burst.c"
@@ -110,5 +106,4 @@ echo "RELIABILITY fault=\"$SHORT short-lived + $LONG long-lived processes, one c
     "produced=$expected delivered=$unique_span_ids dropped=$dropped lost=$((expected - unique_span_ids - dropped))" \
     "duplicated=$((spans - unique_span_ids))"
 
-echo "$FAILURES failure(s)"
-exit $((FAILURES != 0))
+finish_checks

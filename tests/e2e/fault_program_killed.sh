@@ -10,10 +10,6 @@ BUILD=$(resolve_build_dir "${1:-}")
 make_temp_dir
 clear_otel_environment
 WORK=$LDTAP_TMP
-FAILURES=0
-pass() { echo "ok   - $1"; }
-fail() { echo "FAIL - $1"; FAILURES=$((FAILURES + 1)); }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
 
 CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2"
 gcc $CFLAGS -I"$LDTAP_ROOT/shim/ring" -o "$WORK/ring_counters" "$LDTAP_ROOT/tests/programs_shim/ring_counters.c"
@@ -118,5 +114,4 @@ check "exported load spans ($load_spans) match the answers ($answered) within th
 # One line for scripts/reliability.sh's table.
 echo "RELIABILITY fault=\"traced server SIGKILLed mid-load\" load=\"python http.server, $LOAD_CLIENTS curl clients, kill after $KILL_AFTER spans\"" \
     "produced=$expected delivered=$((spans + logs)) dropped=$dropped lost=$((expected - spans - logs)) duplicated=$((spans - unique_span_ids))"
-echo "$FAILURES failure(s)"
-exit $((FAILURES != 0))
+finish_checks

@@ -11,10 +11,6 @@ BUILD=$(resolve_build_dir "${1:-}")
 make_temp_dir
 clear_otel_environment
 WORK=$LDTAP_TMP
-FAILURES=0
-pass() { echo "ok   - $1"; }
-fail() { echo "FAIL - $1"; FAILURES=$((FAILURES + 1)); }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
 
 CFLAGS="-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2"
 gcc $CFLAGS -pthread -o "$WORK/span_burst" "$LDTAP_ROOT/tests/programs_shim/span_burst.c"
@@ -83,5 +79,4 @@ check "summary reports the ring's drops ($reported)" test "$reported" = "$droppe
 echo "RELIABILITY fault=\"ring full, no collector (64 KiB ring)\" load=\"1 process, $THREADS threads x $EXCHANGES exchanges\"" \
     "produced=$PRODUCED delivered=$unique_span_ids dropped=$((dropped_spans + too_large))" \
     "lost=$((PRODUCED - unique_span_ids - dropped_spans - too_large)) duplicated=$((spans - unique_span_ids))"
-echo "$FAILURES failure(s)"
-exit $((FAILURES != 0))
+finish_checks
