@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # ldtap's benchmarks (never a pass/fail test): instructions the shim adds per call and per
-# ring record (callgrind, N vs 2N so start-up cancels), and server CPU per request under wrk
-# for gunicorn and nginx with and without ldtap. Prints a table.
+# ring record (callgrind, N vs 2N so start-up cancels); instructions it adds per request
+# served by real servers (nginx, gunicorn) and per iteration of a Python sqlite3 loop, each
+# run under callgrind in one process with and without the shim (noise-free on a shared
+# machine); and server CPU per request under wrk for gunicorn and nginx. Prints a table.
 # Usage: scripts/bench.sh [BUILD_DIR]; LDTAP_BENCH_PAIRS (5), LDTAP_BENCH_SECONDS (5),
-# LDTAP_BENCH_ONLY=callgrind|wrk.
+# LDTAP_BENCH_ONLY=callgrind|servers|wrk (one part only), LDTAP_BENCH_SERVERS (the
+# callgrind server cases, default "nginx nginx-close gunicorn sqlite"),
+# LDTAP_BENCH_BREAKDOWN=1 (also print, per case, the functions the added instructions go to),
+# LDTAP_BENCH_WRK (the servers timed under wrk, default "gunicorn nginx").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/common.sh
@@ -12,6 +17,9 @@ BUILD=$(resolve_build_dir "${1:-build}")
 PAIRS=${LDTAP_BENCH_PAIRS:-5}
 SECONDS_PER_RUN=${LDTAP_BENCH_SECONDS:-5}
 ONLY=${LDTAP_BENCH_ONLY:-}
+SERVER_CASES=${LDTAP_BENCH_SERVERS:-nginx nginx-close gunicorn sqlite}
+BREAKDOWN=${LDTAP_BENCH_BREAKDOWN:-0}
+WRK_SERVERS=${LDTAP_BENCH_WRK:-gunicorn nginx}
 make_temp_dir
 clear_otel_environment
 for tool in valgrind wrk nginx; do
@@ -26,7 +34,7 @@ row() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$TABLE"; }
 # ---------------------------------------------------------------- callgrind ----
 # The instrumented runs go through `ldtap run` (a real collector drains the ring, so no
 # record is dropped for lack of room) which preloads libldtap.so into valgrind's guest.
-LDTAP_RUN=("$BUILD/ldtap" run --output /dev/null --no-summary --run-dir "$LDTAP_TMP/run")
+LDTAP_RUN=("$BUILD/ldtap" run --output /dev/null --no-summary --no-prometheus --run-dir "$LDTAP_TMP/run")
 # For the servers under wrk: with the summary (printed at exit, outside the measurement)
 # so the number of spans can be checked against the requests sent.
 LDTAP_RUN_SERVER=("$BUILD/ldtap" run --output /dev/null --run-dir "$LDTAP_TMP/run")
@@ -54,7 +62,7 @@ per_iteration() {
     echo $(((large - small) / n))
 }
 
-if [ "$ONLY" != wrk ]; then
+if [ -z "$ONLY" ] || [ "$ONLY" = callgrind ]; then
     SOCKET_BENCH="$BUILD/bench_socket_calls"
     [ -x "$SOCKET_BENCH" ] || die "$SOCKET_BENCH is missing: build with scripts/build.sh"
 
@@ -91,6 +99,146 @@ if [ "$ONLY" != wrk ]; then
     else
         row "ring record (Ir/record)" "n/a" "<= 200" "$RING_BENCH not built"
     fi
+fi
+
+# ------------------------------------------------------- callgrind: servers ----
+# One server process under callgrind answers N then 2N requests, plain and with the shim
+# (an `ldtap run` collector drains its ring); the difference cancels start-up, exit and
+# warm-up, so each figure is instructions per request of the process that served it.
+# What the kernel does (syscalls, TCP) is not counted: the wrk figures below include it.
+
+# write_nginx_config DIR PORT on|off: a static server for DIR/www/index.html (612 B), with
+# a master and one worker (on) or one process doing everything (off, for callgrind).
+write_nginx_config() {
+    local dir=$1 port=$2 master=$3
+    mkdir -p "$dir/www" "$dir/logs"
+    head -c 612 /dev/zero | tr '\0' 'n' >"$dir/www/index.html"
+    local user_line=""
+    # As root nginx would run its worker as "nobody", which could not open a ring in
+    # root's 0700 run dir: keep the worker as the current user.
+    [ "$(id -u)" = 0 ] && user_line="user root;"
+    cat >"$dir/nginx.conf" <<EOF
+$user_line
+daemon off;
+master_process $master;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log;
+events { worker_connections 256; }
+http {
+    access_log off;
+    # One keep-alive connection carries every request of a callgrind run.
+    keepalive_requests 1000000;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        root $dir/www;
+    }
+}
+EOF
+}
+
+# served_by CASE plain|ldtap N DIR: runs CASE under callgrind in DIR answering N requests
+# (N loop iterations for sqlite) and prints the callgrind file of the process that served
+# them. Instrumented runs export their spans to DIR/spans.jsonl so that their count can be
+# checked (the collector is another process: its work is not in the figure).
+served_by() {
+    local case=$1 mode=$2 n=$3 dir=$4
+    local -a prefix=()
+    mkdir -p "$dir"
+    [ "$mode" = ldtap ] && prefix=("$BUILD/ldtap" run --output "$dir/spans.jsonl" --no-summary --no-prometheus
+        --run-dir "$LDTAP_TMP/run" --)
+    local callgrind=(valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.%p")
+    local port="" server_pid=""
+    # Python's hash seed changes dict layouts, and with them instruction counts.
+    case "$case" in
+    sqlite)
+        PYTHONHASHSEED=0 "${prefix[@]}" "${callgrind[@]}" "$LDTAP_PYTHON" tests/bench/db_sqlite_loop.py \
+            "$dir/loop.sqlite3" "$n" >"$dir/run.log" 2>&1 || { cat "$dir/run.log" >&2; die "sqlite loop failed"; }
+        ls "$dir"/callgrind.*
+        return
+        ;;
+    nginx | nginx-close)
+        port=$(free_port)
+        write_nginx_config "$dir" "$port" off
+        start_background server_pid "$dir/run.log" "${prefix[@]}" "${callgrind[@]}" /usr/sbin/nginx -p "$dir" \
+            -e "$dir/logs/error.log" -c "$dir/nginx.conf"
+        ;;
+    gunicorn)
+        port=$(free_port)
+        PYTHONHASHSEED=0 start_background server_pid "$dir/run.log" "${prefix[@]}" "${callgrind[@]}" "$LDTAP_PYTHON" \
+            /usr/bin/gunicorn --pid "$dir/master.pid" -w 1 -k sync -b "127.0.0.1:$port" \
+            --chdir "$LDTAP_ROOT/tests/e2e/apps" --log-level warning wsgi_app:app
+        ;;
+    *) die "unknown case $case" ;;
+    esac
+    wait_for_port "$port" 300 "$server_pid" || { cat "$dir/run.log" >&2; die "$case did not start under callgrind"; }
+    local how=keepalive path=/index.html
+    [ "$case" = nginx-close ] && how=close
+    # gunicorn's sync worker closes every connection itself.
+    [ "$case" = gunicorn ] && how=close path=/
+    "$LDTAP_PYTHON" tests/bench/http_requests.py "$port" "$path" "$n" "$how" ||
+        die "$case: the requests failed (see $dir/run.log)"
+    local master=""
+    [ "$case" = gunicorn ] && master=$(cat "$dir/master.pid")
+    stop_pid "$server_pid" TERM 300 || true
+    local file
+    for file in "$dir"/callgrind.*; do
+        # gunicorn: the worker served the requests, not the master.
+        [ -n "$master" ] && [ "$file" = "$dir/callgrind.$master" ] && continue
+        echo "$file"
+    done
+}
+
+total_instructions() { awk '/^(summary|totals):/ { print $2; exit }' "$1"; }
+
+# bench_served CASE N LABEL TARGET NOTE: plain and instrumented runs at N and 2N.
+bench_served() {
+    local case=$1 n=$2 label=$3 target=$4 note=$5
+    local -A file
+    local mode count
+    for mode in plain ldtap; do
+        for count in "$n" $((2 * n)); do
+            file[$mode$count]=$(served_by "$case" "$mode" "$count" "$LDTAP_TMP/$case-$mode-$count")
+            [ -f "${file[$mode$count]}" ] || die "$case: no callgrind output for $mode $count"
+        done
+    done
+    local plain traced added
+    plain=$((($(total_instructions "${file[plain$((2 * n))]}") - $(total_instructions "${file[plain$n]}")) / n))
+    traced=$((($(total_instructions "${file[ldtap$((2 * n))]}") - $(total_instructions "${file[ldtap$n]}")) / n))
+    added=$((traced - plain))
+    # Sanity: one span per request (two statements per sqlite iteration), or the figure
+    # measures untraced calls.
+    local spans expected=$((2 * n))
+    [ "$case" = sqlite ] && expected=$((4 * n))
+    spans=$("$LDTAP_PYTHON" tests/e2e/check_spans.py dump "$LDTAP_TMP/$case-ldtap-$((2 * n))/spans.jsonl" |
+        grep -c . || true)
+    [ "$spans" -ge "$expected" ] || note="MISMATCH: $spans spans, $expected expected; $note"
+    row "$label, plain (Ir)" "$plain" "" "$note"
+    row "$label, added by shim (Ir)" "$added ($(awk -v a="$added" -v p="$plain" 'BEGIN { printf "%+.1f%%", 100 * a / p }'))" \
+        "$target" "N=$n vs 2N"
+    if [ "$BREAKDOWN" = 1 ]; then
+        log "$label: where the added instructions go (own instructions of each function, per iteration):"
+        "$LDTAP_PYTHON" tests/bench/callgrind_breakdown.py "$n" "${file[plain$n]}" "${file[plain$((2 * n))]}" \
+            "${file[ldtap$n]}" "${file[ldtap$((2 * n))]}" 25 >&2
+    fi
+}
+
+if [ -z "$ONLY" ] || [ "$ONLY" = servers ]; then
+    for case in $SERVER_CASES; do
+        log "callgrind: $case, plain and with the shim, N and 2N"
+        case "$case" in
+        nginx) bench_served nginx 2000 "nginx keep-alive request" "<= +5%" "612 B static file" ;;
+        nginx-close) bench_served nginx-close 1000 "nginx request, own connection" "" "612 B static file" ;;
+        gunicorn) bench_served gunicorn 100 "gunicorn sync worker request" "<= +3%" "wsgi_app.py /" ;;
+        sqlite) bench_served sqlite 2000 "python sqlite3 loop iteration" "<= +11%" "INSERT + point SELECT" ;;
+        *) die "unknown LDTAP_BENCH_SERVERS case $case" ;;
+        esac
+    done
 fi
 
 # ---------------------------------------------------------------- wrk ----------
@@ -245,44 +393,27 @@ start_gunicorn() {
 start_nginx() {
     local mode=$1 port=$2 __var=$3
     local dir="$LDTAP_TMP/nginx-$mode"
-    mkdir -p "$dir/www" "$dir/logs"
-    head -c 612 /dev/zero | tr '\0' 'n' >"$dir/www/index.html"
-    local user_line=""
-    # As root nginx would run its worker as "nobody", which could not open a ring in
-    # root's 0700 run dir: keep the worker as the current user.
-    [ "$(id -u)" = 0 ] && user_line="user root;"
-    cat >"$dir/nginx.conf" <<EOF
-$user_line
-daemon off;
-master_process on;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/logs/error.log;
-events { worker_connections 256; }
-http {
-    access_log off;
-    client_body_temp_path $dir/body;
-    proxy_temp_path $dir/proxy;
-    fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
-    server {
-        listen 127.0.0.1:$port;
-        root $dir/www;
-    }
-}
-EOF
+    write_nginx_config "$dir" "$port" on
     local -a prefix=()
     [ "$mode" = ldtap ] && prefix=("${LDTAP_RUN_SERVER[@]}" --)
     start_background "$__var" "$LDTAP_TMP/nginx-$mode.log" "${prefix[@]}" /usr/sbin/nginx -p "$dir" -e "$dir/logs/error.log" -c "$dir/nginx.conf"
 }
 
-if [ "$ONLY" != callgrind ]; then
+if [ -z "$ONLY" ] || [ "$ONLY" = wrk ]; then
     : >"$LDTAP_TMP/samples"
-    log "wrk: gunicorn (2 sync workers), $PAIRS pairs of ${SECONDS_PER_RUN}s runs"
-    bench_server gunicorn / "<= 3%" start_gunicorn
-    log "wrk: nginx (1 worker, static 612 B file), $PAIRS pairs of ${SECONDS_PER_RUN}s runs"
-    bench_server nginx /index.html "<= 5%" start_nginx
+    for server in $WRK_SERVERS; do
+        case "$server" in
+        gunicorn)
+            log "wrk: gunicorn (2 sync workers), $PAIRS pairs of ${SECONDS_PER_RUN}s runs"
+            bench_server gunicorn / "<= 3%" start_gunicorn
+            ;;
+        nginx)
+            log "wrk: nginx (1 worker, static 612 B file), $PAIRS pairs of ${SECONDS_PER_RUN}s runs"
+            bench_server nginx /index.html "<= 5%" start_nginx
+            ;;
+        *) die "unknown LDTAP_BENCH_WRK server $server" ;;
+        esac
+    done
 fi
 
 echo

@@ -8,6 +8,7 @@
 
 #include "process.h"
 #include "saturation.h"
+#include "thread.h"
 
 /* Connections traced at once; more are simply not traced. Pages of the pool are only
  * faulted in as connections use them. */
@@ -81,14 +82,28 @@ static bool is_tcp(int fd) {
     return getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &length) == 0 && protocol == IPPROTO_TCP;
 }
 
+/* An AF_INET or AF_INET6 address accept() returned whole. */
+static bool is_accepted_inet_peer(const struct sockaddr *peer, socklen_t peer_length) {
+    if (peer == NULL || peer_length < sizeof(sa_family_t))
+        return false;
+    return (peer->sa_family == AF_INET && peer_length >= sizeof(struct sockaddr_in)) ||
+           (peer->sa_family == AF_INET6 && peer_length >= sizeof(struct sockaddr_in6));
+}
+
 struct ldtap_connection *ldtap_connection_open(int fd, enum ldtap_span_kind kind,
                                                const struct sockaddr *peer, socklen_t peer_length) {
     struct sockaddr_storage local = {0}, remote = {0};
     socklen_t local_length = sizeof(local), remote_length = sizeof(remote);
+    /* What accept() returned spares three syscalls of the four: an internet socket that
+     * accepts is a TCP one (or MPTCP or SCTP, whose bytes the framer judges like any), and
+     * its peer is known. Left: its local address. */
+    bool accepted_inet = kind == LDTAP_SPAN_KIND_SERVER && is_accepted_inet_peer(peer, peer_length);
     if (getsockname(fd, (struct sockaddr *)&local, &local_length) != 0 ||
-        (local.ss_family != AF_INET && local.ss_family != AF_INET6) || !is_tcp(fd))
+        (local.ss_family != AF_INET && local.ss_family != AF_INET6) || (!accepted_inet && !is_tcp(fd)))
         return NULL; /* unix sockets and everything else: not traced */
-    if (getpeername(fd, (struct sockaddr *)&remote, &remote_length) != 0) {
+    if (accepted_inet) {
+        memcpy(&remote, peer, peer_length < sizeof(remote) ? peer_length : sizeof(remote));
+    } else if (getpeername(fd, (struct sockaddr *)&remote, &remote_length) != 0) {
         /* Non-blocking connect still in progress: the address asked for is the peer. */
         memset(&remote, 0, sizeof(remote));
         if (peer != NULL && peer_length <= sizeof(remote))
@@ -127,6 +142,6 @@ void ldtap_connection_close(struct ldtap_connection *connection) {
 
 void ldtap_connection_abandon(struct ldtap_connection *connection) {
     if (connection->kind == LDTAP_SPAN_KIND_SERVER && connection->count > 0)
-        ldtap_requests_finished(connection->count);
+        ldtap_requests_finished(connection->count, ldtap_monotonic_ns());
     ldtap_connection_free(connection);
 }

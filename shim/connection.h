@@ -83,8 +83,9 @@ int ldtap_connection_pool_init(void);
 bool ldtap_copy_address(const struct sockaddr_storage *address, uint8_t out[16], uint16_t *port);
 
 /* Connection state for socket `fd`, just accepted (SERVER) or connected (CLIENT), or NULL
- * if it is not TCP or the pool is exhausted. `peer` is the address given to connect(),
- * used while a non-blocking connect is still in progress (may be NULL). */
+ * if it is not TCP or the pool is exhausted. `peer` (may be NULL) is the address accept()
+ * returned, or the one given to connect(), used while a non-blocking connect is still in
+ * progress. */
 struct ldtap_connection *ldtap_connection_open(int fd, enum ldtap_span_kind kind,
                                                const struct sockaddr *peer, socklen_t peer_length);
 

@@ -16,10 +16,8 @@ LDTAP_THREAD_LOCAL unsigned ldtap_db_depth;
 /* ---- memory mapped on first use (never our own allocator, never in a hook again) ---- */
 
 /* Publishes one zeroed mapping of `bytes` in *slot; racing threads keep the first. */
-static void *map_once(void **slot, size_t bytes) {
-    void *table = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (LDTAP_LIKELY(table != NULL))
-        return table;
+static __attribute__((noinline, cold)) void *map_first(void **slot, size_t bytes) {
+    void *table = NULL;
     int saved_errno = errno;
     void *fresh = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (fresh != MAP_FAILED &&
@@ -29,6 +27,12 @@ static void *map_once(void **slot, size_t bytes) {
         table = fresh;
     errno = saved_errno;
     return table;
+}
+
+/* hot: the mapping in *slot, made on first use. */
+static inline void *map_once(void **slot, size_t bytes) {
+    void *table = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    return LDTAP_LIKELY(table != NULL) ? table : map_first(slot, bytes);
 }
 
 /* ---- spans ---- */
@@ -126,18 +130,17 @@ static void find_peer(struct ldtap_db_span *span, int fd) {
 
 void ldtap_db_span_peer(struct ldtap_db_span *span, int fd) { LDTAP_RECORD(find_peer(span, fd), (void)0); }
 
-/* ---- tables keyed by handles: open addressing over a short window, no locks ---- */
+/* ---- tables keyed by handles: two candidate slots per key, no locks ---- */
 
 #define TABLE_BITS 8
 #define TABLE_SLOTS (1u << TABLE_BITS)
-#define TABLE_WINDOW 8 /* slots probed from a key's home slot */
 
 struct table_entry {
     const void *connection;
     struct ldtap_db_span span;
 };
 
-/* Keys apart from the entries: a probe reads one or two cache lines, not eight spans. */
+/* Keys apart from the entries: a lookup reads one or two cache lines, not two spans. */
 struct table {
     uint64_t keys[TABLE_SLOTS]; /* 0: free. Claimed with a CAS, freed with a release store */
     struct table_entry entries[TABLE_SLOTS];
@@ -148,12 +151,20 @@ static struct table *prepared_table;
 
 static struct table *table_map(struct table **table) { return map_once((void **)table, sizeof(struct table)); }
 
-static uint32_t home_of(uint64_t key) { return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - TABLE_BITS)); }
+/*
+ * A key lives in one of two slots picked by two independent hashes ("two choices"): a
+ * lookup, hit or miss, reads two slots, where a probe of an 8-slot window read eight on
+ * every miss (each execution's first step and its reset). With the few statements a
+ * program has pending at once, both slots of a key are taken by others about never; then
+ * the execution goes untraced (pending) or the older entry is replaced (prepared).
+ */
+static uint32_t first_slot(uint64_t key) { return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> (64 - TABLE_BITS)); }
+static uint32_t second_slot(uint64_t key) { return (uint32_t)((key * 0xc2b2ae3d27d4eb4full) >> (64 - TABLE_BITS)) ^ 1u; }
 
 /*
  * Per thread, the slot last found or claimed: a statement is looked up again by each of
  * its sqlite3_step calls and by its reset (usually on the same thread), and a hit here
- * skips the probe of the window. Only a hint: the slot's key is checked again.
+ * skips even the hashing. Only a hint: the slot's key is checked again.
  */
 static LDTAP_THREAD_LOCAL struct {
     const struct table *table;
@@ -175,40 +186,41 @@ static int table_find(const struct table *table, uint64_t key) {
     if (last_slot.table == table && last_slot.key == key &&
         __atomic_load_n(&table->keys[last_slot.index], __ATOMIC_ACQUIRE) == key)
         return (int)last_slot.index;
-    uint32_t home = home_of(key);
-    /* Unrolled: a miss (every execution's first step) probes the whole window, and the
-     * loop's own counting was half of its cost. */
-#pragma GCC unroll 8
-    for (uint32_t i = 0; i < TABLE_WINDOW; i++) {
-        uint32_t index = (home + i) % TABLE_SLOTS;
-        if (__atomic_load_n(&table->keys[index], __ATOMIC_ACQUIRE) == key)
-            return remember_slot(table, key, index);
-    }
+    uint32_t first = first_slot(key);
+    if (__atomic_load_n(&table->keys[first], __ATOMIC_ACQUIRE) == key)
+        return remember_slot(table, key, first);
+    uint32_t second = second_slot(key);
+    if (__atomic_load_n(&table->keys[second], __ATOMIC_ACQUIRE) == key)
+        return remember_slot(table, key, second);
     return -1;
 }
 
+static bool claim_slot(struct table *table, uint32_t index, uint64_t key) {
+    uint64_t free_key = 0;
+    return __atomic_compare_exchange_n(&table->keys[index], &free_key, key, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_RELAXED);
+}
+
 /* The slot of `key`, or a free one claimed for it (*claimed set); with `evict`, else the
- * home slot. */
+ * first slot. */
 static int table_claim(struct table *table, uint64_t key, bool evict, bool *claimed) {
     *claimed = false;
     int found = table_find(table, key);
     if (found >= 0 || table == NULL || key == 0)
         return found;
     *claimed = true;
-    uint32_t home = home_of(key);
-    for (uint32_t i = 0; i < TABLE_WINDOW; i++) {
-        uint32_t index = (home + i) % TABLE_SLOTS;
-        uint64_t free_key = 0;
-        if (__atomic_compare_exchange_n(&table->keys[index], &free_key, key, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_RELAXED))
-            return remember_slot(table, key, index);
-    }
+    uint32_t first = first_slot(key);
+    if (claim_slot(table, first, key))
+        return remember_slot(table, key, first);
+    uint32_t second = second_slot(key);
+    if (claim_slot(table, second, key))
+        return remember_slot(table, key, second);
     if (!evict) {
         *claimed = false;
         return -1;
     }
-    __atomic_store_n(&table->keys[home], key, __ATOMIC_RELEASE);
-    return remember_slot(table, key, home);
+    __atomic_store_n(&table->keys[first], key, __ATOMIC_RELEASE);
+    return remember_slot(table, key, first);
 }
 
 static uint64_t handle_key(const void *handle) { return (uint64_t)(uintptr_t)handle; }
@@ -226,7 +238,12 @@ struct ldtap_db_span *ldtap_db_pending_find(const void *handle) {
 }
 
 void ldtap_db_pending_end(struct ldtap_db_span *span, const char *namespace_name) {
-    ldtap_db_span_end(span, namespace_name);
+    ldtap_db_pending_end_sized(span, namespace_name,
+                               namespace_name != NULL ? strnlen(namespace_name, LDTAP_DB_NAMESPACE_MAX) : 0);
+}
+
+void ldtap_db_pending_end_sized(struct ldtap_db_span *span, const char *namespace_name, size_t namespace_length) {
+    LDTAP_RECORD(ldtap_db_span_write(span, namespace_name, namespace_length), (void)0);
     const struct table_entry *entry =
         (const struct table_entry *)((const char *)span - offsetof(struct table_entry, span));
     size_t index = (size_t)(entry - pending_table->entries);

@@ -17,6 +17,8 @@
 struct ldtap_db_span {
     struct ldtap_db_span_record record;
     int64_t start_mark;
+    const void *handle;   /* SQLite: the statement's connection, noted at the start */
+    bool counts_changes;  /* SQLite: no result columns, rows are the changes it made */
     char statement[LDTAP_DB_STATEMENT_MAX];
 };
 
@@ -74,6 +76,8 @@ void ldtap_db_span_write(struct ldtap_db_span *span, const char *namespace_name,
 struct ldtap_db_span *ldtap_db_pending_find(const void *handle);
 struct ldtap_db_span *ldtap_db_pending_find_or_start(const void *handle, bool *started);
 void ldtap_db_pending_end(struct ldtap_db_span *span, const char *namespace_name);
+/* The same with the length of `namespace_name` known (at most LDTAP_DB_NAMESPACE_MAX used). */
+void ldtap_db_pending_end_sized(struct ldtap_db_span *span, const char *namespace_name, size_t namespace_length);
 
 /* Statement text kept from a prepare for its executions. The key is a handle
  * (MYSQL_STMT *) or a connection and statement name folded by ldtap_db_prepared_key;

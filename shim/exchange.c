@@ -6,11 +6,17 @@
 #include "connection.h"
 #include "process.h"
 #include "saturation.h"
+#include "shim.h"
 #include "span.h"
 #include "thread.h"
 
 /* Process-wide exchange numbering, so a serial names one exchange of one connection. */
 static uint64_t next_serial = 1;
+
+/* The last head framed whole on this thread, per direction (request, response): servers
+ * and clients repeat their heads, and a repeated head is then not scanned again. Thread
+ * local, so no two threads share one; a signal handler never frames (see LDTAP_RECORD). */
+static LDTAP_THREAD_LOCAL struct ldtap_http_head_memo head_memos[2];
 
 /* Framer events that consume nothing in a row before we suspect a framer bug and give up
  * rather than loop inside the program's read(). */
@@ -44,9 +50,10 @@ static void on_request_begin(struct ldtap_connection *connection) {
     memset((char *)&exchange->record + sizeof(exchange->record.span), 0,
            sizeof(exchange->record) - sizeof(exchange->record.span));
     exchange->record.endpoints = connection->endpoints;
-    ldtap_span_begin(&exchange->record.span, connection->kind);
+    uint64_t now = ldtap_monotonic_ns(); /* one clock read: span start and busy period */
+    ldtap_span_begin_at(&exchange->record.span, connection->kind, ldtap_realtime_at(now));
     if (connection->kind == LDTAP_SPAN_KIND_SERVER)
-        ldtap_requests_started(1);
+        ldtap_requests_started(1, now);
 }
 
 static void on_request_head(struct ldtap_connection *connection) {
@@ -87,11 +94,12 @@ void ldtap_exchange_finish(struct ldtap_connection *connection, uint16_t extra_f
         record->response_head_length = response->head.length;
     }
     record->span.flags |= extra_flags;
-    record->span.end_time_ns = ldtap_now_ns();
+    uint64_t now = ldtap_monotonic_ns(); /* one clock read: span end and busy period */
+    record->span.end_time_ns = ldtap_realtime_at(now);
     if (!exchange->crash_reported)
         ldtap_span_write_http(record, exchange->request_head, connection->response_head);
     if (connection->kind == LDTAP_SPAN_KIND_SERVER)
-        ldtap_requests_finished(1);
+        ldtap_requests_finished(1, now);
     /* Release: a thread remembering this span as served sees it finished after this. */
     __atomic_store_n(&connection->finished_below, exchange->serial + 1, __ATOMIC_RELEASE);
     connection->oldest = (uint8_t)((connection->oldest + 1) % LDTAP_PIPELINE_MAX);
@@ -161,47 +169,42 @@ enum ldtap_feed_result ldtap_exchange_feed(struct ldtap_connection *connection, 
     struct ldtap_http_parser *parser = request ? &connection->request_parser : &connection->response_parser;
     bool *ready = request ? &connection->request_parser_ready : &connection->response_parser_ready;
     int stalled = 0;
-    /* A message without a body (a GET, a Content-Length: 0 or 204 response) is complete
-     * once its head is, but the framer reports that on its next call: make that call even
-     * when the head used up the bytes, or a keep-alive connection's next message would
-     * find this one unfinished (and a response would end its span only when the next
-     * bytes or the close arrive). */
-    bool head_just_completed = false;
-    while (length > 0 || head_just_completed) {
+    while (length > 0) {
         if (!*ready && !ready_parser(connection, request))
             return LDTAP_FEED_GIVE_UP;
         size_t consumed = 0;
-        enum ldtap_http_event event = ldtap_http_frame(parser, bytes, length, &consumed);
+        enum ldtap_http_event event =
+            ldtap_http_frame_remembering(parser, bytes, length, &consumed, &head_memos[parser->direction]);
         if (consumed > length)
             return LDTAP_FEED_GIVE_UP;
         bytes += consumed;
         length -= consumed;
         stalled = consumed == 0 ? stalled + 1 : 0;
-        head_just_completed = event == LDTAP_HTTP_HEAD_COMPLETE;
         if (stalled > STALLED_EVENTS_MAX)
             return LDTAP_FEED_GIVE_UP;
-        enum ldtap_feed_result result = LDTAP_FEED_CONTINUE;
-        switch (event) {
-        case LDTAP_HTTP_NEED_MORE:
-            break;
-        case LDTAP_HTTP_MESSAGE_BEGIN:
+        if (event == LDTAP_HTTP_NEED_MORE)
+            continue;
+        if (event == LDTAP_HTTP_MESSAGE_BEGIN) {
             if (request)
                 on_request_begin(connection);
-            break;
-        case LDTAP_HTTP_HEAD_COMPLETE:
+            continue;
+        }
+        if (event == LDTAP_HTTP_HEAD_COMPLETE) {
             if (request)
                 on_request_head(connection);
-            break;
-        case LDTAP_HTTP_MESSAGE_COMPLETE:
-            if (request)
-                on_request_complete(connection);
-            else
-                result = on_response_complete(connection);
-            break;
-        case LDTAP_HTTP_GIVE_UP:
-        default:
+            /* A message without a body (a GET, a Content-Length: 0 or 204 response) is
+             * complete with its head: finish it now, not when the next bytes or the close
+             * arrive (a keep-alive connection's next message would find it unfinished). */
+            if (!ldtap_http_head_ends_message(parser))
+                continue;
+        } else if (event != LDTAP_HTTP_MESSAGE_COMPLETE) {
             return LDTAP_FEED_GIVE_UP;
         }
+        if (request) {
+            on_request_complete(connection);
+            continue;
+        }
+        enum ldtap_feed_result result = on_response_complete(connection);
         if (result != LDTAP_FEED_CONTINUE)
             return result;
     }

@@ -5,9 +5,9 @@
 
 #include <stdint.h>
 
-/* `count` server requests began (their first byte was read). */
-void ldtap_requests_started(uint32_t count);
-/* `count` server requests ended (answered, abandoned or cut by a close). */
-void ldtap_requests_finished(uint32_t count);
+/* `count` server requests began (their first byte was read) or ended (answered, abandoned
+ * or cut by a close) at `monotonic_ns`, a CLOCK_MONOTONIC reading the caller took anyway. */
+void ldtap_requests_started(uint32_t count, uint64_t monotonic_ns);
+void ldtap_requests_finished(uint32_t count, uint64_t monotonic_ns);
 
 #endif

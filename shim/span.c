@@ -54,17 +54,19 @@ void ldtap_span_begin_at(struct ldtap_span_common *span, enum ldtap_span_kind ki
     span->start_time_ns = start_ns;
     span->kind = (uint16_t)kind;
     span->thread_id = ldtap_thread_id();
-    ldtap_random_span_id(span->span_id);
-    if (kind != LDTAP_SPAN_KIND_CLIENT)
+    if (kind != LDTAP_SPAN_KIND_CLIENT) {
+        ldtap_random_span_id(span->span_id);
         return; /* server spans get their trace once the request head is read */
+    }
     prune_served();
     if (served_count == 1 && !served_overflow) {
+        ldtap_random_span_id(span->span_id);
         memcpy(span->trace_id, served[0].trace_id, sizeof(span->trace_id));
         memcpy(span->parent_span_id, served[0].span_id, sizeof(span->parent_span_id));
         span->flags |= served[0].inherited_flags;
         return;
     }
-    ldtap_random_trace_id(span->trace_id);
+    ldtap_random_span_and_trace_id(span->span_id, span->trace_id);
     if (served_count > 1 || served_overflow) {
         span->flags |= LDTAP_SPAN_FLAG_UNPARENTED_ASYNC;
         LDTAP_COUNT(unparented_async_spans, 1);

@@ -131,9 +131,9 @@ static void track(int fd, struct ldtap_connection *connection) {
         ldtap_connection_abandon(stale); /* its close went by unseen (a raw syscall) */
 }
 
-void ldtap_tap_accepted(int fd) {
+void ldtap_tap_accepted(int fd, const struct sockaddr *peer, socklen_t peer_length) {
     if (fd >= 0 && ldtap_recording())
-        track(fd, ldtap_connection_open(fd, LDTAP_SPAN_KIND_SERVER, NULL, 0));
+        track(fd, ldtap_connection_open(fd, LDTAP_SPAN_KIND_SERVER, peer, peer_length));
 }
 
 void ldtap_tap_connected(int fd, const struct sockaddr *peer, socklen_t peer_length) {

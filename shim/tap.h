@@ -19,8 +19,9 @@ void ldtap_tap_vector(int fd, enum ldtap_flow flow, const struct iovec *vector, 
 /* sendfile(): `result` bytes went from `in_fd` at `offset` (-1: its file position). */
 void ldtap_tap_file(int out_fd, int in_fd, int64_t offset, ssize_t result);
 
-/* A new socket: accepted (server side) or being connected (client side). */
-void ldtap_tap_accepted(int fd);
+/* A new socket: accepted (server side; `peer` is what accept() returned, NULL if unknown)
+ * or being connected (client side). */
+void ldtap_tap_accepted(int fd, const struct sockaddr *peer, socklen_t peer_length);
 void ldtap_tap_connected(int fd, const struct sockaddr *peer, socklen_t peer_length);
 
 /* `fd` is about to be closed (close, dup2/dup3 target, close_range). */

@@ -1,5 +1,5 @@
 /* Thread id cache, xoshiro256** generator seeded once per thread from getrandom(), and
- * the clock used for span times. */
+ * the clocks: span times are derived from one monotonic read. */
 #include "thread.h"
 
 #include <stdbool.h>
@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include "shim.h"
+
+#define NS_PER_SECOND 1000000000ull
 
 static LDTAP_THREAD_LOCAL uint32_t cached_thread_id;
 static LDTAP_THREAD_LOCAL bool generator_seeded;
@@ -88,17 +90,85 @@ void ldtap_random_id(uint8_t *bytes, size_t length) {
         bytes[length - 1] = 1;
 }
 
-uint64_t ldtap_now_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+/* Span and trace ids, the ids made on every request and query: straight-line steps on a
+ * register copy of the generator, without the loop and tail of ldtap_random_id. A zero
+ * word becomes 1 (an all-zero id is invalid; a zero word is a 2^-64 event anyway). */
+void ldtap_random_span_id(uint8_t id[8]) {
+    if (LDTAP_UNLIKELY(!generator_seeded))
+        seed_generator();
+    uint64_t state[4];
+    memcpy(state, generator, sizeof(state));
+    uint64_t word = next_random(state);
+    memcpy(generator, state, sizeof(state));
+    word |= word == 0;
+    memcpy(id, &word, 8);
 }
 
-uint64_t ldtap_monotonic_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+void ldtap_random_trace_id(uint8_t id[16]) {
+    if (LDTAP_UNLIKELY(!generator_seeded))
+        seed_generator();
+    uint64_t state[4];
+    memcpy(state, generator, sizeof(state));
+    uint64_t high = next_random(state);
+    uint64_t low = next_random(state);
+    memcpy(generator, state, sizeof(state));
+    low |= (high | low) == 0;
+    memcpy(id, &high, 8);
+    memcpy(id + 8, &low, 8);
 }
+
+void ldtap_random_span_and_trace_id(uint8_t span_id[8], uint8_t trace_id[16]) {
+    if (LDTAP_UNLIKELY(!generator_seeded))
+        seed_generator();
+    uint64_t state[4];
+    memcpy(state, generator, sizeof(state));
+    uint64_t span = next_random(state);
+    uint64_t high = next_random(state);
+    uint64_t low = next_random(state);
+    memcpy(generator, state, sizeof(state));
+    span |= span == 0;
+    low |= (high | low) == 0;
+    memcpy(span_id, &span, 8);
+    memcpy(trace_id, &high, 8);
+    memcpy(trace_id + 8, &low, 8);
+}
+
+static uint64_t read_clock(clockid_t clock) {
+    struct timespec now;
+    clock_gettime(clock, &now);
+    return (uint64_t)now.tv_sec * NS_PER_SECOND + (uint64_t)now.tv_nsec;
+}
+
+uint64_t ldtap_monotonic_ns(void) { return read_clock(CLOCK_MONOTONIC); }
+
+/*
+ * CLOCK_REALTIME minus CLOCK_MONOTONIC, so that one monotonic read serves both as an
+ * interval clock and as a span time. NTP's slewing changes both clocks alike; a step of the
+ * wall clock (settimeofday, an NTP step) does not move the monotonic one, so the offset is
+ * measured again once it is a second old: span times follow a step within a second.
+ * Threads racing to measure it store equally good values; a reader may mix an old offset
+ * with a new expiry, which only delays the next measurement.
+ */
+static uint64_t realtime_offset_ns;
+static uint64_t offset_expires_ns; /* monotonic; 0: never measured */
+
+static __attribute__((noinline, cold)) uint64_t measure_realtime_offset(void) {
+    uint64_t before = read_clock(CLOCK_MONOTONIC);
+    uint64_t realtime = read_clock(CLOCK_REALTIME);
+    uint64_t after = read_clock(CLOCK_MONOTONIC);
+    uint64_t offset = realtime - (before + (after - before) / 2);
+    __atomic_store_n(&realtime_offset_ns, offset, __ATOMIC_RELAXED);
+    __atomic_store_n(&offset_expires_ns, after + NS_PER_SECOND, __ATOMIC_RELAXED);
+    return offset;
+}
+
+uint64_t ldtap_realtime_at(uint64_t monotonic_ns) {
+    if (LDTAP_UNLIKELY(monotonic_ns >= __atomic_load_n(&offset_expires_ns, __ATOMIC_RELAXED)))
+        return monotonic_ns + measure_realtime_offset();
+    return monotonic_ns + __atomic_load_n(&realtime_offset_ns, __ATOMIC_RELAXED);
+}
+
+uint64_t ldtap_now_ns(void) { return ldtap_realtime_at(ldtap_monotonic_ns()); }
 
 void ldtap_thread_reset_after_fork(void) {
     cached_thread_id = 0;

@@ -10,12 +10,22 @@ uint32_t ldtap_thread_id(void);
 
 /* Fills `bytes` with random bytes, never all zero (W3C ids must not be). */
 void ldtap_random_id(uint8_t *bytes, size_t length);
-
-/* CLOCK_REALTIME in nanoseconds (vDSO: no syscall). */
-uint64_t ldtap_now_ns(void);
+/* The same for the two sizes every span needs, at a fraction of the cost. */
+void ldtap_random_span_id(uint8_t id[8]);
+void ldtap_random_trace_id(uint8_t id[16]);
+/* Both, for a span that starts a trace. */
+void ldtap_random_span_and_trace_id(uint8_t span_id[8], uint8_t trace_id[16]);
 
 /* CLOCK_MONOTONIC in nanoseconds (vDSO: no syscall), for intervals and deadlines. */
 uint64_t ldtap_monotonic_ns(void);
+
+/* The CLOCK_REALTIME time of a CLOCK_MONOTONIC reading just taken, without a second clock
+ * read: what an event that needs both (a request's start: span time and busy period)
+ * reads once. Follows a step of the wall clock within a second. */
+uint64_t ldtap_realtime_at(uint64_t monotonic_ns);
+
+/* CLOCK_REALTIME in nanoseconds, as ldtap_realtime_at(ldtap_monotonic_ns()). */
+uint64_t ldtap_now_ns(void);
 
 /* In a forked child: the thread id changed and the generator must not repeat the
  * parent's sequence. */

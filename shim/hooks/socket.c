@@ -1,6 +1,7 @@
 /* Connection lifecycle hooks: accept/accept4 and connect classify a new socket; close,
  * dup*, close_range keep the fd table true to the kernel's descriptor table. */
 #include <errno.h>
+#include <stdbool.h>
 #include <linux/close_range.h>
 
 #include "fd_table.h"
@@ -9,17 +10,27 @@
 #include "shim.h"
 #include "tap.h"
 
+/* The peer address accept() wrote for the program, when it asked for one and it fit: the
+ * connection then needs no getpeername(). */
+static void record_accepted(int accepted, const struct sockaddr *address, const socklen_t *length,
+                            socklen_t capacity) {
+    bool whole = address != NULL && length != NULL && *length <= capacity;
+    LDTAP_RECORD(ldtap_tap_accepted(accepted, whole ? address : NULL, whole ? *length : 0), (void)0);
+}
+
 LDTAP_EXPORT int accept(int fd, __SOCKADDR_ARG address, socklen_t *restrict length) {
+    socklen_t capacity = length != NULL ? *length : 0;
     int accepted = LDTAP_REAL(accept)(fd, address, length);
     if (accepted >= 0)
-        LDTAP_RECORD(ldtap_tap_accepted(accepted), (void)0);
+        record_accepted(accepted, address.__sockaddr__, length, capacity);
     return accepted;
 }
 
 LDTAP_EXPORT int accept4(int fd, __SOCKADDR_ARG address, socklen_t *restrict length, int flags) {
+    socklen_t capacity = length != NULL ? *length : 0;
     int accepted = LDTAP_REAL(accept4)(fd, address, length, flags);
     if (accepted >= 0)
-        LDTAP_RECORD(ldtap_tap_accepted(accepted), (void)0);
+        record_accepted(accepted, address.__sockaddr__, length, capacity);
     return accepted;
 }
 

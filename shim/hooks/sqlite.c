@@ -72,34 +72,40 @@ static bool returns_rows(sqlite3_stmt *statement) {
  */
 static uint64_t finalize_generation;
 static LDTAP_THREAD_LOCAL struct {
-    sqlite3 *db;
+    const void *db;
     uint64_t generation;
     const char *file;
+    size_t length; /* of `file`, at most LDTAP_DB_NAMESPACE_MAX */
 } last_file;
 
-static const char *connection_file(sqlite3 *db) {
+static void connection_file(const void *db) {
     uint64_t generation = __atomic_load_n(&finalize_generation, __ATOMIC_RELAXED);
     if (last_file.db != db || last_file.generation != generation) {
-        last_file.file = database_file(db);
+        last_file.file = database_file((sqlite3 *)db);
+        last_file.length = last_file.file != NULL ? strnlen(last_file.file, LDTAP_DB_NAMESPACE_MAX) : 0;
         last_file.db = db;
         last_file.generation = generation;
     }
-    return last_file.file;
 }
 
-static void finish(sqlite3_stmt *statement, struct ldtap_db_span *span) {
-    sqlite3 *db = LDTAP_DB_REAL(sqlite3_db_handle)(statement);
-    if (!returns_rows(statement))
-        span->record.rows = LDTAP_DB_REAL(sqlite3_total_changes)(db) - span->start_mark;
-    ldtap_db_pending_end(span, connection_file(db));
+/* What the execution's start noted (its connection, whether it returns rows) stands for
+ * the statement to the end: the ending call asks SQLite nothing again. */
+static void finish(struct ldtap_db_span *span) {
+    if (span->counts_changes)
+        span->record.rows = LDTAP_DB_REAL(sqlite3_total_changes)((sqlite3 *)span->handle) - span->start_mark;
+    connection_file(span->handle);
+    ldtap_db_pending_end_sized(span, last_file.file, last_file.length);
 }
 
 /* A new execution of `statement` in `span`, a slot just claimed for it. */
 static void start_execution(sqlite3_stmt *statement, struct ldtap_db_span *span) {
     ldtap_db_span_begin(span, LDTAP_DB_SQLITE, LDTAP_DB_REAL(sqlite3_sql)(statement),
                         LDTAP_DB_NUL_TERMINATED);
-    if (!returns_rows(statement))
-        span->start_mark = LDTAP_DB_REAL(sqlite3_total_changes)(LDTAP_DB_REAL(sqlite3_db_handle)(statement));
+    sqlite3 *db = LDTAP_DB_REAL(sqlite3_db_handle)(statement);
+    span->handle = db;
+    span->counts_changes = !returns_rows(statement);
+    if (span->counts_changes)
+        span->start_mark = LDTAP_DB_REAL(sqlite3_total_changes)(db);
     span->record.rows = 0;
 }
 
@@ -116,7 +122,7 @@ LDTAP_HOT LDTAP_EXPORT int sqlite3_step(sqlite3_stmt *statement) {
     } else if (span != NULL) {
         if (result != SQLITE_DONE)
             ldtap_db_span_fail(span, (uint32_t)result, NULL);
-        finish(statement, span);
+        finish(span);
     }
     ldtap_db_leave();
     return result;
@@ -128,7 +134,7 @@ static int end_execution_then(int (*original)(sqlite3_stmt *), sqlite3_stmt *sta
         return original(statement);
     struct ldtap_db_span *span = ldtap_db_pending_find(statement);
     if (span != NULL)
-        finish(statement, span); /* before the original: finalize frees the statement */
+        finish(span); /* before the original: finalize frees the statement */
     int result = original(statement);
     ldtap_db_leave();
     return result;

@@ -98,8 +98,7 @@ struct known_header {
     bool copied;
 };
 
-/* Indexed by enum ldtap_http_known: the fast-path scanner names headers by position. */
-static const struct known_header known_headers[LDTAP_HTTP_KNOWN_COUNT] = {
+static const struct known_header known_headers[] = {
     {"host: ", 4, HEADER_HOST, true},
     {"user-agent: ", 10, HEADER_USER_AGENT, true},
     {"content-type: ", 12, HEADER_CONTENT_TYPE, true},
@@ -940,50 +939,33 @@ static enum ldtap_http_event frame_idle(struct ldtap_http_parser *parser, const 
     return LDTAP_HTTP_MESSAGE_BEGIN;
 }
 
-/* Applies a head found whole by the fast-path scanner through the state machine's own
- * helpers, in the order the state machine would, so the parser ends in the same state.
- * Header lines the framer ignores only touch scratch fields, overwritten by later lines: only
- * the last one is replayed. Nothing here can fail: the scanner declined anything that would. */
-static void apply_fast_head(struct ldtap_http_parser *parser, const uint8_t *bytes,
+/* Applies a head the fast-path scanner framed whole (its copy is already in place): the
+ * fields the state machine would have set, then the body framing as it chooses it. */
+static bool apply_fast_head(struct ldtap_http_parser *parser, const uint8_t *bytes,
                             const struct ldtap_http_fast_head *fast) {
-    head_append(&parser->head, bytes, fast->start_copy_length);
-    if (parser->direction == LDTAP_HTTP_REQUEST) {
-        size_t method_length = fast->method_length;
-        parser->method_is_head = method_length == 4 && memcmp(bytes, "HEAD", 4) == 0;
-        parser->method_is_connect = method_length == 7 && memcmp(bytes, "CONNECT", 7) == 0;
-        memcpy(parser->line_start, bytes, method_length);
-        head_append(&parser->head, fast->version, 1 + VERSION_BYTES);
-        parser->flags |= FLAG_TARGET_SEEN | (fast->target_cut ? FLAG_TARGET_CUT : 0);
-    } else {
-        parser->status_code = fast->status_code;
-    }
+    parser->head.length = fast->copy_length;
+    parser->head_bytes = (uint32_t)fast->length;
     parser->version_minor = fast->version_minor;
-    close_copied_line(parser, true);
-    for (size_t i = 0; i < fast->line_count; i++) {
-        const struct ldtap_http_fast_line *line = &fast->lines[i];
-        const struct known_header *known = &known_headers[line->known];
-        start_known_value(parser, known);
-        const uint8_t *at = line->value;
-        while (is_blank(*at)) { /* stops at the '\n' at the latest */
-            at++;
-        }
-        parser->flags |= FLAG_VALUE_STARTED;
-        if (parser->flags & FLAG_COPY_LINE) {
-            head_append(&parser->head, at, (size_t)(line->newline - at));
-        }
-        (void)take_value_segment(parser, at, line->newline);
-        (void)finish_header_line(parser);
+    if (parser->direction == LDTAP_HTTP_REQUEST) {
+        parser->method_is_head = fast->method_is_head;
+        parser->method_is_connect = fast->method_is_connect;
+    } else {
+        parser->status_code = fast->status_code; /* method_is_connect is the caller's here */
     }
-    /* line_start is scratch that later lines overwrite: only the last name is kept. */
-    if (fast->last_name != NULL) {
-        size_t room = sizeof parser->line_start;
-        memcpy(parser->line_start, fast->last_name, fast->last_name_length < room ? fast->last_name_length : room);
-    }
-    if (fast->last_name != NULL && fast->last_known == LDTAP_HTTP_KNOWN_NONE) {
-        start_known_value(parser, NULL);
-        parser->flags |= FLAG_VALUE_STARTED;
+    parser->expect_continue = fast->expect_continue;
+    parser->connection_close = fast->connection_close;
+    parser->upgrade = fast->upgrade;
+    parser->content_length = fast->content_length;
+    parser->flags = (uint16_t)((fast->keep_alive ? FLAG_KEEP_ALIVE : 0) |
+                               (fast->transfer_encoding ? FLAG_TRANSFER_ENCODING : 0) |
+                               (fast->chunked_last ? FLAG_CHUNKED_LAST : 0));
+    if (fast->has_traceparent) {
+        memcpy(parser->traceparent, bytes + fast->traceparent_offset, fast->traceparent_length);
+        parser->traceparent[fast->traceparent_length] = '\0';
+        parser->traceparent_length = fast->traceparent_length;
     }
     enter_phase(parser, PHASE_HEAD_END_LF);
+    return choose_body(parser);
 }
 
 /* The fast path applies at the first byte of a head, before the state machine took any. */
@@ -995,14 +977,59 @@ static bool at_head_start(const struct ldtap_http_parser *parser) {
 
 /* The head is walked with at most LDTAP_HTTP_MAX_HEAD_BYTES + 1 bytes in view, so an
  * endless head is refused without scanning further than the limit. */
-static enum ldtap_http_event frame_head(struct ldtap_http_parser *parser, const uint8_t *bytes,
-                                        size_t length, size_t *consumed) {
-    struct ldtap_http_fast_head fast;
-    if (at_head_start(parser) && ldtap_http_fast_head_scan(parser->direction, bytes, length, &fast)) {
-        apply_fast_head(parser, bytes, &fast);
-        *consumed = fast.length;
-        parser->head_bytes = (uint32_t)fast.length;
-        return choose_body(parser) ? LDTAP_HTTP_HEAD_COMPLETE : give_up(parser);
+/* A head equal to the one `memo` holds, whose copy fits here: its result, copied in. */
+static const struct ldtap_http_fast_head *recall_head(struct ldtap_http_parser *parser, const uint8_t *bytes,
+                                                      size_t length, const struct ldtap_http_head_memo *memo) {
+    size_t raw_length = memo->raw_length;
+    if (raw_length == 0 || raw_length > length || memo->capacity != parser->head.capacity ||
+        memcmp(bytes, memo->raw, raw_length) != 0) {
+        return NULL;
+    }
+    memcpy(parser->head.bytes, memo->copy, memo->head.copy_length);
+    return &memo->head;
+}
+
+static void remember_head(struct ldtap_http_head_memo *memo, const uint8_t *bytes, const uint8_t *copy,
+                          uint16_t capacity, const struct ldtap_http_fast_head *fast) {
+    if (fast->length > LDTAP_HTTP_MEMO_BYTES || fast->copy_length > LDTAP_HTTP_MEMO_BYTES) {
+        memo->raw_length = 0;
+        return;
+    }
+    memcpy(memo->raw, bytes, fast->length);
+    memcpy(memo->copy, copy, fast->copy_length);
+    memo->head = *fast;
+    memo->capacity = capacity;
+    memo->raw_length = (uint16_t)fast->length;
+}
+
+/* The fast path: a whole head in `bytes`, recalled from `memo` (may be NULL) or scanned. */
+static bool frame_whole_head(struct ldtap_http_parser *parser, const uint8_t *bytes, size_t length,
+                             struct ldtap_http_head_memo *memo, struct ldtap_http_fast_head *scanned,
+                             const struct ldtap_http_fast_head **fast) {
+    *fast = memo != NULL ? recall_head(parser, bytes, length, memo) : NULL;
+    if (*fast != NULL) {
+        return true;
+    }
+    if (!ldtap_http_fast_head_scan(parser->direction, bytes, length, parser->head.bytes, parser->head.capacity,
+                                   scanned)) {
+        return false;
+    }
+    if (memo != NULL) {
+        remember_head(memo, bytes, parser->head.bytes, parser->head.capacity, scanned);
+    }
+    *fast = scanned;
+    return true;
+}
+
+static __attribute__((noinline)) enum ldtap_http_event frame_head(struct ldtap_http_parser *parser,
+                                                                   const uint8_t *bytes, size_t length,
+                                                                   size_t *consumed,
+                                                                   struct ldtap_http_head_memo *memo) {
+    struct ldtap_http_fast_head scanned;
+    const struct ldtap_http_fast_head *fast;
+    if (at_head_start(parser) && frame_whole_head(parser, bytes, length, memo, &scanned, &fast)) {
+        *consumed = fast->length;
+        return apply_fast_head(parser, bytes, fast) ? LDTAP_HTTP_HEAD_COMPLETE : give_up(parser);
     }
     size_t allowed = LDTAP_HTTP_MAX_HEAD_BYTES + 1 - parser->head_bytes;
     struct cursor cursor = {bytes, bytes + (length < allowed ? length : allowed)};
@@ -1079,6 +1106,13 @@ void ldtap_http_parser_begin(struct ldtap_http_parser *parser, enum ldtap_http_d
 /* hot */
 enum ldtap_http_event ldtap_http_frame(struct ldtap_http_parser *parser, const uint8_t *bytes,
                                        size_t length, size_t *consumed) {
+    return ldtap_http_frame_remembering(parser, bytes, length, consumed, NULL);
+}
+
+/* hot */
+enum ldtap_http_event ldtap_http_frame_remembering(struct ldtap_http_parser *parser, const uint8_t *bytes,
+                                                   size_t length, size_t *consumed,
+                                                   struct ldtap_http_head_memo *memo) {
     *consumed = 0;
     if (bytes == NULL) {
         length = 0;
@@ -1101,7 +1135,7 @@ enum ldtap_http_event ldtap_http_frame(struct ldtap_http_parser *parser, const u
         break;
     }
     if (parser->phase < PHASE_BODY_NONE) {
-        return frame_head(parser, bytes, length, consumed);
+        return frame_head(parser, bytes, length, consumed, memo);
     }
     return frame_chunked_body(parser, bytes, length, consumed);
 }
@@ -1122,6 +1156,10 @@ enum ldtap_http_event ldtap_http_frame_close(struct ldtap_http_parser *parser) {
 bool ldtap_http_counts_only(const struct ldtap_http_parser *parser, uint64_t length) {
     return (parser->phase == PHASE_BODY_LENGTH && parser->body_remaining >= length) ||
            parser->phase == PHASE_BODY_UNTIL_CLOSE;
+}
+
+bool ldtap_http_head_ends_message(const struct ldtap_http_parser *parser) {
+    return parser->phase == PHASE_BODY_NONE;
 }
 
 bool ldtap_http_response_is_interim(const struct ldtap_http_parser *parser) {

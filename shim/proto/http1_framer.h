@@ -67,6 +67,46 @@ struct ldtap_http_parser {
     struct ldtap_http_head_copy head;
 };
 
+/* What a head framed whole in one buffer said (the fast path's result); its allow-listed
+ * copy went to the parser's buffer. */
+struct ldtap_http_fast_head {
+    size_t length;               /* bytes of the head, through the blank line */
+    uint64_t content_length;     /* UINT64_MAX when absent */
+    uint16_t copy_length;        /* bytes of the allow-listed copy */
+    uint16_t status_code;        /* response */
+    uint16_t traceparent_offset; /* of the value to keep, from the head's first byte */
+    uint8_t traceparent_length;  /* 0: none, or invalid */
+    bool has_traceparent;        /* a traceparent header was there (valid or not) */
+    uint8_t version_minor;
+    bool method_is_head;         /* request */
+    bool method_is_connect;      /* request */
+    bool expect_continue;
+    bool connection_close;       /* "Connection: close" seen */
+    bool keep_alive;             /* "Connection: keep-alive" seen */
+    bool upgrade;
+    bool transfer_encoding;      /* a non-empty Transfer-Encoding */
+    bool chunked_last;           /* ... whose last coding is "chunked" */
+};
+
+/* Heads (and their copies) longer than this are not remembered by a memo. */
+#define LDTAP_HTTP_MEMO_BYTES 384u
+
+/*
+ * The last head framed whole in one direction, so that the same bytes framed again are
+ * applied without a second scan: a server sends the same head over and over (a static
+ * file's, within the second its Date names), a client repeats its request head on a
+ * keep-alive connection. The result of a scan depends on the head's bytes and the copy's
+ * capacity only, so equal bytes give an equal result. Caller-owned, one per direction and
+ * never used by two threads at once (the shim keeps one per thread); all zero is empty.
+ */
+struct ldtap_http_head_memo {
+    uint16_t raw_length; /* 0: empty */
+    uint16_t capacity;   /* of the head copy it was made for */
+    struct ldtap_http_fast_head head;
+    uint8_t raw[LDTAP_HTTP_MEMO_BYTES];
+    uint8_t copy[LDTAP_HTTP_MEMO_BYTES];
+};
+
 /* Prepares `parser` for the next message in `direction`. For a response, `no_body` is
  * true when it answers a HEAD request. `head_buffer` of `head_capacity` bytes receives the
  * allow-listed head copy; it must outlive the message. */
@@ -81,6 +121,11 @@ void ldtap_http_parser_begin(struct ldtap_http_parser *parser, enum ldtap_http_d
 enum ldtap_http_event ldtap_http_frame(struct ldtap_http_parser *parser, const uint8_t *bytes,
                                        size_t length, size_t *consumed);
 
+/* The same, consulting and refreshing `memo` (may be NULL) when a head starts. */
+enum ldtap_http_event ldtap_http_frame_remembering(struct ldtap_http_parser *parser, const uint8_t *bytes,
+                                                   size_t length, size_t *consumed,
+                                                   struct ldtap_http_head_memo *memo);
+
 /* The connection was closed by either side: returns MESSAGE_COMPLETE if the message in
  * progress is a response delimited by close, NEED_MORE if no message was in progress,
  * GIVE_UP if a message was cut short. */
@@ -91,6 +136,12 @@ enum ldtap_http_event ldtap_http_frame_close(struct ldtap_http_parser *parser);
  * connection's close. The caller may then feed any bytes of that length (sendfile: the
  * kernel copied them from a file, and reading them back would cost a syscall for nothing). */
 bool ldtap_http_counts_only(const struct ldtap_http_parser *parser, uint64_t length);
+
+/* True right after HEAD_COMPLETE when the message has no body: the next call would report
+ * MESSAGE_COMPLETE without consuming a byte. The caller may take the message as complete
+ * without making that call; it begins the parser again before the next message, as after
+ * MESSAGE_COMPLETE. */
+bool ldtap_http_head_ends_message(const struct ldtap_http_parser *parser);
 
 /* True when the parsed response is an interim 1xx (100 Continue): the request's final
  * response follows on the same exchange. 101 Switching Protocols is not interim: the

@@ -1,5 +1,6 @@
 /* libFuzzer harness for the HTTP/1.x framer: feeds the input to a request and a response
- * parser whole and in random pieces, checks invariants and that both feeds agree. */
+ * parser whole, in random pieces and whole through a head memo (that outlives the input, so
+ * heads of earlier inputs are recalled too), checks invariants and that all feeds agree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,7 @@ struct feed {
     bool connect;
     uint16_t head_capacity;
     bool stopped;
+    struct ldtap_http_head_memo *memo; /* NULL: framed without one */
     struct observation seen;
 };
 
@@ -132,7 +134,8 @@ static void feed_piece(struct feed *feed, const uint8_t *bytes, size_t length) {
     int calls_without_progress = 0;
     while (!feed->stopped) {
         size_t consumed = SIZE_MAX;
-        enum ldtap_http_event event = ldtap_http_frame(&feed->parser, bytes, length, &consumed);
+        enum ldtap_http_event event =
+            ldtap_http_frame_remembering(&feed->parser, bytes, length, &consumed, feed->memo);
         REQUIRE(consumed <= length);
         REQUIRE(event != LDTAP_HTTP_NEED_MORE || consumed == length);
         calls_without_progress = consumed == 0 ? calls_without_progress + 1 : 0;
@@ -179,18 +182,26 @@ static void check_direction(enum ldtap_http_direction direction, uint8_t options
                             const uint8_t *stream, size_t length) {
     static struct feed whole;
     static struct feed pieces;
-    struct feed *feeds[] = {&whole, &pieces};
-    for (int i = 0; i < 2; i++) {
+    static struct feed remembering;
+    static struct ldtap_http_head_memo memos[2];
+    struct feed *feeds[] = {&whole, &pieces, &remembering};
+    for (int i = 0; i < 3; i++) {
         feeds[i]->direction = direction;
         feeds[i]->no_body = options & 1;
         feeds[i]->connect = options & 2;
         feeds[i]->head_capacity = (options & 4) ? (uint16_t)(options * 2) % MAX_HEAD : MAX_HEAD;
     }
+    remembering.memo = &memos[direction];
     run(&whole, stream, length, 0);
     run(&pieces, stream, length, seed);
     /* A feed cut at MAX_EVENTS stops at a split-dependent place; compare only full runs. */
     if (whole.seen.event_count + 4 < MAX_EVENTS && pieces.seen.event_count + 4 < MAX_EVENTS) {
         REQUIRE(memcmp(&whole.seen, &pieces.seen, sizeof whole.seen) == 0);
+    }
+    /* Twice: the second run finds this input's own last head in the memo. */
+    for (int i = 0; i < 2; i++) {
+        run(&remembering, stream, length, 0);
+        REQUIRE(memcmp(&whole.seen, &remembering.seen, sizeof whole.seen) == 0);
     }
 }
 

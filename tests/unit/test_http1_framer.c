@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http1_fast_head.h"
 #include "http1_framer.h"
 
 enum { MAX_MESSAGES = 8, MAX_EVENTS = 64, HEAD_CAPACITY = 512 };
@@ -672,4 +673,112 @@ Test(http1_framer, calling_after_completion_without_begin_gives_up) {
     cr_assert_eq(ldtap_http_frame(&parser, bytes, 0, &consumed), LDTAP_HTTP_MESSAGE_COMPLETE);
     cr_assert_eq(ldtap_http_frame(&parser, bytes, 18, &consumed), LDTAP_HTTP_GIVE_UP);
     cr_assert_eq(ldtap_http_frame(&parser, NULL, 0, &consumed), LDTAP_HTTP_GIVE_UP);
+}
+
+/* The fast path's byte classes, against the definitions they were generated from. */
+Test(http1_framer, byte_classes_match_their_definitions) {
+    const char *separators = "\"(),/:;<=>?@[\\]{}";
+    for (int c = 0; c < 256; c++) {
+        bool visible = c > ' ' && c != 0x7f;
+        bool token = visible && c < 0x7f && strchr(separators, c) == NULL;
+        bool plain_target = visible && c != '?' && c != '#';
+        bool method = (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+        uint8_t classes = ldtap_http_byte_classes[c];
+        cr_assert_eq(ldtap_http_is_token_byte((uint8_t)c), token, "token 0x%02x", c);
+        cr_assert_eq((classes & LDTAP_HTTP_BYTE_PLAIN_TARGET) != 0, plain_target, "plain target 0x%02x", c);
+        cr_assert_eq((classes & LDTAP_HTTP_BYTE_TARGET) != 0, visible, "target 0x%02x", c);
+        cr_assert_eq((classes & LDTAP_HTTP_BYTE_METHOD) != 0, method, "method 0x%02x", c);
+    }
+}
+
+/* What nginx sends for a static file: one head, one body, the allow-listed copy. */
+Test(http1_framer, nginx_static_file_response) {
+    struct stream_result result = frame_everywhere(response(
+        "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Tue, 24 Nov 2026 22:11:00 GMT\r\n"
+        "Content-Type: text/html\r\nContent-Length: 5\r\nLast-Modified: Tue, 24 Nov 2026 22:11:00 GMT\r\n"
+        "Connection: keep-alive\r\nETag: \"6b060b74-264\"\r\nAccept-Ranges: bytes\r\n\r\nhello"));
+    cr_assert_str_eq(result.events, "BHC");
+    cr_assert_str_eq(result.messages[0].head, "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 5\r\n");
+    cr_assert_eq(result.messages[0].content_length, 5);
+    cr_assert_eq(result.messages[0].body_bytes, 5);
+    cr_assert_eq(result.messages[0].connection_close, 0);
+}
+
+/* Values with blanks and CRs around them, names in any case, a reason that trims away. */
+Test(http1_framer, values_are_trimmed_as_copied) {
+    struct stream_result result = frame_everywhere(request(
+        "GET /a?b HTTP/1.0\r\nHOST:\t h \t\r\nUser-Agent:\r\nCONNECTION:  Keep-Alive \r\n"
+        "content-type: a\rb\r\n\r\n"));
+    cr_assert_str_eq(result.events, "BHC");
+    cr_assert_str_eq(result.messages[0].head, "GET /a HTTP/1.0\r\nhost: h\r\nuser-agent:\r\ncontent-type: a\rb\r\n");
+    cr_assert_eq(result.messages[0].connection_close, 0, "HTTP/1.0 with keep-alive stays open");
+    struct stream_result reason = frame_everywhere(response("HTTP/1.1 204 \t \r\n\r\n"));
+    cr_assert_str_eq(reason.messages[0].head, "HTTP/1.1 204\r\n");
+}
+
+/* A head whose copy does not fit is cut as the state machine cuts it, whole or in pieces:
+ * here the reason is longer than the room before trimming, not after. */
+Test(http1_framer, copy_cut_by_the_untrimmed_length) {
+    char text[400];
+    snprintf(text, sizeof text, "HTTP/1.1 200 OK%-300s\r\nContent-Length: 0\r\n\r\n", "");
+    struct sample sample = response(text);
+    sample.head_capacity = 200;
+    struct stream_result result = frame_everywhere(sample);
+    cr_assert_str_eq(result.events, "BHC");
+    cr_assert(result.messages[0].truncated);
+    cr_assert_eq(result.messages[0].head_length, 200);
+}
+
+Test(http1_framer, head_ends_message_only_without_a_body) {
+    struct ldtap_http_parser parser;
+    uint8_t head[128];
+    size_t consumed;
+    const uint8_t *get = (const uint8_t *)"GET / HTTP/1.1\r\nHost: h\r\n\r\n";
+    ldtap_http_parser_begin(&parser, LDTAP_HTTP_REQUEST, false, head, sizeof head);
+    cr_assert_eq(ldtap_http_frame(&parser, get, 27, &consumed), LDTAP_HTTP_MESSAGE_BEGIN);
+    cr_assert_eq(ldtap_http_frame(&parser, get, 27, &consumed), LDTAP_HTTP_HEAD_COMPLETE);
+    cr_assert(ldtap_http_head_ends_message(&parser));
+    const uint8_t *ok = (const uint8_t *)"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    ldtap_http_parser_begin(&parser, LDTAP_HTTP_RESPONSE, false, head, sizeof head);
+    cr_assert_eq(ldtap_http_frame(&parser, ok, 40, &consumed), LDTAP_HTTP_MESSAGE_BEGIN);
+    cr_assert_eq(ldtap_http_frame(&parser, ok, 40, &consumed), LDTAP_HTTP_HEAD_COMPLETE);
+    cr_assert_not(ldtap_http_head_ends_message(&parser));
+}
+
+/* Frames `text` whole through `memo` and returns the head copy (NUL-terminated in `head`). */
+static enum ldtap_http_event frame_remembering(const char *text, struct ldtap_http_head_memo *memo, char *head,
+                                               size_t capacity, struct ldtap_http_parser *parser) {
+    size_t consumed;
+    ldtap_http_parser_begin(parser, LDTAP_HTTP_RESPONSE, false, (uint8_t *)head, (uint16_t)(capacity - 1));
+    const uint8_t *bytes = (const uint8_t *)text;
+    cr_assert_eq(ldtap_http_frame_remembering(parser, bytes, strlen(text), &consumed, memo), LDTAP_HTTP_MESSAGE_BEGIN);
+    enum ldtap_http_event event = ldtap_http_frame_remembering(parser, bytes, strlen(text), &consumed, memo);
+    head[parser->head.length] = '\0';
+    return event;
+}
+
+Test(http1_framer, a_repeated_head_is_recalled_and_a_changed_one_scanned) {
+    static struct ldtap_http_head_memo memo;
+    struct ldtap_http_parser parser;
+    char head[256];
+    const char *first = "HTTP/1.1 200 OK\r\nDate: Mon\r\nContent-Length: 7\r\ntraceparent: 00-ab\r\n\r\n";
+    cr_assert_eq(frame_remembering(first, &memo, head, sizeof head, &parser), LDTAP_HTTP_HEAD_COMPLETE);
+    cr_assert_eq(memo.raw_length, strlen(first), "a head framed whole is remembered");
+    /* Recalled: same result, from a buffer holding different bytes after the head. */
+    char again[128];
+    snprintf(again, sizeof again, "%sbody!!!", first);
+    memset(head, 'x', sizeof head);
+    cr_assert_eq(frame_remembering(again, &memo, head, sizeof head, &parser), LDTAP_HTTP_HEAD_COMPLETE);
+    cr_assert_str_eq(head, "HTTP/1.1 200 OK\r\ncontent-length: 7\r\ntraceparent: 00-ab\r\n");
+    cr_assert_eq(parser.content_length, 7);
+    cr_assert_str_eq(parser.traceparent, "00-ab");
+    /* One byte changed: scanned again, and remembered instead. */
+    const char *changed = "HTTP/1.1 200 OK\r\nDate: Tue\r\nContent-Length: 9\r\n\r\n";
+    cr_assert_eq(frame_remembering(changed, &memo, head, sizeof head, &parser), LDTAP_HTTP_HEAD_COMPLETE);
+    cr_assert_eq(parser.content_length, 9);
+    cr_assert_eq(parser.traceparent_length, 0);
+    cr_assert_eq(memo.raw_length, strlen(changed));
+    /* A smaller copy buffer than the memo was made for: not recalled (it might not fit). */
+    cr_assert_eq(frame_remembering(changed, &memo, head, 30, &parser), LDTAP_HTTP_HEAD_COMPLETE);
+    cr_assert(parser.head.truncated);
 }
