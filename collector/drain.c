@@ -80,6 +80,7 @@ struct ldtap_drain {
     uint64_t corrupt_rings;
     uint64_t retired_rollup_evictions;
     uint64_t records_taken; /* records read from rings, of any type: tells a busy pass */
+    bool finishing;         /* ldtap_drain_finish: read everything, whatever the queue says */
     struct ring_counters retired; /* sums over rings already removed */
     struct ldtap_ring_record *record;
     struct ldtap_span *span;
@@ -462,6 +463,20 @@ static void remove_ring_file(const struct ldtap_drain *drain, const struct ring_
     unlink(path);
 }
 
+/* The span queue is full: better to leave the records in the ring (it holds them safely,
+ * and a restarted collector reads them too) than to read them only to drop their spans.
+ * Up to half the ring: past that its producers would soon have to drop instead, and the
+ * metrics with them, so reading goes on and the queue counts what it cannot take. */
+static bool hold_back(const struct ldtap_drain *drain, struct ring_state *ring) {
+    if (drain->finishing || !drain->options.exporter || !ring->ledger ||
+        !ldtap_exporter_is_full(drain->options.exporter)) {
+        return false;
+    }
+    uint64_t data_size;
+    uint64_t backlog = ldtap_ledger_backlog_bytes(ring->ledger, &data_size);
+    return backlog < data_size / 2;
+}
+
 /* Returns false when the ring was retired (its state freed by the caller). */
 static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint64_t now) {
     /* Liveness first: a process found dead now wrote everything it ever will, so the
@@ -476,7 +491,7 @@ static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint6
         ring->status = RING_IGNORED;
         return true;
     }
-    for (int taken = 0; taken < RECORDS_PER_STEP; taken++) {
+    for (int taken = 0; taken < RECORDS_PER_STEP && !hold_back(drain, ring); taken++) {
         struct ldtap_claim claim;
         enum ldtap_ring_read_status status = ring_next(drain, ring, now, &claim);
         if (status == LDTAP_RING_READ_EMPTY) {
@@ -606,6 +621,7 @@ bool ldtap_drain_finish(struct ldtap_drain *drain, uint32_t grace_ms) {
     /* Rings of dead processes always reach empty (uncommitted records are skipped), but a
      * hostile ring could keep "committing": never wait past this. */
     uint64_t hard_deadline = deadline + 5000000000ull;
+    drain->finishing = true;
     for (;;) {
         ldtap_drain_step(drain);
         bool waiting_for_dead = false, waiting_for_live = false;

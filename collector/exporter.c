@@ -250,6 +250,13 @@ bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, struct ldtap_span *
     return true;
 }
 
+bool ldtap_exporter_is_full(struct ldtap_exporter *exporter) {
+    pthread_mutex_lock(&exporter->lock);
+    bool full = exporter->count >= exporter->capacity;
+    pthread_mutex_unlock(&exporter->lock);
+    return full;
+}
+
 /* Asks the thread to resolve everything enqueued so far by `deadline_ms` from now. With
  * several flushes at once the earliest deadline applies to all of them. */
 static uint64_t request_flush_locked(struct ldtap_exporter *exporter, uint32_t deadline_ms) {

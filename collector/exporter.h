@@ -46,6 +46,10 @@ struct ldtap_exporter *ldtap_exporter_start(const struct ldtap_exporter_config *
  * dropped and counted, and its claim settled. Never blocks on the network. */
 bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, struct ldtap_span *span);
 
+/* True when an enqueue now would find the queue full (the drain then leaves records in
+ * their rings, which are the bigger buffer, rather than drop them). */
+bool ldtap_exporter_is_full(struct ldtap_exporter *exporter);
+
 /* Exports what is queued, waiting at most `deadline_ms`; what is still unsent then is
  * counted as dropped. */
 void ldtap_exporter_flush(struct ldtap_exporter *exporter, uint32_t deadline_ms);

@@ -157,6 +157,19 @@ bool ldtap_ledger_is_empty(struct ldtap_ledger *ledger) {
     return empty;
 }
 
+uint64_t ldtap_ledger_backlog_bytes(struct ldtap_ledger *ledger, uint64_t *data_size) {
+    pthread_mutex_lock(&ledger->lock);
+    uint64_t backlog = 0;
+    *data_size = 0;
+    if (ledger->reader) {
+        /* head is the producers' (untrusted): a wrong value only changes when we read. */
+        backlog = __atomic_load_n(&ledger->reader->header->head, __ATOMIC_ACQUIRE) - ledger->reader->tail;
+        *data_size = ledger->reader->data_size;
+    }
+    pthread_mutex_unlock(&ledger->lock);
+    return backlog;
+}
+
 uint64_t ldtap_ledger_waived(struct ldtap_ledger *ledger) {
     pthread_mutex_lock(&ledger->lock);
     uint64_t waived = ledger->waived;

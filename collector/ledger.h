@@ -41,6 +41,9 @@ void ldtap_claim_settle(struct ldtap_claim *claim);
 bool ldtap_ledger_is_read(struct ldtap_ledger *ledger);
 bool ldtap_ledger_is_empty(struct ldtap_ledger *ledger);
 
+/* Bytes the ring holds that producers cannot use yet: read or not, not yet released. */
+uint64_t ldtap_ledger_backlog_bytes(struct ldtap_ledger *ledger, uint64_t *data_size);
+
 /* Claims that stopped pinning their record before they were settled (ring pressure). */
 uint64_t ldtap_ledger_waived(struct ldtap_ledger *ledger);
 

@@ -21,12 +21,12 @@ gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -pthread -o "$WORK/span_bur
 
 rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# run_outage NAME PHASES QUEUE ROUNDS: a receiver playing PHASES, `ldtap collect` with a span
-# queue of QUEUE, and ROUNDS processes of 2 x 50 exchanges (200 spans each) during the
-# outage. Leaves the receiver's files in $WORK/NAME-*, the collector's log in
+# run_outage NAME PHASES QUEUE ROUNDS [EXCHANGES]: a receiver playing PHASES, `ldtap collect`
+# with a span queue of QUEUE, and ROUNDS processes of 2 threads x EXCHANGES (default 50)
+# exchanges, two spans each, during the outage. Leaves the receiver's files in $WORK/NAME-*, the collector's log in
 # $WORK/NAME-collector.log, and sets MADE, PEAK_RSS_GROWTH_KIB.
 run_outage() {
-    local name=$1 phases=$2 queue=$3 rounds=$4
+    local name=$1 phases=$2 queue=$3 rounds=$4 exchanges=${5:-50}
     local rings="$WORK/$name-rings"
     mkdir -m 0700 "$rings"
     start_otlp_receiver RECEIVER_PID RECEIVER_PORT "$WORK/$name-received.jsonl" \
@@ -40,13 +40,13 @@ run_outage() {
     rss_before=$(rss_kib "$COLLECTOR_PID")
     for round in $(seq "$rounds"); do
         LD_PRELOAD="$BUILD/libldtap.so" LDTAP_RUN_DIR="$rings" LDTAP_HEAP_SAMPLE_BYTES=0 OTEL_SERVICE_NAME=burst \
-            "$WORK/span_burst" -t 2 50 >/dev/null || fail "$name: load round $round failed"
+            "$WORK/span_burst" -t 2 "$exchanges" >/dev/null || fail "$name: load round $round failed"
         local rss
         rss=$(rss_kib "$COLLECTOR_PID")
         [ "$rss" -gt "$peak" ] && peak=$rss
         sleep 0.3
     done
-    MADE=$((rounds * 200))
+    MADE=$((rounds * 2 * exchanges * 2))
     PEAK_RSS_GROWTH_KIB=$((peak - rss_before))
     # Recovery: wait until the phases ended and everything was either delivered or dropped.
     local deadline=$((SECONDS + 90))
@@ -91,8 +91,11 @@ for previous, following in zip(attempts, attempts[1:]):
 print("ok   - held: retries waited at least the backoff after each 503 and Retry-After after each 429")
 EOF
 
-# ---- 2. an outage longer than the queue ----
-run_outage overflow "closed:6000" 256 $((8 * SCALE))
+# ---- 2. an outage longer than queue and rings hold ----
+# A full queue leaves records in their rings until a ring is half full; one process making
+# 20,000 spans (about 8 MB of records in a 4 MiB ring) passes that, and from there what
+# the queue cannot take is dropped and counted.
+run_outage overflow "closed:6000" 256 1 $((5000 * SCALE))
 eval "$("$LDTAP_PYTHON" "$LDTAP_ROOT/tests/e2e/export_counts.py" "$WORK/overflow-received.jsonl")"
 reported=$(sed -n 's/^ldtap: .*; dropped: \([0-9]*\)$/\1/p' "$WORK/overflow-collector.log" | tail -n 1)
 echo "     made=$MADE delivered=$spans distinct=$unique_span_ids reported dropped=${reported:-none}"
@@ -102,6 +105,6 @@ check "none delivered twice" test "$spans" -eq "$unique_span_ids"
 check "nothing lost silently: delivered $spans + reported ${reported:-0} == made $MADE" \
     test $((spans + ${reported:-0})) -eq "$MADE"
 
-echo "RELIABILITY fault=\"backend refusing for 6 s; queue 256\" load=\"$((8 * SCALE)) processes, 200 spans each\"" \
+echo "RELIABILITY fault=\"backend refusing for 6 s; queue 256, 4 MiB ring\" load=\"1 process, $((20000 * SCALE)) spans\"" \
     "produced=$MADE delivered=$unique_span_ids dropped=${reported:-0} lost=$((MADE - unique_span_ids - ${reported:-0})) duplicated=$((spans - unique_span_ids))"
 finish_checks
