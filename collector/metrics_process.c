@@ -19,6 +19,7 @@ struct ldtap_metric_process {
     struct ldtap_resource *resource; /* one reference */
     struct ldtap_metric_service *service;
     bool alive, is_master, role_known;
+    bool rebased; /* the memory baseline was retaken once start-up was over (see below) */
     bool has_memory;
     uint64_t rss_first, rss_last;
     uint64_t start_unix_ns; /* 0 until /proc gave the uptime */
@@ -246,6 +247,14 @@ void ldtap_metrics_update_process(struct ldtap_metrics *metrics, const struct ld
     process->role_known = true;
     if (has_stats) {
         update_from_proc(metrics, process, &stats);
+        /* Start-up is no growth: a pre-fork master imports and configures before it forks
+         * its workers, and a worker warms up (lazy imports, caches) on its first requests.
+         * Growth is measured from the first sample after the first fork, or after the first
+         * request served, or every process would look like a leak. */
+        if (!process->rebased && (is_master || sample->busy_time_ns > 0)) {
+            process->rss_first = stats.rss_bytes;
+            process->rebased = true;
+        }
     }
     update_busy(metrics, process, sample, sampled_ns);
     update_heap(metrics, process, sample);

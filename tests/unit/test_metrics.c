@@ -437,14 +437,15 @@ static void report_service(void *context, const struct ldtap_service_report *rep
 Test(metrics, report_keeps_first_and_last_rss) {
     struct ldtap_metrics *metrics = ldtap_metrics_create(1000);
     struct ldtap_resource *own = process_resource("shop", getpid());
-    struct ldtap_process_sample sample = sample_of(own, getpid(), getppid(), 0, 1000000000ull);
+    /* Already serving (busy): the memory baseline is taken here, after warm-up. */
+    struct ldtap_process_sample sample = sample_of(own, getpid(), getppid(), 100000000ull, 1000000000ull);
     ldtap_metrics_update_process(metrics, &sample, true);
     /* 32 MiB more, touched so that it is resident. */
     size_t size = 32u << 20;
     char *block = malloc(size);
     memset(block, 1, size);
     __asm__ volatile("" : : "r"(block) : "memory"); /* the stores must happen */
-    sample = sample_of(own, getpid(), getppid(), 900000000ull, 2000000000ull);
+    sample = sample_of(own, getpid(), getppid(), 1000000000ull, 2000000000ull);
     ldtap_metrics_update_process(metrics, &sample, true);
     struct report_capture capture = {0};
     struct ldtap_metrics_report_visitor visitor = {report_process, report_service, &capture};
@@ -458,4 +459,41 @@ Test(metrics, report_keeps_first_and_last_rss) {
     free(block);
     ldtap_resource_release(own);
     ldtap_metrics_free(metrics);
+}
+
+static void keep_report_of_self(void *context, const struct ldtap_process_report *report) {
+    if (report->pid == getpid()) *(struct ldtap_process_report *)context = *report;
+}
+
+Test(metrics, a_master_memory_baseline_starts_when_it_has_workers) {
+    struct ldtap_metrics *metrics = ldtap_metrics_create(1000);
+    int self = getpid();
+    struct ldtap_resource *own = process_resource("shop", self);
+    struct ldtap_resource *child = process_resource("shop", 999998);
+    uint64_t second = 1000000000ull;
+    struct ldtap_process_sample parent_sample = sample_of(own, self, getppid(), 0, 10 * second);
+    ldtap_metrics_update_process(metrics, &parent_sample, true);
+    /* Start-up before the fork: 64 MiB touched, as an app import would. */
+    size_t start_up = 64u << 20;
+    char *imported = malloc(start_up);
+    cr_assert_not_null(imported);
+    memset(imported, 1, start_up);
+    struct ldtap_process_sample child_sample = sample_of(child, 999998, self, 0, 11 * second);
+    ldtap_metrics_update_process(metrics, &child_sample, true);
+    parent_sample = sample_of(own, self, getppid(), 0, 11 * second);
+    ldtap_metrics_update_process(metrics, &parent_sample, true);
+
+    struct ldtap_process_report report = {0};
+    struct ldtap_metrics_report_visitor visitor = {keep_report_of_self, NULL, &report};
+    ldtap_metrics_report(metrics, &visitor);
+    cr_assert(report.is_master);
+    cr_assert(report.has_memory);
+    cr_assert_geq(report.rss_first_bytes + (1u << 20), report.rss_last_bytes,
+                  "the start-up before the fork is no growth: first %llu, last %llu",
+                  (unsigned long long)report.rss_first_bytes, (unsigned long long)report.rss_last_bytes);
+    cr_assert_gt(report.rss_first_bytes, start_up, "the baseline includes the start-up");
+    free(imported);
+    ldtap_metrics_free(metrics);
+    ldtap_resource_release(own);
+    ldtap_resource_release(child);
 }
