@@ -51,7 +51,9 @@ run_gunicorn() {
         sleep 0.2
     done
     [ "$workers" -ge 2 ] || { echo "  FAIL $mode: gunicorn started $workers worker(s), not 2"; FAILED=1; }
-    sleep 0.5
+    # A forked worker still imports the app before it accepts: on a loaded machine that
+    # takes longer than the 20 requests take to serve on one worker.
+    sleep 2
 
     local base="http://127.0.0.1:$port" transfers=() n
     for n in $(seq 1 "$ORDER_REQUESTS"); do
