@@ -16,17 +16,6 @@ clear_otel_environment
 unset XDG_RUNTIME_DIR
 T=$LDTAP_TMP
 
-FAILURES=0
-pass() { echo "ok   - $1"; }
-fail() {
-    echo "FAIL - $1"
-    FAILURES=$((FAILURES + 1))
-}
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
 
 SHIM=$BUILD/libldtap.so
 CFLAGS=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2)

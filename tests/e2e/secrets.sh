@@ -17,17 +17,6 @@ make_temp_dir
 clear_otel_environment
 T=$LDTAP_TMP
 
-FAILURES=0
-pass() { echo "ok   - $1"; }
-fail() {
-    echo "FAIL - $1"
-    FAILURES=$((FAILURES + 1))
-}
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
 
 # ---- secrets: fresh random values, passed to the app through its environment ----
 SECRET_NAMES=(IN_AUTHORIZATION IN_COOKIE IN_API_KEY IN_QUERY IN_BODY SQLITE POSTGRES PG_LOGIN

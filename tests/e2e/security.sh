@@ -13,17 +13,6 @@ make_temp_dir
 clear_otel_environment
 unset XDG_RUNTIME_DIR
 
-FAILURES=0
-pass() { echo "ok   - $1"; }
-fail() {
-    echo "FAIL - $1"
-    FAILURES=$((FAILURES + 1))
-}
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass "$name"; else fail "$name"; fi
-}
 skip() { echo "skip - $1"; }
 
 T=$LDTAP_TMP
