@@ -21,9 +21,11 @@
 /* Error spans held back for a report that may follow; past this the oldest goes on. */
 #define LDTAP_EXCEPTION_JOIN_MAX_HELD 64
 /* How long an error span is held: a report follows its span within one write or two, the
- * parts of a chained traceback follow each other as closely. The shim ties a report
- * written after the response to it only within half this time (shim/log.c). */
-#define LDTAP_EXCEPTION_JOIN_HOLD_NS (1000ull * 1000000)
+ * parts of a chained traceback follow each other as closely; but an exception group's
+ * block may only end at the thread's next write, and a loaded machine delays both. The
+ * shim ties a report written after the response to it only within 0.5 s (shim/log.c):
+ * the hold leaves the collector ample time to read what the shim wrote by then. */
+#define LDTAP_EXCEPTION_JOIN_HOLD_NS (3000ull * 1000000)
 
 /* Where held spans go when released: the rest of the drain pipeline (sampling, export).
  * `record_flags` are the span record's LDTAP_SPAN_FLAG_* bits, kept for the sampler. */

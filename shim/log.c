@@ -29,8 +29,8 @@
 #define LINE_INTERVAL_NS (1000000000ull / LDTAP_LOG_LINES_PER_SECOND)
 #define LINE_BURST 200ull
 /* How long after a request finished a traceback may still be its report (see
- * request_context). Half the collector's hold of an error span waiting for its report
- * (LDTAP_EXCEPTION_JOIN_HOLD_NS, 1 s), so a report tied here still finds its span held. */
+ * request_context). Well within the collector's hold of an error span waiting for its
+ * report (LDTAP_EXCEPTION_JOIN_HOLD_NS, 3 s), so a report tied here still finds its span. */
 #define ANSWERED_WINDOW_NS (500ull * 1000000)
 
 struct log_stream {
