@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "buffer.h"
 #include "config.h"
 #include "top_view.h"
@@ -87,11 +88,7 @@ static void enter_terminal(void) {
     (void)ignored;
 }
 
-static double monotonic_seconds(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
-}
+static double monotonic_seconds(void) { return (double)ldtap_monotonic_ns() / 1e9; }
 
 static size_t collect_body(char *data, size_t size, size_t count, void *context) {
     struct ldtap_buffer *body = context;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "shared_directory.h"
 
 #define RING_EVENTS (IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE)
@@ -56,12 +57,6 @@ struct ldtap_discovery {
     size_t pending_count;
     struct pending_ring pending[MAX_PENDING_RINGS];
 };
-
-static uint64_t monotonic_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
 
 static bool ring_name(const char *name) {
     size_t length = strlen(name);
@@ -148,7 +143,7 @@ static void report_new(struct ldtap_discovery *discovery, const struct user_subd
     }
     if (discovery->pending_count < MAX_PENDING_RINGS && strlen(name) < sizeof discovery->pending[0].name) {
         struct pending_ring *pending = &discovery->pending[discovery->pending_count++];
-        pending->until_ns = monotonic_ns() + PENDING_NS;
+        pending->until_ns = ldtap_monotonic_ns() + PENDING_NS;
         snprintf(pending->subdirectory, sizeof pending->subdirectory, "%s", subdirectory->name);
         snprintf(pending->name, sizeof pending->name, "%s", name);
     }
@@ -275,7 +270,7 @@ static void handle_event(struct ldtap_discovery *discovery, const struct inotify
 
 /* Reports the rings still pending; forgets those whose time is up or that are gone. */
 static void report_pending(struct ldtap_discovery *discovery, ldtap_ring_found found, void *context) {
-    uint64_t now = monotonic_ns();
+    uint64_t now = ldtap_monotonic_ns();
     for (size_t i = 0; i < discovery->pending_count;) {
         const struct pending_ring *pending = &discovery->pending[i];
         const struct user_subdirectory *subdirectory = NULL;

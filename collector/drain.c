@@ -10,18 +10,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "db_rollup.h"
-#include "decode_db.h"
 #include "decode_crash.h"
+#include "decode_db.h"
 #include "decode_http.h"
 #include "decode_log.h"
 #include "discovery.h"
 #include "exception_join.h"
-#include "traceback.h"
 #include "ldtap_ring.h"
 #include "ledger.h"
 #include "ring_guard.h"
 #include "ring_owner.h"
+#include "traceback.h"
 
 /* Bounds one ring's share of a step so that a busy ring cannot starve the others. */
 #define RECORDS_PER_STEP 4096
@@ -46,9 +47,9 @@ struct ring_state {
     char name[NAME_MAX + 1];
     enum ring_status status;
     struct ldtap_ring_reader reader;
-    struct ldtap_ledger *ledger; /* owns `reader` once attached; NULL: out of memory, no pins */
-    int guard_slot;              /* ring_guard.h slot of the mapping; -1: none */
-    bool all_read; /* the process is gone and every record it wrote has been read */
+    struct ldtap_ledger *ledger;     /* owns `reader` while attached */
+    int guard_slot;                  /* ring_guard.h slot of the mapping; -1: none */
+    bool all_read;                   /* the process is gone and every record it wrote has been read */
     struct ldtap_resource *resource; /* one reference, held while attached */
     char service_name[LDTAP_NAME_BYTES * 2];
     int32_t pid;
@@ -56,8 +57,8 @@ struct ring_state {
     bool process_gone; /* sticky: a pid that died never comes back as the same process */
     uint64_t first_seen_ns;
     uint64_t last_metrics_ns;
-    bool reported_gone; /* the metric store was told the process ended */
-    struct ldtap_db_rollup *db_rollup; /* per-request query rollups; NULL if out of memory */
+    bool reported_gone;                      /* the metric store was told the process ended */
+    struct ldtap_db_rollup *db_rollup;       /* per-request query rollups; NULL if out of memory */
     struct ldtap_heap_process *heap_process; /* owned by options.heap; NULL: no heap profiling */
     struct ldtap_exception_join *join;       /* tracebacks and crashes to server spans; NULL: OOM */
     /* The type the summary counted for the last traceback: a chain's next part replaces it. */
@@ -79,8 +80,8 @@ struct ldtap_drain {
     uint64_t undecodable;
     uint64_t corrupt_rings;
     uint64_t retired_rollup_evictions;
-    uint64_t records_taken; /* records read from rings, of any type: tells a busy pass */
-    bool finishing;         /* ldtap_drain_finish: read everything, whatever the queue says */
+    uint64_t records_taken;       /* records read from rings, of any type: tells a busy pass */
+    bool finishing;               /* ldtap_drain_finish: read everything, whatever the queue says */
     struct ring_counters retired; /* sums over rings already removed */
     struct ldtap_ring_record *record;
     struct ldtap_span *span;
@@ -89,12 +90,6 @@ struct ldtap_drain {
     struct ldtap_traceback *traceback;
     struct ldtap_crash *crash;
 };
-
-static uint64_t monotonic_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
 
 /* Whether `pid` still runs and is the process that created the ring: field 22 of
  * /proc/<pid>/stat (start time in clock ticks) tells a reused pid; a zombie has exited. */
@@ -147,32 +142,9 @@ static void read_counters(struct ring_state *ring) {
     ldtap_heap_set_sample_interval(ring->heap_process, header->heap_sample_interval);
 }
 
-/* The ring through its ledger, or directly when the ledger could not be allocated. */
-static enum ldtap_ring_read_status ring_next(struct ldtap_drain *drain, struct ring_state *ring, uint64_t now,
-                                             struct ldtap_claim *claim) {
-    if (ring->ledger) {
-        return ldtap_ledger_next(ring->ledger, drain->record, !ring->process_gone, now, claim);
-    }
-    *claim = (struct ldtap_claim){0};
-    return ldtap_ring_reader_next(&ring->reader, drain->record, !ring->process_gone, now);
-}
-
-static bool ring_is_read(struct ring_state *ring) {
-    return ring->ledger ? ldtap_ledger_is_read(ring->ledger) : ldtap_ring_reader_is_read(&ring->reader);
-}
-
-/* Read, and every claim settled: nothing in it is owed to a backend any more. */
-static bool ring_is_empty(struct ring_state *ring) {
-    return ring->ledger ? ldtap_ledger_is_empty(ring->ledger) : ldtap_ring_reader_is_empty(&ring->reader);
-}
-
 static void close_reader(struct ring_state *ring) {
-    if (ring->ledger) {
-        ldtap_ledger_close(ring->ledger); /* closes the reader */
-        ring->ledger = NULL;
-    } else {
-        ldtap_ring_reader_close(&ring->reader);
-    }
+    ldtap_ledger_close(ring->ledger); /* closes the reader */
+    ring->ledger = NULL;
     ldtap_ring_guard_remove(ring->guard_slot); /* after the unmapping: no access is left */
     ring->guard_slot = -1;
 }
@@ -198,12 +170,15 @@ static void attach(struct ldtap_drain *drain, struct ring_state *ring, uint64_t 
     struct ldtap_ring_header header;
     memcpy(&header, ring->reader.header, sizeof header);
     ring->resource = ldtap_resource_build(&header, &drain->options.resource_defaults);
-    if (!ring->resource) {
+    ring->ledger = ring->resource ? ldtap_ledger_new(&ring->reader) : NULL;
+    if (!ring->ledger) {
+        ldtap_resource_release(ring->resource);
+        ring->resource = NULL;
         ldtap_ring_reader_close(&ring->reader);
         return; /* out of memory: try again on the next step */
     }
-    snprintf(ring->service_name, sizeof ring->service_name, "%s", ldtap_resource_service_name(ring->resource));
-    ring->ledger = ldtap_ledger_new(&ring->reader);
+    snprintf(ring->service_name, sizeof ring->service_name, "%s",
+             ldtap_resource_service_name(ring->resource));
     ring->guard_slot = ldtap_ring_guard_add(ring->reader.header, ring->reader.mapping_size);
     ring->pid = header.pid;
     ring->process_start_ticks = header.process_start_ticks;
@@ -240,7 +215,7 @@ static void ring_found(const char *name, uid_t owner, void *context) {
     strcpy(ring->name, name);
     ring->reader.fd = -1;
     ring->guard_slot = -1;
-    ring->first_seen_ns = monotonic_ns();
+    ring->first_seen_ns = ldtap_monotonic_ns();
     ring->db_rollup = ldtap_db_rollup_new();
     ring->join = ldtap_exception_join_new();
     ring->next = drain->rings;
@@ -248,23 +223,24 @@ static void ring_found(const char *name, uid_t owner, void *context) {
 }
 
 /* Decodes by record type into drain->span; a database span also fills `statement`. */
-static bool decode_record(struct ldtap_drain *drain, struct ring_state *ring, struct ldtap_db_statement *statement) {
+static bool decode_record(struct ldtap_drain *drain, struct ring_state *ring,
+                          struct ldtap_db_statement *statement) {
     const struct ldtap_ring_record *record = drain->record;
     if (record->payload_length < sizeof(struct ldtap_span_common)) {
         return false;
     }
     if (record->type == LDTAP_RECORD_DB_SPAN) {
-        return ldtap_decode_db_span(record->payload, record->payload_length, &drain->options.database, drain->span,
-                                    statement);
+        return ldtap_decode_db_span(record->payload, record->payload_length, &drain->options.database,
+                                    drain->span, statement);
     }
     return record->type == LDTAP_RECORD_HTTP_SPAN &&
-           ldtap_decode_http_span(record->payload, record->payload_length, drain->options.routes, ring->service_name,
-                                  drain->span);
+           ldtap_decode_http_span(record->payload, record->payload_length, drain->options.routes,
+                                  ring->service_name, drain->span);
 }
 
 static bool is_heap_record(uint32_t type) {
-    return type == LDTAP_RECORD_MODULE_MAP || type == LDTAP_RECORD_HEAP_STACK || type == LDTAP_RECORD_HEAP_SAMPLE ||
-           type == LDTAP_RECORD_HEAP_FREE;
+    return type == LDTAP_RECORD_MODULE_MAP || type == LDTAP_RECORD_HEAP_STACK ||
+           type == LDTAP_RECORD_HEAP_SAMPLE || type == LDTAP_RECORD_HEAP_FREE;
 }
 
 /* What follows metrics for every span (ldtap_span_sink): sampling, then the exporter. The
@@ -284,18 +260,14 @@ static void export_span(void *context, struct ldtap_span *span, uint16_t record_
     }
 }
 
-static uint64_t realtime_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
-
 /* A line or traceback: a traceback inside a request becomes that span's exception event;
  * every record becomes a log entry for the logs exporter. */
-static bool handle_log(struct ldtap_drain *drain, struct ring_state *ring, struct ldtap_claim *claim) {
+static bool handle_log(struct ldtap_drain *drain, struct ring_state *ring, struct ldtap_claim *claim,
+                       uint64_t now) {
     const struct ldtap_ring_record *record = drain->record;
     struct ldtap_log_entry *entry = drain->log_entry;
-    if (!ldtap_decode_log(record->payload, record->payload_length, realtime_ns(), entry, drain->traceback)) {
+    if (!ldtap_decode_log(record->payload, record->payload_length, ldtap_realtime_ns(), entry,
+                          drain->traceback)) {
         return false;
     }
     entry->resource = ring->resource;
@@ -307,18 +279,20 @@ static bool handle_log(struct ldtap_drain *drain, struct ring_state *ring, struc
         const struct ldtap_attribute *message = ldtap_log_entry_find(entry, "exception.message");
         const char *type_text = ldtap_log_entry_string(entry, type);
         /* A chain's later part: the summary counts the exception that propagated, once. */
-        if (ring->last_exception_type_length && ldtap_traceback_starts_chained(entry->text, entry->body_length)) {
-            ldtap_summary_retract_exception(drain->options.summary, ring->service_name, ring->last_exception_type,
-                                            ring->last_exception_type_length);
+        if (ring->last_exception_type_length &&
+            ldtap_traceback_starts_chained(entry->text, entry->body_length)) {
+            ldtap_summary_retract_exception(drain->options.summary, ring->service_name,
+                                            ring->last_exception_type, ring->last_exception_type_length);
         }
-        ldtap_summary_add_exception(drain->options.summary, ring->service_name, type_text, type->string_length,
+        ldtap_summary_add_exception(drain->options.summary, ring->service_name, type_text,
+                                    type->string_length,
                                     message ? ldtap_log_entry_string(entry, message) : "",
                                     message ? message->string_length : 0, NULL, 0);
         ring->last_exception_type_length = type->string_length < sizeof ring->last_exception_type
                                                ? type->string_length
                                                : sizeof ring->last_exception_type;
         memcpy(ring->last_exception_type, type_text, ring->last_exception_type_length);
-        ldtap_exception_join_report(ring->join, entry->span_id, events, monotonic_ns());
+        ldtap_exception_join_report(ring->join, entry->span_id, events, now);
     }
     if (drain->options.log_exporter) {
         /* Takes the claim; a full queue counts its own drops. */
@@ -330,7 +304,7 @@ static bool handle_log(struct ldtap_drain *drain, struct ring_state *ring, struc
 }
 
 /* A fatal signal: its symbolized stack goes to the crashed request's span and the summary. */
-static bool handle_crash(struct ldtap_drain *drain, struct ring_state *ring) {
+static bool handle_crash(struct ldtap_drain *drain, struct ring_state *ring, uint64_t now) {
     const struct ldtap_ring_record *record = drain->record;
     struct ldtap_crash *crash = drain->crash;
     if (!ldtap_decode_crash(record->payload, record->payload_length, crash)) {
@@ -343,24 +317,25 @@ static bool handle_crash(struct ldtap_drain *drain, struct ring_state *ring) {
     size_t stack_length = ldtap_crash_stacktrace(crash, symbols, 5, stack, sizeof stack);
     ldtap_summary_add_exception(drain->options.summary, ring->service_name, name, strlen(name), message,
                                 message_length, stack, stack_length);
-    ldtap_exception_join_report(ring->join, crash->record.span_id, ldtap_crash_events(crash, symbols),
-                                monotonic_ns());
+    ldtap_exception_join_report(ring->join, crash->record.span_id, ldtap_crash_events(crash, symbols), now);
     return true;
 }
 
 /* `claim` pins the record in the ring: it moves to the span or log entry made from the
  * record, or, for a record that goes nowhere else, is settled here (see handle_record). */
-static void handle_record_claimed(struct ldtap_drain *drain, struct ring_state *ring, struct ldtap_claim *claim) {
+static void handle_record_claimed(struct ldtap_drain *drain, struct ring_state *ring,
+                                  struct ldtap_claim *claim, uint64_t now) {
     const struct ldtap_ring_record *record = drain->record;
     if (record->type == LDTAP_RECORD_LOG || record->type == LDTAP_RECORD_CRASH) {
-        bool valid = record->type == LDTAP_RECORD_LOG ? handle_log(drain, ring, claim) : handle_crash(drain, ring);
+        bool valid = record->type == LDTAP_RECORD_LOG ? handle_log(drain, ring, claim, now)
+                                                      : handle_crash(drain, ring, now);
         drain->undecodable += !valid;
         return;
     }
     if (is_heap_record(record->type)) {
-        bool valid = !drain->options.heap || ldtap_heap_handle_record(drain->options.heap, ring->heap_process,
-                                                                       record->type, record->payload,
-                                                                       record->payload_length);
+        bool valid = !drain->options.heap ||
+                     ldtap_heap_handle_record(drain->options.heap, ring->heap_process, record->type,
+                                              record->payload, record->payload_length);
         drain->undecodable += !valid;
         return;
     }
@@ -374,27 +349,29 @@ static void handle_record_claimed(struct ldtap_drain *drain, struct ring_state *
     }
     drain->decoded++;
     /* Before anything reads the span: a server span gets its requests' query rollup. */
-    ldtap_db_rollup_observe(ring->db_rollup, span, monotonic_ns());
+    ldtap_db_rollup_observe(ring->db_rollup, span, now);
     if (record->type == LDTAP_RECORD_DB_SPAN) {
-        ldtap_summary_add_statement(drain->options.summary, statement.text, span->end_time_ns - span->start_time_ns,
-                                    statement.slow);
+        ldtap_summary_add_statement(drain->options.summary, statement.text,
+                                    span->end_time_ns - span->start_time_ns, statement.slow);
     }
     ldtap_summary_add_span(drain->options.summary, ring->service_name, span);
-    ldtap_metrics_add_span(drain->options.metrics, ring->service_name, span); /* before sampling: exact counts */
+    ldtap_metrics_add_span(drain->options.metrics, ring->service_name,
+                           span); /* before sampling: exact counts */
     struct ldtap_span_common common;
     memcpy(&common, record->payload, sizeof common);
     span->claim = *claim; /* moves with the span: into the join or the exporter */
     *claim = (struct ldtap_claim){0};
     /* An error server span may wait in the join for its traceback; the rest go on now. */
-    if (!ldtap_exception_join_span(ring->join, span, common.flags, monotonic_ns(), export_span, drain)) {
+    if (!ldtap_exception_join_span(ring->join, span, common.flags, now, export_span, drain)) {
         export_span(drain, span, common.flags);
     }
     ldtap_span_events_release(span->events); /* the exporter and the join took their own */
     span->events = NULL;
 }
 
-static void handle_record(struct ldtap_drain *drain, struct ring_state *ring, struct ldtap_claim claim) {
-    handle_record_claimed(drain, ring, &claim);
+static void handle_record(struct ldtap_drain *drain, struct ring_state *ring, struct ldtap_claim claim,
+                          uint64_t now) {
+    handle_record_claimed(drain, ring, &claim, now);
     ldtap_claim_settle(&claim); /* still here: nothing made of the record needs delivering */
 }
 
@@ -403,7 +380,7 @@ static void sample_process(struct ldtap_drain *drain, struct ring_state *ring, b
     /* Plain numbers from a hostile mapping, read without ordering: a torn busy period
      * costs one noisy sample of a fraction, never a wrong access. */
     const volatile struct ldtap_ring_header *header = ring->reader.header;
-    uint64_t now = monotonic_ns();
+    uint64_t now = ldtap_monotonic_ns();
     int64_t in_flight = header->in_flight_requests;
     uint64_t busy = header->busy_time_ns, busy_since = header->busy_since_ns;
     if (in_flight > 0 && busy_since != 0 && now > busy_since) {
@@ -468,8 +445,7 @@ static void remove_ring_file(const struct ldtap_drain *drain, const struct ring_
  * Up to half the ring: past that its producers would soon have to drop instead, and the
  * metrics with them, so reading goes on and the queue counts what it cannot take. */
 static bool hold_back(const struct ldtap_drain *drain, struct ring_state *ring) {
-    if (drain->finishing || !drain->options.exporter || !ring->ledger ||
-        !ldtap_exporter_is_full(drain->options.exporter)) {
+    if (drain->finishing || !drain->options.exporter || !ldtap_exporter_is_full(drain->options.exporter)) {
         return false;
     }
     uint64_t data_size;
@@ -493,7 +469,8 @@ static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint6
     }
     for (int taken = 0; taken < RECORDS_PER_STEP && !hold_back(drain, ring); taken++) {
         struct ldtap_claim claim;
-        enum ldtap_ring_read_status status = ring_next(drain, ring, now, &claim);
+        enum ldtap_ring_read_status status =
+            ldtap_ledger_next(ring->ledger, drain->record, !ring->process_gone, now, &claim);
         if (status == LDTAP_RING_READ_EMPTY) {
             break;
         }
@@ -507,7 +484,7 @@ static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint6
         }
         if (status == LDTAP_RING_READ_RECORD) {
             drain->records_taken++;
-            handle_record(drain, ring, claim);
+            handle_record(drain, ring, claim, now);
         }
     }
     read_counters(ring);
@@ -515,12 +492,13 @@ static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint6
     if (drain->options.metrics && ring->process_gone && !ring->reported_gone) {
         sample_process(drain, ring, false);
         ring->reported_gone = true;
-    } else if (drain->options.metrics && !ring->process_gone && now - ring->last_metrics_ns >= METRICS_INTERVAL_NS) {
+    } else if (drain->options.metrics && !ring->process_gone &&
+               now - ring->last_metrics_ns >= METRICS_INTERVAL_NS) {
         sample_process(drain, ring, true);
         ring->last_metrics_ns = now;
     }
     if (!ring->all_read) {
-        if (!ring->process_gone || !ring_is_read(ring)) {
+        if (!ring->process_gone || !ldtap_ledger_is_read(ring->ledger)) {
             return true;
         }
         ring->all_read = true;
@@ -531,7 +509,7 @@ static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint6
         }
     }
     /* The file goes once the exporters have settled every record in it. */
-    if (!ring_is_empty(ring)) {
+    if (!ldtap_ledger_is_empty(ring->ledger)) {
         return true;
     }
     remove_ring_file(drain, ring);
@@ -548,7 +526,7 @@ static void retire(struct ldtap_drain *drain, struct ring_state *ring) {
         /* At exit, after the exporters stopped: a ring whose records are all settled is
          * done with; one still owed (a live process, or spans the exporters could not
          * deliver in time) stays for the next collector. */
-        if (ring->all_read && ring_is_empty(ring)) {
+        if (ring->all_read && ldtap_ledger_is_empty(ring->ledger)) {
             remove_ring_file(drain, ring);
         }
         close_reader(ring);
@@ -562,7 +540,7 @@ static void retire(struct ldtap_drain *drain, struct ring_state *ring) {
 }
 
 size_t ldtap_drain_step(struct ldtap_drain *drain) {
-    uint64_t now = monotonic_ns();
+    uint64_t now = ldtap_monotonic_ns();
     uint64_t taken_before = drain->records_taken;
     ldtap_discovery_poll(drain->discovery, ring_found, drain);
     if (now - drain->last_scan_ns >= RESCAN_INTERVAL_NS) {
@@ -592,11 +570,14 @@ size_t ldtap_drain_step(struct ldtap_drain *drain) {
     return (size_t)(drain->records_taken - taken_before);
 }
 
-struct ldtap_drain *ldtap_drain_create(const struct ldtap_drain_options *options, char *error, size_t error_size) {
+struct ldtap_drain *ldtap_drain_create(const struct ldtap_drain_options *options, char *error,
+                                       size_t error_size) {
     struct ldtap_drain *drain = calloc(1, sizeof *drain);
-    if (!drain || !(drain->record = malloc(sizeof *drain->record)) || !(drain->span = malloc(sizeof *drain->span)) ||
+    if (!drain || !(drain->record = malloc(sizeof *drain->record)) ||
+        !(drain->span = malloc(sizeof *drain->span)) ||
         !(drain->log_entry = malloc(sizeof *drain->log_entry)) ||
-        !(drain->traceback = malloc(sizeof *drain->traceback)) || !(drain->crash = malloc(sizeof *drain->crash))) {
+        !(drain->traceback = malloc(sizeof *drain->traceback)) ||
+        !(drain->crash = malloc(sizeof *drain->crash))) {
         snprintf(error, error_size, "out of memory");
         ldtap_drain_destroy(drain);
         return NULL;
@@ -609,15 +590,17 @@ struct ldtap_drain *ldtap_drain_create(const struct ldtap_drain_options *options
         ldtap_drain_destroy(drain);
         return NULL;
     }
-    drain->last_scan_ns = monotonic_ns();
+    drain->last_scan_ns = ldtap_monotonic_ns();
     ldtap_discovery_scan(drain->discovery, ring_found, drain);
     return drain;
 }
 
-int ldtap_drain_poll_fd(const struct ldtap_drain *drain) { return ldtap_discovery_fd(drain->discovery); }
+int ldtap_drain_poll_fd(const struct ldtap_drain *drain) {
+    return ldtap_discovery_fd(drain->discovery);
+}
 
 bool ldtap_drain_finish(struct ldtap_drain *drain, uint32_t grace_ms) {
-    uint64_t deadline = monotonic_ns() + (uint64_t)grace_ms * 1000000ull;
+    uint64_t deadline = ldtap_monotonic_ns() + (uint64_t)grace_ms * 1000000ull;
     /* Rings of dead processes always reach empty (uncommitted records are skipped), but a
      * hostile ring could keep "committing": never wait past this. */
     uint64_t hard_deadline = deadline + 5000000000ull;
@@ -633,7 +616,7 @@ bool ldtap_drain_finish(struct ldtap_drain *drain, uint32_t grace_ms) {
             }
         }
         bool done = !waiting_for_dead && !waiting_for_live;
-        uint64_t now = monotonic_ns();
+        uint64_t now = ldtap_monotonic_ns();
         if (done || (!waiting_for_dead && now >= deadline) || now >= hard_deadline) {
             /* Live processes' held spans go out now: the exporter stops after this. */
             for (struct ring_state *ring = drain->rings; ring; ring = ring->next) {

@@ -14,12 +14,6 @@
 #define RETRY_MIN_DELAY_MS 100u
 #define MESSAGE_BYTES 256
 
-uint64_t ldtap_monotonic_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
-
 bool ldtap_monotonic_cond_init(pthread_cond_t *condition) {
     pthread_condattr_t attributes;
     if (pthread_condattr_init(&attributes) != 0) {

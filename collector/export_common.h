@@ -9,11 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "export_transport.h"
 
 #define LDTAP_NS_PER_MS 1000000ull
 
-uint64_t ldtap_monotonic_ns(void);
 /* A condition variable whose timed waits use CLOCK_MONOTONIC, so a wall-clock step cannot
  * stall an exporter. False on failure. */
 bool ldtap_monotonic_cond_init(pthread_cond_t *condition);

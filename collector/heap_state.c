@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "clock.h"
 #include "buffer.h"
 #include "flamegraph.h"
 #include "heap_profile.h"
@@ -50,12 +51,6 @@ struct ldtap_heap {
     struct ldtap_heap_stack stack;    /* decode scratch: large, so not on the stack */
     struct ldtap_module_map module_map;
 };
-
-static uint64_t realtime_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
 
 struct ldtap_heap *ldtap_heap_new(const struct ldtap_heap_options *options) {
     struct ldtap_heap *heap = calloc(1, sizeof *heap);
@@ -114,7 +109,7 @@ struct ldtap_heap_process *ldtap_heap_attach(struct ldtap_heap *heap, int32_t pi
     process->parent_pid = parent_pid;
     process->start_ticks = start_ticks;
     snprintf(process->service_name, sizeof process->service_name, "%s", service_name ? service_name : "");
-    process->attached_realtime_ns = realtime_ns();
+    process->attached_realtime_ns = ldtap_realtime_ns();
     ldtap_heap_profile_init(&process->profile);
     process->next = heap->processes;
     heap->processes = process;
@@ -228,7 +223,7 @@ static void write_files(struct ldtap_heap *heap, struct ldtap_heap_process *proc
     process->files_written++;
     struct ldtap_buffer buffer;
     ldtap_buffer_init(&buffer);
-    uint64_t now = realtime_ns();
+    uint64_t now = ldtap_realtime_ns();
     struct ldtap_pprof_options options = {
         .time_ns = now,
         .duration_ns = now > process->attached_realtime_ns ? now - process->attached_realtime_ns : 0,
@@ -295,7 +290,7 @@ static void snapshot(struct ldtap_heap *heap) {
     if (!any) {
         return; /* no heap data at all: keep the history for when it comes */
     }
-    ldtap_leak_snapshot_begin(heap->leaks, realtime_ns());
+    ldtap_leak_snapshot_begin(heap->leaks, ldtap_realtime_ns());
     for (struct ldtap_heap_process *process = heap->processes; process; process = process->next) {
         if (process->observed_gone) {
             continue; /* its series stay as they were when it exited */

@@ -55,6 +55,7 @@
  * the process's own resource (process.pid, process.parent_pid, ...); health metrics a
  * resource for the collector (service.name "ldtap").
  */
+#include "clock.h"
 #include "metrics_store.h"
 
 #include <stdio.h>
@@ -171,18 +172,6 @@ struct metric_series {
     uint64_t *buckets;
     struct metric_series *next; /* the instrument's series in creation order */
 };
-
-uint64_t ldtap_metrics_now_unix_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
-
-uint64_t ldtap_metrics_now_monotonic_ns(void) {
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
-}
 
 /* ---- attribute sets ---- */
 
@@ -339,7 +328,7 @@ static struct metric_series *find_series(struct ldtap_metrics *metrics, enum ldt
     struct metric_series *series = new_series(metrics, id, resource, set, hash);
     if (series) {
         metrics->slots[slot] = series;
-        series->start_time_ns = start_time_ns ? start_time_ns : ldtap_metrics_now_unix_ns();
+        series->start_time_ns = start_time_ns ? start_time_ns : ldtap_realtime_ns();
     }
     return series;
 }
@@ -376,7 +365,7 @@ static void set_gauge(struct ldtap_metrics *metrics, enum ldtap_metric_id id, st
     if (series) {
         series->value = value;
         series->int_value = int_value;
-        series->time_ns = ldtap_metrics_now_unix_ns();
+        series->time_ns = ldtap_realtime_ns();
     }
 }
 
@@ -391,7 +380,7 @@ void ldtap_metrics_set_int(struct ldtap_metrics *metrics, enum ldtap_metric_id i
 }
 
 void ldtap_metrics_retire_resource(struct ldtap_metrics *metrics, const struct ldtap_resource *resource) {
-    uint64_t now = ldtap_metrics_now_monotonic_ns();
+    uint64_t now = ldtap_monotonic_ns();
     for (int id = 0; id < LDTAP_METRIC_COUNT; id++) {
         for (struct metric_series *series = metrics->first[id]; series; series = series->next) {
             if (series->resource == resource && !series->retiring) {
@@ -409,7 +398,7 @@ static void purge_retiring(struct ldtap_metrics *metrics, bool collected) {
     if (!metrics->has_retiring) {
         return;
     }
-    uint64_t now = ldtap_metrics_now_monotonic_ns();
+    uint64_t now = ldtap_monotonic_ns();
     bool left = false, freed = false;
     for (int id = 0; id < LDTAP_METRIC_COUNT; id++) {
         struct metric_series **link = &metrics->first[id];
@@ -527,7 +516,7 @@ void ldtap_metrics_free(struct ldtap_metrics *metrics) {
 
 void ldtap_metrics_collect(struct ldtap_metrics *metrics, ldtap_metric_visitor visitor, void *context) {
     pthread_mutex_lock(&metrics->lock);
-    uint64_t now = ldtap_metrics_now_unix_ns();
+    uint64_t now = ldtap_realtime_ns();
     for (int id = 0; id < LDTAP_METRIC_COUNT; id++) {
         const struct ldtap_instrument *instrument = &instruments[id];
         for (const struct metric_series *series = metrics->first[id]; series; series = series->next) {

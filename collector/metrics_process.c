@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "process_stats.h"
 
 /* Gone processes are remembered for the summary; past this many the oldest are forgotten. */
@@ -177,7 +178,7 @@ static void update_from_proc(struct ldtap_metrics *metrics, struct ldtap_metric_
     if (!process->has_memory) {
         process->rss_first = stats->rss_bytes;
         process->has_memory = true;
-        uint64_t now = ldtap_metrics_now_unix_ns();
+        uint64_t now = ldtap_realtime_ns();
         uint64_t uptime_ns = (uint64_t)(stats->uptime_seconds * 1e9);
         process->start_unix_ns = uptime_ns < now ? now - uptime_ns : 0;
     }
@@ -218,7 +219,7 @@ void ldtap_metrics_update_process(struct ldtap_metrics *metrics, const struct ld
     /* /proc is read before taking the lock: readers never wait on the file system. */
     struct ldtap_process_stats stats;
     bool has_stats = alive && ldtap_process_stats_read(sample->pid, sample->process_start_ticks, &stats);
-    uint64_t sampled_ns = sample->sampled_at_ns ? sample->sampled_at_ns : ldtap_metrics_now_monotonic_ns();
+    uint64_t sampled_ns = sample->sampled_at_ns ? sample->sampled_at_ns : ldtap_monotonic_ns();
 
     pthread_mutex_lock(&metrics->lock);
     ldtap_metrics_purge_uncollected(metrics);

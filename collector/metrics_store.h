@@ -91,8 +91,6 @@ struct ldtap_metrics {
     uint64_t evicted_dropped_ring_full, evicted_dropped_too_large; /* of forgotten processes */
 };
 
-uint64_t ldtap_metrics_now_unix_ns(void);
-uint64_t ldtap_metrics_now_monotonic_ns(void);
 
 /* Records one histogram measurement. */
 void ldtap_metrics_record(struct ldtap_metrics *metrics, enum ldtap_metric_id id, struct ldtap_resource *resource,
