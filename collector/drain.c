@@ -32,6 +32,9 @@
 #define OPEN_RETRY_NS 2000000000ull
 /* How often each live process's /proc and header counters feed the metric store. */
 #define METRICS_INTERVAL_NS 1000000000ull
+/* Busy passes run back to back: reading /proc/<pid>/stat on each was measurable. A dead
+ * process is noticed this much later at most. */
+#define ALIVE_CHECK_NS 100000000ull
 
 enum ring_status { RING_PENDING, RING_ATTACHED, RING_BUSY, RING_IGNORED };
 
@@ -41,6 +44,7 @@ struct ring_counters {
     uint64_t unparented_async;
     uint64_t skipped_uncommitted;
     uint64_t invalid_records;
+    uint64_t durability_waived; /* ldtap_ledger_waived, kept past the ledger */
 };
 
 struct ring_state {
@@ -57,6 +61,7 @@ struct ring_state {
     bool process_gone; /* sticky: a pid that died never comes back as the same process */
     uint64_t first_seen_ns;
     uint64_t last_metrics_ns;
+    uint64_t last_alive_check_ns;            /* /proc is read at most every ALIVE_CHECK_NS */
     bool reported_gone;                      /* the metric store was told the process ended */
     struct ldtap_db_rollup *db_rollup;       /* per-request query rollups; NULL if out of memory */
     struct ldtap_heap_process *heap_process; /* owned by options.heap; NULL: no heap profiling */
@@ -139,6 +144,7 @@ static void read_counters(struct ring_state *ring) {
     ring->counters.unparented_async = header->unparented_async_spans;
     ring->counters.skipped_uncommitted = header->skipped_uncommitted;
     ring->counters.invalid_records = header->invalid_records;
+    ring->counters.durability_waived = ldtap_ledger_waived(ring->ledger);
     ldtap_heap_set_sample_interval(ring->heap_process, header->heap_sample_interval);
 }
 
@@ -457,8 +463,9 @@ static bool hold_back(const struct ldtap_drain *drain, struct ring_state *ring) 
 static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint64_t now) {
     /* Liveness first: a process found dead now wrote everything it ever will, so the
      * ring being empty after this pass means it can be removed. */
-    if (!ring->process_gone && !process_alive(ring->pid, ring->process_start_ticks)) {
-        ring->process_gone = true;
+    if (!ring->process_gone && now - ring->last_alive_check_ns >= ALIVE_CHECK_NS) {
+        ring->last_alive_check_ns = now;
+        ring->process_gone = !process_alive(ring->pid, ring->process_start_ticks);
     }
     if (ldtap_ring_guard_truncated(ring->guard_slot)) {
         warn(drain, "%s/%s: %s", ring->name, "the ring file was truncated while attached; dropping the ring");
@@ -522,6 +529,7 @@ static void retire(struct ldtap_drain *drain, struct ring_state *ring) {
     drain->retired.unparented_async += ring->counters.unparented_async;
     drain->retired.skipped_uncommitted += ring->counters.skipped_uncommitted;
     drain->retired.invalid_records += ring->counters.invalid_records;
+    drain->retired.durability_waived += ring->counters.durability_waived;
     if (ring->status == RING_ATTACHED) {
         /* At exit, after the exporters stopped: a ring whose records are all settled is
          * done with; one still owed (a live process, or spans the exporters could not
@@ -642,6 +650,7 @@ void ldtap_drain_totals(const struct ldtap_drain *drain, struct ldtap_summary_to
         sum.unparented_async += ring->counters.unparented_async;
         sum.skipped_uncommitted += ring->counters.skipped_uncommitted;
         sum.invalid_records += ring->counters.invalid_records;
+        sum.durability_waived += ring->counters.durability_waived;
     }
     totals->decoded += drain->decoded;
     totals->sampled_out += drain->sampled_out;
@@ -650,6 +659,7 @@ void ldtap_drain_totals(const struct ldtap_drain *drain, struct ldtap_summary_to
     totals->skipped_uncommitted += sum.skipped_uncommitted;
     totals->invalid_records += sum.invalid_records + drain->undecodable;
     totals->corrupt_rings += drain->corrupt_rings;
+    totals->durability_waived += sum.durability_waived;
 }
 
 void ldtap_drain_destroy(struct ldtap_drain *drain) {

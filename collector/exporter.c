@@ -38,6 +38,7 @@ struct ldtap_exporter {
     uint32_t capacity;
     uint32_t head;              /* oldest queued span */
     uint32_t count;             /* queued spans, the in-flight batch included */
+    bool full;                  /* count >= capacity, also read without the lock (is_full) */
     uint64_t enqueued_sequence; /* spans ever accepted */
     uint64_t done_sequence;     /* spans ever exported or dropped: the sequence of `head` */
     uint64_t flush_target;      /* flushes wait for done_sequence to reach this */
@@ -68,6 +69,7 @@ static void retire_spans_locked(struct ldtap_exporter *exporter, uint32_t count,
     }
     exporter->head = (exporter->head + count) % exporter->capacity;
     exporter->count -= count;
+    __atomic_store_n(&exporter->full, exporter->count >= exporter->capacity, __ATOMIC_RELAXED);
     exporter->done_sequence += count;
     if (exported) {
         exporter->stats.exported_spans += count;
@@ -142,7 +144,8 @@ static void *export_thread(void *argument) {
             ldtap_cond_wait_until(&exporter->wake, &exporter->lock, next_export_ns);
             continue;
         }
-        uint32_t count = exporter->count < exporter->max_batch_spans ? exporter->count : exporter->max_batch_spans;
+        uint32_t count =
+            exporter->count < exporter->max_batch_spans ? exporter->count : exporter->max_batch_spans;
         for (uint32_t i = 0; i < count; i++) {
             exporter->batch[i] = &exporter->slots[(exporter->head + i) % exporter->capacity];
         }
@@ -182,7 +185,8 @@ struct ldtap_exporter *ldtap_exporter_start(const struct ldtap_exporter_config *
         return NULL;
     }
     exporter->protocol = config->protocol;
-    exporter->delivery = LDTAP_DELIVERY_OF(exporter, or_default(config->timeout_ms, DEFAULT_TIMEOUT_MS), deadline_locked);
+    exporter->delivery =
+        LDTAP_DELIVERY_OF(exporter, or_default(config->timeout_ms, DEFAULT_TIMEOUT_MS), deadline_locked);
     exporter->capacity = or_default(config->max_queue_spans, DEFAULT_MAX_QUEUE_SPANS);
     exporter->max_batch_spans = or_default(config->max_batch_spans, DEFAULT_MAX_BATCH_SPANS);
     /* As the OTel batch processor does: a batch never exceeds the queue. */
@@ -241,6 +245,7 @@ bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, struct ldtap_span *
     ldtap_span_events_retain(slot->events);
     span->claim = (struct ldtap_claim){0}; /* the slot's now */
     exporter->count++;
+    __atomic_store_n(&exporter->full, exporter->count >= exporter->capacity, __ATOMIC_RELAXED);
     exporter->enqueued_sequence++;
     exporter->stats.enqueued_spans++;
     if (exporter->count >= exporter->max_batch_spans) {
@@ -251,10 +256,7 @@ bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, struct ldtap_span *
 }
 
 bool ldtap_exporter_is_full(struct ldtap_exporter *exporter) {
-    pthread_mutex_lock(&exporter->lock);
-    bool full = exporter->count >= exporter->capacity;
-    pthread_mutex_unlock(&exporter->lock);
-    return full;
+    return __atomic_load_n(&exporter->full, __ATOMIC_RELAXED);
 }
 
 /* Asks the thread to resolve everything enqueued so far by `deadline_ms` from now. With
@@ -292,7 +294,8 @@ void ldtap_exporter_get_stats(struct ldtap_exporter *exporter, struct ldtap_expo
     pthread_mutex_unlock(&exporter->lock);
 }
 
-void ldtap_exporter_stop(struct ldtap_exporter *exporter, uint32_t deadline_ms, struct ldtap_export_stats *stats) {
+void ldtap_exporter_stop(struct ldtap_exporter *exporter, uint32_t deadline_ms,
+                         struct ldtap_export_stats *stats) {
     if (!exporter) {
         return;
     }

@@ -47,7 +47,8 @@ struct ldtap_exporter *ldtap_exporter_start(const struct ldtap_exporter_config *
 bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, struct ldtap_span *span);
 
 /* True when an enqueue now would find the queue full (the drain then leaves records in
- * their rings, which are the bigger buffer, rather than drop them). */
+ * their rings, which are the bigger buffer, rather than drop them). Lock-free: the drain
+ * asks before every record. */
 bool ldtap_exporter_is_full(struct ldtap_exporter *exporter);
 
 /* Exports what is queued, waiting at most `deadline_ms`; what is still unsent then is

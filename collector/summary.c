@@ -473,6 +473,7 @@ static void print_totals(FILE *out, const struct ldtap_summary_totals *totals) {
         {totals->unparented_async, "unparented async spans"},
         {totals->route_overflow, "paths over the route limit"},
         {totals->corrupt_rings, "corrupt rings skipped"},
+        {totals->durability_waived, "spans not crash-safe (ring under pressure)"},
         {totals->db_rollup_evictions, "query rollups evicted"},
     };
     char items[sizeof details / sizeof details[0]][64];

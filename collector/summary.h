@@ -34,6 +34,7 @@ struct ldtap_summary_totals {
     uint64_t unparented_async;
     uint64_t route_overflow;
     uint64_t corrupt_rings;
+    uint64_t durability_waived; /* spans whose ring records were released before delivery (ring pressure) */
     uint64_t db_rollup_evictions; /* requests whose query rollup aged out or lost its place */
     const char *destination; /* traces URL or file path */
     bool to_file;
@@ -72,7 +73,6 @@ bool ldtap_summary_rss_growing(uint64_t first_bytes, uint64_t last_bytes);
 void ldtap_summary_add_statement(struct ldtap_summary *summary, const char *statement, uint64_t duration_ns,
                                  bool slow);
 
-/* Prints per-service tables (at most 80 columns) and the totals. */
 /* A Python exception (traceback) or a crash (signal name as `type`, top frames as `stack`,
  * which may be empty) for the "crashes and exceptions" section. Texts need no NUL. */
 void ldtap_summary_add_exception(struct ldtap_summary *summary, const char *service_name, const char *type,
@@ -84,6 +84,7 @@ void ldtap_summary_add_exception(struct ldtap_summary *summary, const char *serv
 void ldtap_summary_retract_exception(struct ldtap_summary *summary, const char *service_name, const char *type,
                                      size_t type_length);
 
+/* Prints per-service tables (at most 80 columns) and the totals. */
 void ldtap_summary_print(const struct ldtap_summary *summary, const struct ldtap_summary_totals *totals, FILE *out);
 
 #endif

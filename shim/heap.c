@@ -109,8 +109,7 @@ static void fold_thread(struct ldtap_heap_thread *thread) {
 static int64_t draw_sample_distance(void) {
     if (sample_interval <= 1)
         return 0;
-    uint64_t random;
-    ldtap_random_id((uint8_t *)&random, sizeof random);
+    uint64_t random = ldtap_random_u64();
     double uniform = (double)((random >> 11) + 1) * 0x1.0p-53; /* (0, 1] */
     return (int64_t)(-log(uniform) * (double)sample_interval);
 }

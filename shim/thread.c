@@ -43,7 +43,9 @@ static void seed_generator(void) {
     generator_seeded = true;
 }
 
-static uint64_t rotate_left(uint64_t value, int bits) { return (value << bits) | (value >> (64 - bits)); }
+static uint64_t rotate_left(uint64_t value, int bits) {
+    return (value << bits) | (value >> (64 - bits));
+}
 
 /* xoshiro256** step on a copy of the state held in registers; the caller seeds first. */
 static inline uint64_t next_random(uint64_t state[4]) {
@@ -58,79 +60,47 @@ static inline uint64_t next_random(uint64_t state[4]) {
     return result;
 }
 
-/* The last `length` (< 8) bytes of an id, out of line: no id the shim makes has any, and
- * the variable-size copy made ldtap_random_id save and restore every register. Returns
- * the bytes taken, whatever the byte order, for the all-zero test. */
-static __attribute__((noinline, cold)) uint64_t random_tail(uint64_t state[4], uint8_t *bytes, size_t length) {
-    uint64_t value = next_random(state), kept = 0;
-    memcpy(bytes, &value, length);
-    memcpy(&kept, bytes, length);
-    return kept;
-}
-
-/* Whole 8-byte words are stored with a constant-size memcpy (one move); a variable-size
- * one per word (and masking each word for the all-zero test) cost about three times the
- * generator itself on the database span path. */
-void ldtap_random_id(uint8_t *bytes, size_t length) {
-    if (!generator_seeded)
-        seed_generator();
-    uint64_t state[4]; /* the thread's generator, in registers while the id is made */
-    memcpy(state, generator, sizeof(state));
-    uint64_t any = 0;
-    size_t i = 0;
-    for (; i + 8 <= length; i += 8) {
-        uint64_t value = next_random(state);
-        memcpy(bytes + i, &value, 8);
-        any |= value;
-    }
-    if (i < length)
-        any |= random_tail(state, bytes + i, length - i);
-    memcpy(generator, state, sizeof(state));
-    if (any == 0 && length > 0)
-        bytes[length - 1] = 1;
-}
-
-/* Span and trace ids, the ids made on every request and query: straight-line steps on a
- * register copy of the generator, without the loop and tail of ldtap_random_id. A zero
- * word becomes 1 (an all-zero id is invalid; a zero word is a 2^-64 event anyway). */
-void ldtap_random_span_id(uint8_t id[8]) {
+/* `count` words from the thread's generator, made on a register copy of its state that
+ * is stored back once. Inlined with a constant count: straight-line steps, no loop. A zero
+ * word in an id becomes 1 (an all-zero id is invalid; a zero word is a 2^-64 event). */
+static inline void random_words(uint64_t *words, unsigned count) {
     if (LDTAP_UNLIKELY(!generator_seeded))
         seed_generator();
     uint64_t state[4];
     memcpy(state, generator, sizeof(state));
-    uint64_t word = next_random(state);
+    for (unsigned i = 0; i < count; i++)
+        words[i] = next_random(state);
     memcpy(generator, state, sizeof(state));
+}
+
+uint64_t ldtap_random_u64(void) {
+    uint64_t word;
+    random_words(&word, 1);
+    return word;
+}
+
+void ldtap_random_span_id(uint8_t id[8]) {
+    uint64_t word;
+    random_words(&word, 1);
     word |= word == 0;
     memcpy(id, &word, 8);
 }
 
 void ldtap_random_trace_id(uint8_t id[16]) {
-    if (LDTAP_UNLIKELY(!generator_seeded))
-        seed_generator();
-    uint64_t state[4];
-    memcpy(state, generator, sizeof(state));
-    uint64_t high = next_random(state);
-    uint64_t low = next_random(state);
-    memcpy(generator, state, sizeof(state));
-    low |= (high | low) == 0;
-    memcpy(id, &high, 8);
-    memcpy(id + 8, &low, 8);
+    uint64_t words[2];
+    random_words(words, 2);
+    words[1] |= (words[0] | words[1]) == 0;
+    memcpy(id, words, 16);
 }
 
+/* Both at once, for a client span that starts a trace: one pass over the generator. */
 void ldtap_random_span_and_trace_id(uint8_t span_id[8], uint8_t trace_id[16]) {
-    if (LDTAP_UNLIKELY(!generator_seeded))
-        seed_generator();
-    uint64_t state[4];
-    memcpy(state, generator, sizeof(state));
-    uint64_t span = next_random(state);
-    uint64_t high = next_random(state);
-    uint64_t low = next_random(state);
-    memcpy(generator, state, sizeof(state));
-    span |= span == 0;
-    low |= (high | low) == 0;
-    memcpy(span_id, &span, 8);
-    memcpy(trace_id, &high, 8);
-    memcpy(trace_id + 8, &low, 8);
+    uint64_t words[3];
+    random_words(words, 3);
+    words[0] |= words[0] == 0;
+    words[2] |= (words[1] | words[2]) == 0;
+    memcpy(span_id, &words[0], 8);
+    memcpy(trace_id, &words[1], 16);
 }
 
 static uint64_t read_clock(clockid_t clock) {
@@ -139,7 +109,9 @@ static uint64_t read_clock(clockid_t clock) {
     return (uint64_t)now.tv_sec * NS_PER_SECOND + (uint64_t)now.tv_nsec;
 }
 
-uint64_t ldtap_monotonic_ns(void) { return read_clock(CLOCK_MONOTONIC); }
+uint64_t ldtap_monotonic_ns(void) {
+    return read_clock(CLOCK_MONOTONIC);
+}
 
 /*
  * CLOCK_REALTIME minus CLOCK_MONOTONIC, so that one monotonic read serves both as an
@@ -168,7 +140,9 @@ uint64_t ldtap_realtime_at(uint64_t monotonic_ns) {
     return monotonic_ns + __atomic_load_n(&realtime_offset_ns, __ATOMIC_RELAXED);
 }
 
-uint64_t ldtap_now_ns(void) { return ldtap_realtime_at(ldtap_monotonic_ns()); }
+uint64_t ldtap_now_ns(void) {
+    return ldtap_realtime_at(ldtap_monotonic_ns());
+}
 
 void ldtap_thread_reset_after_fork(void) {
     cached_thread_id = 0;

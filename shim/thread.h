@@ -8,8 +8,8 @@
 
 uint32_t ldtap_thread_id(void);
 
-/* Fills `bytes` with random bytes, never all zero (W3C ids must not be). */
-void ldtap_random_id(uint8_t *bytes, size_t length);
+/* 64 random bits from the thread's generator. */
+uint64_t ldtap_random_u64(void);
 /* The same for the two sizes every span needs, at a fraction of the cost. */
 void ldtap_random_span_id(uint8_t id[8]);
 void ldtap_random_trace_id(uint8_t id[16]);

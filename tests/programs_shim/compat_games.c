@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "loopback_io.h"
+
 static int failures;
 
 static void expect(int condition, const char *what) {
@@ -28,43 +30,6 @@ static void expect(int condition, const char *what) {
         fprintf(stderr, "check failed: %s (errno %d)\n", what, errno);
         failures++;
     }
-}
-
-/* Only async-signal-safe calls from here to exchange(): the timer's handler uses them. */
-static int read_exactly(int fd, char *buffer, size_t length) {
-    size_t done = 0;
-    while (done < length) {
-        ssize_t count = read(fd, buffer + done, length - done);
-        if (count < 0 && errno == EINTR)
-            continue;
-        if (count <= 0)
-            return -1;
-        done += (size_t)count;
-    }
-    return 0;
-}
-
-static int write_all(int fd, const char *text, size_t length) {
-    while (length > 0) {
-        ssize_t count = write(fd, text, length);
-        if (count < 0 && errno == EINTR)
-            continue;
-        if (count <= 0)
-            return -1;
-        text += count;
-        length -= (size_t)count;
-    }
-    return 0;
-}
-
-static int listen_loopback(struct sockaddr_in *address) {
-    socklen_t length = sizeof(*address);
-    *address = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)address, sizeof(*address)) != 0 || listen(fd, 16) != 0 ||
-        getsockname(fd, (struct sockaddr *)address, &length) != 0)
-        return -1;
-    return fd;
 }
 
 /* accept() restarted by hand: SIGCHLD and SIGALRM handlers run during these modes. */

@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "loopback_io.h"
+
 extern char **environ;
 
 static const char response_text[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
@@ -29,15 +31,6 @@ static void expect(int condition, const char *what) {
         fprintf(stderr, "check failed: %s (errno %d)\n", what, errno);
         failures++;
     }
-}
-
-/* A loopback listener on an ephemeral port (so parallel runs never collide). */
-static int listen_loopback(void) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (fd < 0 || bind(fd, (struct sockaddr *)&address, sizeof(address)) != 0 || listen(fd, 64) != 0)
-        return -1;
-    return fd;
 }
 
 /* A connected pair through `listener`: *client from connect(), *server from accept(). */
@@ -51,20 +44,6 @@ static int connect_pair(int listener, int *client, int *server) {
         return -1;
     *server = accept(listener, NULL, NULL);
     return *server < 0 ? -1 : 0;
-}
-
-/* Reads exactly `length` bytes (blocking). */
-static int read_exactly(int fd, char *buffer, size_t length) {
-    size_t done = 0;
-    while (done < length) {
-        ssize_t count = read(fd, buffer + done, length - done);
-        if (count < 0 && errno == EINTR)
-            continue;
-        if (count <= 0)
-            return -1;
-        done += (size_t)count;
-    }
-    return 0;
 }
 
 /* The client sends a request and the server reads it: an exchange is now in flight. */
@@ -100,7 +79,7 @@ static int exchange(int listener, const char *path) {
 }
 
 static int exchanges(int count, const char *path) {
-    int listener = listen_loopback();
+    int listener = listen_loopback(&(struct sockaddr_in){0});
     int bad = listener < 0;
     for (int i = 0; i < count && !bad; i++)
         bad = exchange(listener, path) != 0;
@@ -148,7 +127,7 @@ static int is_closed(int fd) { return fcntl(fd, F_GETFD) == -1 && errno == EBADF
 
 /* close_range(3, ~0U, 0) and a close() loop with exchanges in flight, then tracing again. */
 static int mode_closeall(void) {
-    int listener = listen_loopback(), client, server;
+    int listener = listen_loopback(&(struct sockaddr_in){0}), client, server;
     expect(connect_pair(listener, &client, &server) == 0 && send_request(client, server, "cut1") == 0,
            "exchange in flight");
     expect(syscall(SYS_close_range, 3u, 3u, CLOSE_RANGE_CLOEXEC) == 0 || errno == ENOSYS, "cloexec");
@@ -157,7 +136,7 @@ static int mode_closeall(void) {
     expect(is_closed(listener) && is_closed(client) && is_closed(server), "all closed");
     expect(exchanges(2, "after-range") == 0, "exchanges after close_range");
 
-    listener = listen_loopback();
+    listener = listen_loopback(&(struct sockaddr_in){0});
     expect(connect_pair(listener, &client, &server) == 0 && send_request(client, server, "cut2") == 0,
            "exchange in flight again");
     int closed = 0, bad_fd = 0;
@@ -177,7 +156,7 @@ static int mode_closeall(void) {
 /* vfork() child closing and replacing traced fds (memory shared with us), posix_spawn with
  * file actions: the parent's exchanges in flight must still finish and trace. */
 static int mode_spawn(void) {
-    int listener = listen_loopback(), client, server;
+    int listener = listen_loopback(&(struct sockaddr_in){0}), client, server;
     expect(connect_pair(listener, &client, &server) == 0 && send_request(client, server, "vfork") == 0,
            "exchange in flight");
     pid_t child = vfork();
@@ -244,7 +223,7 @@ static void *respond_later(void *pair) {
 
 /* Blocking reads on traced sockets interrupted by the program's own SIGALRM handler. */
 static int mode_eintr(void) {
-    int listener = listen_loopback(), pair[2];
+    int listener = listen_loopback(&(struct sockaddr_in){0}), pair[2];
     expect(connect_pair(listener, &pair[0], &pair[1]) == 0 && send_request(pair[0], pair[1], "eintr") == 0,
            "exchange in flight");
     install_alarm(0);

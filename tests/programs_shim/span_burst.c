@@ -14,42 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Reads exactly `length` bytes; -1 on error or early end of stream. */
-static int read_exactly(int fd, char *buffer, size_t length) {
-    size_t done = 0;
-    while (done < length) {
-        ssize_t count = read(fd, buffer + done, length - done);
-        if (count < 0 && errno == EINTR)
-            continue;
-        if (count <= 0)
-            return -1;
-        done += (size_t)count;
-    }
-    return 0;
-}
-
-static int write_all(int fd, const char *text, size_t length) {
-    while (length > 0) {
-        ssize_t count = write(fd, text, length);
-        if (count < 0 && errno == EINTR)
-            continue;
-        if (count <= 0)
-            return -1;
-        text += count;
-        length -= (size_t)count;
-    }
-    return 0;
-}
-
-static int listen_loopback(struct sockaddr_in *address) {
-    socklen_t length = sizeof(*address);
-    *address = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)address, sizeof(*address)) != 0 || listen(fd, 16) != 0 ||
-        getsockname(fd, (struct sockaddr *)address, &length) != 0)
-        return -1;
-    return fd;
-}
+#include "loopback_io.h"
 
 /* One request and its response over a fresh connection; returns the body length received,
  * or -1 when anything differs from what was sent. */
