@@ -168,9 +168,8 @@ void ldtap_log_opened(int fd, const char *path) {
 
 /* ---- records ---- */
 
-/* Takes one line from the per-process budget; false when it is spent. */
-static bool take_line_budget(void) {
-    uint64_t now = ldtap_monotonic_ns();
+/* Takes one line from the per-process budget; false when it is spent. `now`: monotonic. */
+static bool take_line_budget(uint64_t now) {
     uint64_t arrival = __atomic_load_n(&line_arrival_ns, __ATOMIC_RELAXED);
     for (;;) {
         uint64_t next = (arrival > now ? arrival : now) + LINE_INTERVAL_NS;
@@ -187,14 +186,14 @@ static uint16_t stream_of(int fd) {
 }
 
 /* Returns the ring's verdict: 0 written, -1 dropped (or no ring). */
-static int write_record(int fd, uint16_t kind, const struct ldtap_log_piece *piece,
+static int write_record(int fd, uint16_t kind, const struct ldtap_log_piece *piece, uint64_t time_ns,
                         const uint8_t trace_id[16], const uint8_t span_id[8], uint16_t flags) {
     struct ldtap_ring_writer *ring = ldtap_process_ring();
     if (ring == NULL)
         return -1;
     struct ldtap_log_record record;
     memset(&record, 0, sizeof(record));
-    record.time_ns = ldtap_now_ns();
+    record.time_ns = time_ns;
     memcpy(record.trace_id, trace_id, sizeof(record.trace_id));
     memcpy(record.span_id, span_id, sizeof(record.span_id));
     record.thread_id = ldtap_thread_id();
@@ -230,10 +229,9 @@ void ldtap_log_request_finished(const struct ldtap_span_common *span, uint16_t s
 
 /* True while nothing happened on this thread's tracked sockets since its last request
  * finished, and not for long. */
-static bool just_answered(const struct answered_request *answered) {
+static bool just_answered(const struct answered_request *answered, uint64_t now) {
     if (answered->end_ns == 0 || answered->activity != ldtap_log_activity)
         return false;
-    uint64_t now = ldtap_now_ns();
     return now >= answered->end_ns && now - answered->end_ns < ANSWERED_WINDOW_NS;
 }
 
@@ -257,11 +255,11 @@ static bool just_answered(const struct answered_request *answered) {
  *     chained block follows its first part, see on_piece).
  * Anything else written after the request (a 2xx, a later write) belongs to nobody.
  */
-static uint16_t request_context(uint8_t trace_id[16], uint8_t span_id[8], bool traceback) {
+static uint16_t request_context(uint8_t trace_id[16], uint8_t span_id[8], bool traceback, uint64_t now) {
     static const uint8_t no_span[8];
     bool named = ldtap_span_current(trace_id, span_id);
     struct answered_request *answered = &last_answered;
-    if (!just_answered(answered))
+    if (!just_answered(answered, now))
         return named ? 0 : LDTAP_LOG_FLAG_UNPARENTED_ASYNC;
     if (!named || memcmp(span_id, no_span, sizeof(no_span)) != 0 || !answered->alone) {
         memset(trace_id, 0, 16);
@@ -280,22 +278,24 @@ static uint16_t request_context(uint8_t trace_id[16], uint8_t span_id[8], bool t
 /* The assembler's sink: turns its events into records; `context` is the log_stream. */
 static void on_piece(void *context, const struct ldtap_log_piece *piece) {
     struct log_stream *stream = context;
+    uint64_t monotonic = ldtap_monotonic_ns(); /* one clock read per piece */
+    uint64_t now = ldtap_realtime_at(monotonic);
     if (piece->event == LDTAP_LOG_EVENT_TRACEBACK_BEGIN) {
         /* A chained block reports the same failure as the block before it on this
          * stream: it keeps that block's request. */
         if (!(piece->flags & LDTAP_LOG_FLAG_CHAINED))
-            stream->context_flags = request_context(stream->trace_id, stream->span_id, true);
+            stream->context_flags = request_context(stream->trace_id, stream->span_id, true, now);
     } else if (piece->event == LDTAP_LOG_EVENT_TRACEBACK) {
-        write_record(stream->fd, LDTAP_LOG_KIND_TRACEBACK, piece, stream->trace_id, stream->span_id,
+        write_record(stream->fd, LDTAP_LOG_KIND_TRACEBACK, piece, now, stream->trace_id, stream->span_id,
                      stream->context_flags);
     } else {
         uint8_t trace_id[16], span_id[8];
-        if (!take_line_budget()) {
+        if (!take_line_budget(monotonic)) {
             LDTAP_COUNT(dropped_log_lines, 1);
             return;
         }
-        uint16_t flags = request_context(trace_id, span_id, false);
-        if (write_record(stream->fd, LDTAP_LOG_KIND_LINE, piece, trace_id, span_id, flags) != 0)
+        uint16_t flags = request_context(trace_id, span_id, false, now);
+        if (write_record(stream->fd, LDTAP_LOG_KIND_LINE, piece, now, trace_id, span_id, flags) != 0)
             LDTAP_COUNT(dropped_log_lines, 1);
     }
 }

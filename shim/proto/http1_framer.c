@@ -12,21 +12,21 @@ _Static_assert(sizeof(((struct ldtap_http_parser *)0)->value) > LDTAP_HTTP_TRACE
 
 /* Where the framer is within a message; stored in parser->phase. */
 enum phase {
-    PHASE_IDLE = 0,          /* begun; no byte of the message seen yet */
+    PHASE_IDLE = 0, /* begun; no byte of the message seen yet */
     PHASE_METHOD,
     PHASE_TARGET,
-    PHASE_REQUEST_VERSION,   /* "HTTP/1.x" */
-    PHASE_START_LINE_END,    /* request: CR or LF after the version */
-    PHASE_START_LINE_LF,     /* a CR ended the start line; LF must follow */
-    PHASE_RESPONSE_VERSION,  /* "HTTP/1.x " */
+    PHASE_REQUEST_VERSION,  /* "HTTP/1.x" */
+    PHASE_START_LINE_END,   /* request: CR or LF after the version */
+    PHASE_START_LINE_LF,    /* a CR ended the start line; LF must follow */
+    PHASE_RESPONSE_VERSION, /* "HTTP/1.x " */
     PHASE_STATUS_CODE,
     PHASE_AFTER_STATUS_CODE, /* SP before the reason, or the end of the line */
     PHASE_REASON,
     PHASE_HEADER_LINE_START,
     PHASE_HEADER_NAME,
     PHASE_HEADER_VALUE,
-    PHASE_HEAD_END_LF,       /* the blank line's CR was seen */
-    PHASE_BODY_NONE,         /* first phase after the head */
+    PHASE_HEAD_END_LF, /* the blank line's CR was seen */
+    PHASE_BODY_NONE,   /* first phase after the head */
     PHASE_BODY_LENGTH,
     PHASE_BODY_UNTIL_CLOSE,
     PHASE_CHUNK_SIZE,
@@ -64,19 +64,19 @@ enum {
     FLAG_VALUE_STARTED = 1u << 2,    /* leading blanks of the header value are behind us */
     FLAG_ELEMENT_TOO_LONG = 1u << 3, /* the current list element did not fit in `value` */
     FLAG_TRANSFER_ENCODING = 1u << 4,
-    FLAG_CHUNKED_LAST = 1u << 5,     /* the last transfer coding seen is "chunked" */
+    FLAG_CHUNKED_LAST = 1u << 5, /* the last transfer coding seen is "chunked" */
     FLAG_KEEP_ALIVE = 1u << 6,
     FLAG_TRACEPARENT_SEEN = 1u << 7,
     FLAG_TRACEPARENT_INVALID = 1u << 8, /* repeated, or blanks inside the value */
-    FLAG_COPY_LINE = 1u << 9,        /* the current header line goes to the head copy */
+    FLAG_COPY_LINE = 1u << 9,           /* the current header line goes to the head copy */
 };
 
 enum {
     METHOD_MAX_BYTES = 16,
     STATUS_CODE_DIGITS = 3,
-    CHUNK_SIZE_MAX_DIGITS = 16,     /* 64 bits */
+    CHUNK_SIZE_MAX_DIGITS = 16,       /* 64 bits */
     CHUNK_SIZE_LINE_MAX_BYTES = 4096, /* size plus extensions */
-    CONTENT_LENGTH_MAX_DIGITS = 19, /* always fits in 64 bits */
+    CONTENT_LENGTH_MAX_DIGITS = 19,   /* always fits in 64 bits */
 };
 
 /* What a step of the state machine decided. */
@@ -121,15 +121,6 @@ static bool is_blank(uint8_t c) {
 
 static bool is_digit(uint8_t c) {
     return c >= '0' && c <= '9';
-}
-
-static bool is_token_byte(uint8_t c) {
-    return ldtap_http_is_token_byte(c);
-}
-
-/* Anything visible, including bytes of UTF-8 sent raw by sloppy clients. */
-static bool is_target_byte(uint8_t c) {
-    return c > ' ' && c != 0x7f;
 }
 
 static uint8_t to_lower(uint8_t c) {
@@ -244,7 +235,7 @@ static enum step on_method(struct ldtap_http_parser *parser, struct cursor *curs
 static enum step on_target(struct ldtap_http_parser *parser, struct cursor *cursor) {
     const uint8_t *start = cursor->at;
     const uint8_t *at = start;
-    while (at < cursor->end && is_target_byte(*at)) {
+    while (at < cursor->end && (ldtap_http_byte_classes[*at] & LDTAP_HTTP_BYTE_TARGET)) {
         if ((*at == '?' || *at == '#') && !(parser->flags & FLAG_TARGET_CUT)) {
             head_append(&parser->head, start, (size_t)(at - start));
             parser->flags |= FLAG_TARGET_CUT;
@@ -381,7 +372,7 @@ static enum step on_header_line_start(struct ldtap_http_parser *parser, struct c
         return STEP_DONE;
     }
     /* A leading blank is an obsolete line folding, a request-smuggling favourite. */
-    if (!is_token_byte(c)) {
+    if (!ldtap_http_is_token_byte(c)) {
         return STEP_FAIL;
     }
     enter_phase(parser, PHASE_HEADER_NAME);
@@ -416,7 +407,7 @@ static const struct known_header *find_known_header(const char *name, size_t len
 /* `known` is NULL for a header the framer does not look at. */
 static void start_known_value(struct ldtap_http_parser *parser, const struct known_header *known) {
     parser->header_kind = known != NULL ? known->kind : HEADER_OTHER;
-    parser->flags &= (uint16_t)~(FLAG_VALUE_STARTED | FLAG_ELEMENT_TOO_LONG | FLAG_COPY_LINE);
+    parser->flags &= (uint16_t) ~(FLAG_VALUE_STARTED | FLAG_ELEMENT_TOO_LONG | FLAG_COPY_LINE);
     parser->value_length = 0;
     if (known != NULL && known->copied) {
         open_copied_line(parser);
@@ -446,7 +437,7 @@ static void start_header_value(struct ldtap_http_parser *parser) {
 
 static enum step on_header_name(struct ldtap_http_parser *parser, struct cursor *cursor) {
     const uint8_t *at = cursor->at;
-    while (at < cursor->end && is_token_byte(*at)) {
+    while (at < cursor->end && ldtap_http_is_token_byte(*at)) {
         at++;
     }
     size_t run = (size_t)(at - cursor->at);
@@ -493,7 +484,8 @@ static void note_transfer_coding(struct ldtap_http_parser *parser, const char *c
         return;
     }
     parser->flags |= FLAG_TRANSFER_ENCODING;
-    bool chunked = !(parser->flags & FLAG_ELEMENT_TOO_LONG) && equals_ignoring_case(coding, length, "chunked");
+    bool chunked =
+        !(parser->flags & FLAG_ELEMENT_TOO_LONG) && equals_ignoring_case(coding, length, "chunked");
     if (chunked) {
         parser->flags |= FLAG_CHUNKED_LAST;
     } else {
@@ -504,7 +496,8 @@ static void note_transfer_coding(struct ldtap_http_parser *parser, const char *c
 /* One comma-separated element of a framing header is complete in `value`. */
 static bool finish_list_element(struct ldtap_http_parser *parser) {
     size_t length = parser->value_length;
-    while (length > 0 && (is_blank((uint8_t)parser->value[length - 1]) || parser->value[length - 1] == '\r')) {
+    while (length > 0 &&
+           (is_blank((uint8_t)parser->value[length - 1]) || parser->value[length - 1] == '\r')) {
         length--;
     }
     const char *element = parser->value;
@@ -663,20 +656,34 @@ static enum step on_header_value(struct ldtap_http_parser *parser, struct cursor
 
 static enum step head_step(struct ldtap_http_parser *parser, struct cursor *cursor) {
     switch (parser->phase) {
-    case PHASE_METHOD: return on_method(parser, cursor);
-    case PHASE_TARGET: return on_target(parser, cursor);
-    case PHASE_REQUEST_VERSION: return on_request_version(parser, cursor);
-    case PHASE_START_LINE_END: return on_start_line_end(parser, cursor);
-    case PHASE_START_LINE_LF: return on_start_line_lf(parser, cursor);
-    case PHASE_RESPONSE_VERSION: return on_response_version(parser, cursor);
-    case PHASE_STATUS_CODE: return on_status_code(parser, cursor);
-    case PHASE_AFTER_STATUS_CODE: return on_after_status_code(parser, cursor);
-    case PHASE_REASON: return on_reason(parser, cursor);
-    case PHASE_HEADER_LINE_START: return on_header_line_start(parser, cursor);
-    case PHASE_HEADER_NAME: return on_header_name(parser, cursor);
-    case PHASE_HEADER_VALUE: return on_header_value(parser, cursor);
-    case PHASE_HEAD_END_LF: return on_head_end_lf(parser, cursor);
-    default: return STEP_FAIL;
+    case PHASE_METHOD:
+        return on_method(parser, cursor);
+    case PHASE_TARGET:
+        return on_target(parser, cursor);
+    case PHASE_REQUEST_VERSION:
+        return on_request_version(parser, cursor);
+    case PHASE_START_LINE_END:
+        return on_start_line_end(parser, cursor);
+    case PHASE_START_LINE_LF:
+        return on_start_line_lf(parser, cursor);
+    case PHASE_RESPONSE_VERSION:
+        return on_response_version(parser, cursor);
+    case PHASE_STATUS_CODE:
+        return on_status_code(parser, cursor);
+    case PHASE_AFTER_STATUS_CODE:
+        return on_after_status_code(parser, cursor);
+    case PHASE_REASON:
+        return on_reason(parser, cursor);
+    case PHASE_HEADER_LINE_START:
+        return on_header_line_start(parser, cursor);
+    case PHASE_HEADER_NAME:
+        return on_header_name(parser, cursor);
+    case PHASE_HEADER_VALUE:
+        return on_header_value(parser, cursor);
+    case PHASE_HEAD_END_LF:
+        return on_head_end_lf(parser, cursor);
+    default:
+        return STEP_FAIL;
     }
 }
 
@@ -882,17 +889,28 @@ static enum step on_trailer_end_lf(struct ldtap_http_parser *parser, struct curs
 
 static enum step chunk_dispatch(struct ldtap_http_parser *parser, struct cursor *cursor) {
     switch (parser->phase) {
-    case PHASE_CHUNK_SIZE: return on_chunk_size(parser, cursor);
-    case PHASE_CHUNK_SIZE_BLANKS: return on_chunk_size_blanks(parser, cursor);
-    case PHASE_CHUNK_EXTENSION: return on_chunk_extension(parser, cursor);
-    case PHASE_CHUNK_SIZE_LF: return on_chunk_size_lf(parser, cursor);
-    case PHASE_CHUNK_DATA: return on_chunk_data(parser, cursor);
-    case PHASE_CHUNK_DATA_CR: return on_chunk_data_cr(parser, cursor);
-    case PHASE_CHUNK_DATA_LF: return on_chunk_data_lf(parser, cursor);
-    case PHASE_TRAILER_LINE_START: return on_trailer_line_start(parser, cursor);
-    case PHASE_TRAILER_LINE: return on_trailer_line(parser, cursor);
-    case PHASE_TRAILER_END_LF: return on_trailer_end_lf(parser, cursor);
-    default: return STEP_FAIL;
+    case PHASE_CHUNK_SIZE:
+        return on_chunk_size(parser, cursor);
+    case PHASE_CHUNK_SIZE_BLANKS:
+        return on_chunk_size_blanks(parser, cursor);
+    case PHASE_CHUNK_EXTENSION:
+        return on_chunk_extension(parser, cursor);
+    case PHASE_CHUNK_SIZE_LF:
+        return on_chunk_size_lf(parser, cursor);
+    case PHASE_CHUNK_DATA:
+        return on_chunk_data(parser, cursor);
+    case PHASE_CHUNK_DATA_CR:
+        return on_chunk_data_cr(parser, cursor);
+    case PHASE_CHUNK_DATA_LF:
+        return on_chunk_data_lf(parser, cursor);
+    case PHASE_TRAILER_LINE_START:
+        return on_trailer_line_start(parser, cursor);
+    case PHASE_TRAILER_LINE:
+        return on_trailer_line(parser, cursor);
+    case PHASE_TRAILER_END_LF:
+        return on_trailer_end_lf(parser, cursor);
+    default:
+        return STEP_FAIL;
     }
 }
 
@@ -922,8 +940,8 @@ static enum ldtap_http_event complete(struct ldtap_http_parser *parser) {
     return LDTAP_HTTP_MESSAGE_COMPLETE;
 }
 
-static enum ldtap_http_event frame_idle(struct ldtap_http_parser *parser, const uint8_t *bytes,
-                                        size_t length, size_t *consumed) {
+static enum ldtap_http_event frame_idle(struct ldtap_http_parser *parser, const uint8_t *bytes, size_t length,
+                                        size_t *consumed) {
     size_t skipped = 0;
     if (parser->direction == LDTAP_HTTP_REQUEST) {
         while (skipped < length && (bytes[skipped] == '\r' || bytes[skipped] == '\n')) {
@@ -970,7 +988,8 @@ static bool apply_fast_head(struct ldtap_http_parser *parser, const uint8_t *byt
 
 /* The fast path applies at the first byte of a head, before the state machine took any. */
 static bool at_head_start(const struct ldtap_http_parser *parser) {
-    bool start_phase = parser->phase == (parser->direction == LDTAP_HTTP_REQUEST ? PHASE_METHOD : PHASE_RESPONSE_VERSION);
+    bool start_phase =
+        parser->phase == (parser->direction == LDTAP_HTTP_REQUEST ? PHASE_METHOD : PHASE_RESPONSE_VERSION);
     return start_phase && parser->head_bytes == 0 && parser->line_length == 0 && parser->flags == 0 &&
            parser->content_length == UINT64_MAX;
 }
@@ -979,7 +998,8 @@ static bool at_head_start(const struct ldtap_http_parser *parser) {
  * endless head is refused without scanning further than the limit. */
 /* A head equal to the one `memo` holds, whose copy fits here: its result, copied in. */
 static const struct ldtap_http_fast_head *recall_head(struct ldtap_http_parser *parser, const uint8_t *bytes,
-                                                      size_t length, const struct ldtap_http_head_memo *memo) {
+                                                      size_t length,
+                                                      const struct ldtap_http_head_memo *memo) {
     size_t raw_length = memo->raw_length;
     if (raw_length == 0 || raw_length > length || memo->capacity != parser->head.capacity ||
         memcmp(bytes, memo->raw, raw_length) != 0) {
@@ -1010,8 +1030,8 @@ static bool frame_whole_head(struct ldtap_http_parser *parser, const uint8_t *by
     if (*fast != NULL) {
         return true;
     }
-    if (!ldtap_http_fast_head_scan(parser->direction, bytes, length, parser->head.bytes, parser->head.capacity,
-                                   scanned)) {
+    if (!ldtap_http_fast_head_scan(parser->direction, bytes, length, parser->head.bytes,
+                                   parser->head.capacity, scanned)) {
         return false;
     }
     if (memo != NULL) {
@@ -1022,9 +1042,9 @@ static bool frame_whole_head(struct ldtap_http_parser *parser, const uint8_t *by
 }
 
 static __attribute__((noinline)) enum ldtap_http_event frame_head(struct ldtap_http_parser *parser,
-                                                                   const uint8_t *bytes, size_t length,
-                                                                   size_t *consumed,
-                                                                   struct ldtap_http_head_memo *memo) {
+                                                                  const uint8_t *bytes, size_t length,
+                                                                  size_t *consumed,
+                                                                  struct ldtap_http_head_memo *memo) {
     struct ldtap_http_fast_head scanned;
     const struct ldtap_http_fast_head *fast;
     if (at_head_start(parser) && frame_whole_head(parser, bytes, length, memo, &scanned, &fast)) {
@@ -1104,8 +1124,8 @@ void ldtap_http_parser_begin(struct ldtap_http_parser *parser, enum ldtap_http_d
 }
 
 /* hot */
-enum ldtap_http_event ldtap_http_frame(struct ldtap_http_parser *parser, const uint8_t *bytes,
-                                       size_t length, size_t *consumed) {
+enum ldtap_http_event ldtap_http_frame(struct ldtap_http_parser *parser, const uint8_t *bytes, size_t length,
+                                       size_t *consumed) {
     return ldtap_http_frame_remembering(parser, bytes, length, consumed, NULL);
 }
 

@@ -52,20 +52,10 @@ run_gunicorn() {
     done
     [ "$workers" -ge 2 ] || { echo "  FAIL $mode: gunicorn started $workers worker(s), not 2"; FAILED=1; }
     local base="http://127.0.0.1:$port"
-    # A forked worker still imports the app before it accepts, which on a loaded machine
-    # outlasts the whole load: warm up (own user agent, counted) until both have answered.
-    local warmup=0 answered="" round
-    for round in $(seq 1 40); do
-        answered+=$(curl -s --parallel --parallel-max 4 -A e2e/warmup "$base/orders/1?slow" "$base/orders/1?slow" \
-            "$base/orders/1?slow" "$base/orders/1?slow" | grep -o '"worker": [0-9]*' | tr -d '"worker: ')$'\n'
-        warmup=$((warmup + 4))
-        [ "$(sort -u <<<"$answered" | grep -c .)" -ge 2 ] && break
-    done
-    echo "$warmup" >"$dir/warmup"
 
     local transfers=() n
     for n in $(seq 1 "$ORDER_REQUESTS"); do
-        transfers+=(-o /dev/null "$base/orders/$n?slow")
+        transfers+=(-o "$dir/order-$n.json" "$base/orders/$n?slow") # the body names the worker
     done
     # Concurrent requests, so that while one sync worker sleeps the other accepts.
     curl -s --no-progress-meter --fail --parallel --parallel-max 4 -A e2e/orders "${transfers[@]}" ||
@@ -108,18 +98,16 @@ run_gunicorn() {
 check_spans() {
     local mode=$1 file=$2
     "$LDTAP_PYTHON" - "$mode" "$file" "$(cat "$LDTAP_TMP/$mode/port")" "$BACKEND_PORT" \
-        "$LDTAP_TMP/$mode/worker_pids" "$TRACE_ID" "$PARENT_ID" "$ORDER_REQUESTS" "$(cat "$LDTAP_TMP/$mode/warmup")" \
-        <<'EOF' || FAILED=1
+        "$LDTAP_TMP/$mode/worker_pids" "$TRACE_ID" "$PARENT_ID" "$ORDER_REQUESTS" <<'EOF' || FAILED=1
 import sys
 from check_spans import Checker, load_spans, select
 mode, path = sys.argv[1], sys.argv[2]
 port, backend_port = int(sys.argv[3]), int(sys.argv[4])
 workers = {int(line) for line in open(sys.argv[5]) if line.strip()}
-trace_id, parent_id, orders, warmup = sys.argv[6], sys.argv[7], int(sys.argv[8]), int(sys.argv[9])
+trace_id, parent_id, orders = sys.argv[6], sys.argv[7], int(sys.argv[8])
 c = Checker(f"{mode}: spans in {path}")
 spans = load_spans(path)
-c.equal(len(spans), warmup + orders + 2 + 2 + 1 + 1,
-        f"span count ({warmup} warm-up, orders, 2 proxy servers + 2 clients, fail, login)")
+c.equal(len(spans), orders + 2 + 2 + 1 + 1, "span count (orders, 2 proxy servers + 2 clients, fail, login)")
 servers = [s for s in spans if s.kind == "server"]
 clients = [s for s in spans if s.kind == "client"]
 c.equal(len(clients), 2, "client span count")
@@ -134,8 +122,13 @@ c.equal({s.attr("http.response.status_code") for s in order_spans}, {200}, "/ord
 c.equal({s.attr("server.port") for s in servers}, {port}, "server.port of server spans")
 pids = {s.resource.get("process.pid") for s in servers}
 c.check(pids <= workers, "every server span's process.pid is a gunicorn worker", f"{pids} vs {workers}")
-c.check(len({s.resource.get("process.pid") for s in order_spans}) >= 2,
-        "concurrent /orders requests were served by both workers (distinct process.pid)", pids)
+# Which worker accepts a connection is the kernel's choice; what must hold is that each span
+# names the worker that really answered it (the response body says which).
+import json, os
+answered_by = {f"/orders/{n}": json.load(open(os.path.join(os.path.dirname(sys.argv[5]), f"order-{n}.json")))["worker"]
+               for n in range(1, orders + 1)}
+c.equal({s.attr("url.path"): s.resource.get("process.pid") for s in order_spans}, answered_by,
+        "each /orders span's process.pid is the worker that answered it")
 c.equal({s.resource.get("service.name") for s in spans}, {"e2e-gunicorn"}, "service.name")
 
 def proxy_pair(agent, label):
