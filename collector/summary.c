@@ -432,7 +432,7 @@ static void print_service(FILE *out, const struct ldtap_summary *summary, const 
 }
 
 /* Prints "ldtap: " lines of `items` separated by "; ", wrapped before 80 columns. */
-static void print_items(FILE *out, char items[][64], size_t count) {
+static void print_items(FILE *out, char items[][96], size_t count) {
     size_t column = 0;
     for (size_t i = 0; i < count; i++) {
         size_t length = strlen(items[i]);
@@ -476,7 +476,7 @@ static void print_totals(FILE *out, const struct ldtap_summary_totals *totals) {
         {totals->durability_waived, "spans not crash-safe (ring under pressure)"},
         {totals->db_rollup_evictions, "query rollups evicted"},
     };
-    char items[sizeof details / sizeof details[0]][64];
+    char items[sizeof details / sizeof details[0]][96];
     size_t count = 0;
     for (size_t i = 0; i < sizeof details / sizeof details[0]; i++) {
         if (details[i].value) {

@@ -80,6 +80,18 @@ wait_for_port() {
     return 1
 }
 
+# wait_until TIMEOUT CMD [ARGS...]: runs CMD every 0.1 s until it succeeds (returns 0) or
+# TIMEOUT seconds pass (returns 1). For effects that follow a response by a moment, such as
+# a ring created when its first record is committed.
+wait_until() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [ "$SECONDS" -lt "$deadline" ] || return 1
+        sleep 0.1
+    done
+}
+
 # start_background VAR LOGFILE CMD [ARGS...]: starts CMD in the background with its output
 # in LOGFILE and stores its pid in VAR (a variable, not stdout: a pid printed from $(...)
 # would belong to a subshell and could not be `wait`ed for).

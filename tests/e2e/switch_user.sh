@@ -12,6 +12,13 @@ set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib/common.sh"
 
 BUILD=$(resolve_build_dir "${1:-}")
+# Other users' processes must reach the temp dir: a TMPDIR under a private directory (a
+# CI workspace, say) cannot be made reachable by chmod on the temp dir alone.
+if [ "$(id -u)" = 0 ] && [ -n "${TMPDIR:-}" ] && ! setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+    test -x "$TMPDIR" 2>/dev/null; then
+    log "TMPDIR $TMPDIR is not reachable by other users: using /tmp"
+    export TMPDIR=/tmp
+fi
 make_temp_dir
 clear_otel_environment
 unset XDG_RUNTIME_DIR # the default base is then /dev/shm/ldtap-UID, the same on every machine
@@ -74,6 +81,32 @@ absent() {
     local output=$1
     shift
     "$LDTAP_PYTHON" "$LDTAP_ROOT/tests/e2e/check_spans.py" absent "$output" -- "$@" >/dev/null 2>&1
+}
+
+ring_in() { # DIR PATTERN: a ring file matching PATTERN exists in DIR
+    [ -n "$(find "$1" -name "$2" 2>/dev/null | head -n 1)" ]
+}
+
+# workers_rings_placed RUN_DIR WORKER_PIDS: the workers have at least one ring, and each is
+# where its creator's uid puts it. A worker makes its ring lazily, at its first record: that
+# is usually after it dropped to nobody (uid-N, owned by nobody), but a heap sample taken
+# while it still starts up as root puts it at the top, root's own. Both are right.
+workers_rings_placed() {
+    local run_dir=$1 pid ring found=0
+    for pid in $2; do
+        while IFS= read -r ring; do
+            [ -n "$ring" ] || continue
+            found=$((found + 1))
+            case "$(dirname "$ring"):$(stat -c %u "$ring")" in
+            "$run_dir/uid-$NOBODY:$NOBODY" | "$run_dir:0") ;;
+            *)
+                echo "    misplaced: $ring (uid $(stat -c %u "$ring"))"
+                return 1
+                ;;
+            esac
+        done <<<"$(find "$run_dir" -name "$pid-*.ring")"
+    done
+    [ "$found" -ge 1 ]
 }
 
 run_dir_of() { # LDTAP_PID: the run directory that `ldtap run` process created
@@ -190,18 +223,21 @@ if [ -x /usr/sbin/nginx ]; then
         "/three.txt 200")
 
     RUN_DIR=$(run_dir_of "$LDTAP_PID") || die "no run directory for ldtap pid $LDTAP_PID"
+    # A worker makes its ring when it commits its first record, just after its response.
+    wait_until 5 workers_rings_placed "$RUN_DIR" "$WORKERS" || true
     check "run directory shared: root-owned, mode 1733 ($RUN_DIR: $(stat -c '%a %U' "$RUN_DIR"))" \
         test "$(stat -c '%a %u' "$RUN_DIR")" = "1733 0"
-    check "the workers' subdirectory uid-$NOBODY: theirs, mode 700" \
-        test "$(stat -c '%a %u' "$RUN_DIR/uid-$NOBODY" 2>/dev/null)" = "700 $NOBODY"
-    check "the workers' rings are in it, owned by nobody" \
-        test "$(find "$RUN_DIR/uid-$NOBODY" -name '*.ring' -user nobody | wc -l)" -ge 1
+    check "the workers' rings: in uid-$NOBODY owned by nobody, or at the top owned by root" \
+        workers_rings_placed "$RUN_DIR" "$WORKERS"
+    # The impostor below (nobody) makes the subdirectory if no worker did.
 
     echo "== rings ldtap did not start: planted by uid $STRANGER, and by nobody renamed as a worker's"
     plant "$STRANGER" STRANGER_PORT STRANGER_PID "$RUN_DIR"
     curl -sf -o /dev/null "http://127.0.0.1:$STRANGER_PORT/planted.txt"
     plant "$NOBODY" IMPOSTOR_PORT IMPOSTOR_PID "$RUN_DIR"
     curl -sf -o /dev/null "http://127.0.0.1:$IMPOSTOR_PORT/impostor.txt"
+    wait_until 5 ring_in "$RUN_DIR/uid-$NOBODY" "$IMPOSTOR_PID-*.ring" || true
+    wait_until 5 ring_in "$RUN_DIR/uid-$STRANGER" '*.ring' || true
     sleep 0.3 # the spans' records are committed once the responses are out
     FIRST_WORKER=$(awk '{print $1}' <<<"$WORKERS")
     IMPOSTOR_RING=$(find "$RUN_DIR/uid-$NOBODY" -name "$IMPOSTOR_PID-*.ring" 2>/dev/null | head -n 1 || true)
@@ -213,6 +249,7 @@ if [ -x /usr/sbin/nginx ]; then
     check "uid $STRANGER's ring holds its span, unread by the collector" grep -q 'request=\[GET /planted.txt ' <<<"$planted"
     impostor=$("$LDTAP_TMP/ring_dump" "$RUN_DIR/uid-$NOBODY/$FIRST_WORKER-1.ring" 2>&1 || true)
     check "the renamed ring holds its span, unread by the collector" grep -q 'request=\[GET /impostor.txt ' <<<"$impostor"
+    check "uid-$NOBODY: nobody's, mode 700" test "$(stat -c '%a %u' "$RUN_DIR/uid-$NOBODY" 2>/dev/null)" = "700 $NOBODY"
     stop_pid "$STRANGER_PID"
     stop_pid "$IMPOSTOR_PID"
 
@@ -240,6 +277,7 @@ curl -sf -o /dev/null "http://127.0.0.1:$PORT/one.txt"
 curl -s -o /dev/null "http://127.0.0.1:$PORT/nothing-here"
 RUN_DIR=$(run_dir_of "$LDTAP_PID") || die "no run directory for ldtap pid $LDTAP_PID"
 check "run directory in --run-dir ($RUN_DIR)" test "$(dirname "$RUN_DIR")" = "$LDTAP_TMP/base"
+wait_until 5 ring_in "$RUN_DIR/uid-$NOBODY" "$SERVER-*.ring" || true
 check "its ring is in uid-$NOBODY" test "$(find "$RUN_DIR/uid-$NOBODY" -name "$SERVER-*.ring" | wc -l)" -eq 1
 stop_pid "$LDTAP_PID" INT
 check_spans "$LDTAP_TMP/setpriv.jsonl" "$PORT" dropped "$SERVER" "/one.txt 200" "/nothing-here 404"
@@ -266,8 +304,9 @@ if [ -x /usr/sbin/nginx ]; then
     WORKERS=$(nginx_workers "$NGINX_PID")
     curl -sf -o /dev/null "http://127.0.0.1:$PORT/one.txt"
     curl -sf -o /dev/null -o /dev/null "http://127.0.0.1:$PORT/two.txt" "http://127.0.0.1:$PORT/three.txt"
-    check "the workers' rings are in uid-$NOBODY of the shared directory" \
-        test "$(find "$SHARED/uid-$NOBODY" -name '*.ring' -user nobody | wc -l)" -ge 1
+    wait_until 5 workers_rings_placed "$SHARED" "$WORKERS" || true
+    check "the workers' rings: in uid-$NOBODY of the shared directory, or at its top owned by root" \
+        workers_rings_placed "$SHARED" "$WORKERS"
     sleep 1.2 # one rescan of the collector, beside inotify
     stop_pid "$NGINX_PID" TERM
     stop_pid "$COLLECT_PID" TERM
