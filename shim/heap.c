@@ -15,34 +15,39 @@
 #include "thread.h"
 
 LDTAP_THREAD_LOCAL struct ldtap_heap_thread ldtap_heap_thread;
-uintptr_t ldtap_heap_chunk_floor = UINTPTR_MAX;
 uintptr_t ldtap_heap_marks[1u << LDTAP_HEAP_MARK_BITS];
 static uint8_t all_closed[1u << LDTAP_HEAP_MARK_BITS]; /* never written: costs no memory */
 static uint8_t fast_free[1u << LDTAP_HEAP_MARK_BITS];  /* the live filter */
 const uint8_t *ldtap_heap_free_filter = all_closed;
 
-#define FOLD_BYTES (256 * 1024)
+#define FOLD_BYTES (256 * 1024) /* requested bytes between folds */
+#define FOLD_FREES 4096u        /* frees between folds */
+/* A fold reads the allocator's statistics when 100 ms have passed or 4 MiB were requested
+ * since the last read, but never for more than 1% of the time (glibc's walk its free
+ * lists: a heap with a million free chunks takes milliseconds); at process exit always. */
+#define LIVE_REFRESH_NS 100000000ull
+#define LIVE_REFRESH_BYTES (4u << 20)
+#define LIVE_REFRESH_COST_SHARE 100u
 #define DEFAULT_SAMPLE_INTERVAL 524288u
 /* Largest accepted LDTAP_HEAP_SAMPLE_BYTES (1 TiB): keeps interval arithmetic in int64. */
 #define MAX_SAMPLE_INTERVAL (1ull << 40)
 
 enum heap_state { HEAP_UNKNOWN = 0, HEAP_ON = 1, HEAP_OFF = 2 };
-static int heap_state;            /* before the constructor: UNKNOWN (counted, not sampled) */
-static uint64_t sample_interval;  /* mean bytes between samples; 0: no sampling */
-static pthread_key_t exit_key;    /* its destructor folds an exiting thread's counters */
+static int heap_state;           /* before the constructor: UNKNOWN (counted, not sampled) */
+static uint64_t sample_interval; /* mean bytes between samples; 0: no sampling */
+static pthread_key_t exit_key;   /* its destructor folds an exiting thread's counters */
 static LDTAP_THREAD_LOCAL bool exit_registered;
 static LDTAP_THREAD_LOCAL bool sampling_armed; /* sample_remaining holds a real draw */
 
 /* The header's heap counters; the same names hold values waiting for the ring. */
-#define HEAP_COUNTERS(X)                                                                   \
-    X(int64_t, heap_live_bytes)                                                            \
-    X(uint64_t, heap_allocations)                                                          \
-    X(uint64_t, heap_frees)                                                                \
-    X(uint64_t, heap_allocated_bytes)                                                      \
-    X(int64_t, anon_mmap_bytes)                                                            \
-    X(uint64_t, anon_mmap_untracked)                                                       \
-    X(uint64_t, heap_samples)                                                              \
-    X(uint64_t, heap_samples_deferred)                                                     \
+#define HEAP_COUNTERS(X)                                                                                     \
+    X(uint64_t, heap_allocations)                                                                            \
+    X(uint64_t, heap_frees)                                                                                  \
+    X(uint64_t, heap_allocated_bytes)                                                                        \
+    X(int64_t, anon_mmap_bytes)                                                                              \
+    X(uint64_t, anon_mmap_untracked)                                                                         \
+    X(uint64_t, heap_samples)                                                                                \
+    X(uint64_t, heap_samples_deferred)                                                                       \
     X(uint64_t, heap_stack_table_resets)
 
 struct heap_counters {
@@ -54,14 +59,22 @@ struct heap_counters {
 /* Folded while the process had no ring yet; moved into the header by the next fold. */
 static struct heap_counters pending;
 
+/* The allocator's live bytes as last read, copied into the header by every fold, and
+ * when to read them again (monotonic times). */
+static int64_t live_bytes;
+static uint64_t live_read_due_ns;     /* a fold after this reads them */
+static uint64_t live_read_allowed_ns; /* a fold before this does not, whatever was requested */
+static uint64_t requested_since_read; /* bytes folded since the last read */
+static bool live_read_busy;           /* one thread reads at a time */
+
 /* Adds `delta` to the header (draining `pending` into it first) or, without a ring, to
  * `pending`. A fold racing the ring's creation may leave its delta in `pending` until
  * the next fold of any thread: a bounded lag, never a loss. */
 static void add_counters(const struct heap_counters *delta) {
     struct ldtap_ring_writer *ring = ldtap_process_ring_if_ready();
     if (ring == NULL) {
-#define ADD_PENDING(type, name)                                                            \
-    if (delta->name != 0)                                                                  \
+#define ADD_PENDING(type, name)                                                                              \
+    if (delta->name != 0)                                                                                    \
         __atomic_fetch_add(&pending.name, delta->name, __ATOMIC_RELAXED);
         HEAP_COUNTERS(ADD_PENDING)
 #undef ADD_PENDING
@@ -70,38 +83,66 @@ static void add_counters(const struct heap_counters *delta) {
     struct ldtap_ring_header *header = ring->header;
     /* A plain look first: `pending` is empty once the ring exists, and an exchange is a
      * locked instruction per counter on every fold. */
-#define ADD_HEADER(type, name)                                                             \
-    {                                                                                      \
-        type waiting = __atomic_load_n(&pending.name, __ATOMIC_RELAXED) != 0                \
-                           ? __atomic_exchange_n(&pending.name, 0, __ATOMIC_RELAXED)         \
-                           : 0;                                                            \
-        if (waiting + delta->name != 0)                                                    \
-            __atomic_fetch_add(&header->name, waiting + delta->name, __ATOMIC_RELAXED);    \
+#define ADD_HEADER(type, name)                                                                               \
+    {                                                                                                        \
+        type waiting = __atomic_load_n(&pending.name, __ATOMIC_RELAXED) != 0                                 \
+                           ? __atomic_exchange_n(&pending.name, 0, __ATOMIC_RELAXED)                         \
+                           : 0;                                                                              \
+        if (waiting + delta->name != 0)                                                                      \
+            __atomic_fetch_add(&header->name, waiting + delta->name, __ATOMIC_RELAXED);                      \
     }
     HEAP_COUNTERS(ADD_HEADER)
 #undef ADD_HEADER
+    int64_t live = __atomic_load_n(&live_bytes, __ATOMIC_RELAXED);
+    if (header->heap_live_bytes != live)
+        __atomic_store_n(&header->heap_live_bytes, live, __ATOMIC_RELAXED);
     if (header->heap_sample_interval != sample_interval)
         __atomic_store_n(&header->heap_sample_interval, sample_interval, __ATOMIC_RELAXED);
 }
 
-/* Moves this thread's counters out and re-arms its free budget. */
-static void fold_thread(struct ldtap_heap_thread *thread) {
+/* Reads the allocator's live bytes when they are due (`now`: whatever the time), on one
+ * thread at a time; `requested`: bytes this fold adds. With ldtap_nesting raised: an
+ * allocator that allocates to answer is counted, never sampled. */
+static void refresh_live_bytes(uint64_t requested, bool now) {
+    uint64_t requested_total = __atomic_add_fetch(&requested_since_read, requested, __ATOMIC_RELAXED);
+    uint64_t time = ldtap_monotonic_ns();
+    bool due = time >= __atomic_load_n(&live_read_due_ns, __ATOMIC_RELAXED) ||
+               (requested_total >= LIVE_REFRESH_BYTES &&
+                time >= __atomic_load_n(&live_read_allowed_ns, __ATOMIC_RELAXED));
+    if ((!now && !due) || __atomic_exchange_n(&live_read_busy, true, __ATOMIC_ACQUIRE))
+        return;
+    int64_t live;
+    ldtap_nesting++;
+    bool known = ldtap_heap_statistics_live_bytes(&live);
+    ldtap_nesting--;
+    if (known) { /* else not chosen yet, or no statistics at all (asking costs nothing) */
+        uint64_t finished = ldtap_monotonic_ns();
+        __atomic_store_n(&live_bytes, live, __ATOMIC_RELAXED);
+        __atomic_store_n(&requested_since_read, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&live_read_due_ns, finished + LIVE_REFRESH_NS, __ATOMIC_RELAXED);
+        __atomic_store_n(&live_read_allowed_ns, finished + (finished - time) * LIVE_REFRESH_COST_SHARE,
+                         __ATOMIC_RELAXED);
+    }
+    __atomic_store_n(&live_read_busy, false, __ATOMIC_RELEASE);
+}
+
+/* Moves this thread's counters out and re-arms its free countdown (`now`: read the live
+ * bytes whatever the time). */
+static void fold_thread(struct ldtap_heap_thread *thread, bool now) {
     struct heap_counters delta = {0};
-    /* Chunk bytes consumed from the budgets, less one size word per block: usable bytes. */
-    uint64_t allocated = (uint64_t)(thread->armed_allocation - thread->allocation_budget) -
-                         LDTAP_HEAP_CHUNK_OVERHEAD * thread->allocations;
-    uint64_t freed = (uint64_t)(thread->armed_free - thread->free_budget) - LDTAP_HEAP_CHUNK_OVERHEAD * thread->frees;
+    /* What the countdowns consumed since they were armed (modulo 2^64, as they wrap). */
     delta.heap_allocations = thread->allocations;
-    delta.heap_frees = thread->frees;
-    delta.heap_allocated_bytes = allocated;
-    delta.heap_live_bytes = (int64_t)(allocated - freed);
-    thread->allocations = thread->frees = 0;
+    delta.heap_frees = thread->armed_free - thread->free_countdown;
+    delta.heap_allocated_bytes = thread->armed_allocation - thread->allocation_budget;
+    thread->allocations = 0;
     /* The allocation budget keeps counting from here: its caller re-arms it. */
     thread->armed_allocation = thread->allocation_budget;
-    thread->free_budget = thread->armed_free = FOLD_BYTES;
+    thread->free_countdown = thread->armed_free = FOLD_FREES;
     int state = __atomic_load_n(&heap_state, __ATOMIC_RELAXED);
-    if (state != HEAP_OFF && (state == HEAP_UNKNOWN || ldtap_recording()))
+    if (state != HEAP_OFF && (state == HEAP_UNKNOWN || ldtap_recording())) {
+        refresh_live_bytes(delta.heap_allocated_bytes, now);
         add_counters(&delta);
+    }
 }
 
 /* An exponentially distributed byte count with mean sample_interval (0 when every
@@ -114,7 +155,7 @@ static int64_t draw_sample_distance(void) {
     return (int64_t)(-log(uniform) * (double)sample_interval);
 }
 
-/* The unbiased weight of a sampled block of `size` usable bytes: size / P(sampled). */
+/* The unbiased weight of a sampled block of `size` requested bytes: size / P(sampled). */
 static uint64_t sample_weight(size_t size) {
     if (sample_interval <= 1 || size == 0)
         return size;
@@ -150,8 +191,8 @@ static void remember_stack(uint64_t id) {
     for (int attempt = 0; attempt < 2; attempt++) {
         for (unsigned probe = 0; probe < SENT_PROBES; probe++) {
             uint64_t expected = 0;
-            if (__atomic_compare_exchange_n(&sent_stacks[(id + probe) % SENT_STACKS], &expected, id,
-                                            false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            if (__atomic_compare_exchange_n(&sent_stacks[(id + probe) % SENT_STACKS], &expected, id, false,
+                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED))
                 return;
         }
         for (unsigned slot = 0; slot < SENT_STACKS; slot++)
@@ -167,7 +208,9 @@ static void remember_stack(uint64_t id) {
  * free of it can slip through the gap); unmarking reopens after clearing and then looks
  * again, closing once more if a mark came in between. Sequentially consistent stores and
  * loads keep those pairs ordered; a slot left closed without a mark only costs speed. */
-static void close_slot(size_t slot) { __atomic_store_n(&fast_free[slot], 0, __ATOMIC_SEQ_CST); }
+static void close_slot(size_t slot) {
+    __atomic_store_n(&fast_free[slot], 0, __ATOMIC_SEQ_CST);
+}
 
 static void reopen_slot(size_t slot) {
     __atomic_store_n(&fast_free[slot], 1, __ATOMIC_SEQ_CST);
@@ -248,7 +291,7 @@ static uint64_t send_stack(struct ldtap_ring_writer *ring) {
 }
 
 /* Samples `block`; false when it cannot be marked (the sample moves to a later block). */
-static bool sample(void *block, size_t size, size_t usable, unsigned function) {
+static bool sample(void *block, size_t size, unsigned function) {
     if (!ldtap_heap_mark(block)) {
         add_counters(&(struct heap_counters){.heap_samples_deferred = 1});
         return false;
@@ -261,7 +304,7 @@ static bool sample(void *block, size_t size, size_t usable, unsigned function) {
     struct ldtap_heap_sample_record record = {
         .address = (uint64_t)(uintptr_t)block,
         .size = size,
-        .weight_bytes = sample_weight(usable),
+        .weight_bytes = sample_weight(size),
         .stack_id = send_stack(ring),
         .time_ns = ldtap_now_ns(),
         .thread_id = ldtap_thread_id(),
@@ -275,15 +318,15 @@ static bool sample(void *block, size_t size, size_t usable, unsigned function) {
 
 /* Re-arms the allocation budget at the nearer of the next fold and the next sample. */
 static void arm_allocation_budget(struct ldtap_heap_thread *thread) {
-    int64_t budget = FOLD_BYTES;
-    if (sampling_armed && thread->sample_remaining < budget)
-        budget = thread->sample_remaining > 0 ? thread->sample_remaining : 0;
+    uint64_t budget = FOLD_BYTES;
+    if (sampling_armed && thread->sample_remaining < (int64_t)budget)
+        budget = thread->sample_remaining > 0 ? (uint64_t)thread->sample_remaining : 0;
     /* armed_allocation moves with the budget, so that armed - budget still counts the
      * bytes allocated since the last fold. */
     thread->armed_allocation += budget - thread->allocation_budget;
     thread->allocation_budget = budget;
     if (sampling_armed)
-        thread->sample_remaining -= budget;
+        thread->sample_remaining -= (int64_t)budget;
 }
 
 static void register_thread_exit(void) {
@@ -294,9 +337,9 @@ static void register_thread_exit(void) {
 /* The outermost slow path of an allocation with heap recording on. `overshoot`: bytes
  * the budget ran past zero, i.e. past the point arm_allocation_budget aimed at. */
 static void fold_and_sample(struct ldtap_heap_thread *thread, int64_t overshoot, void *block, size_t size,
-                            size_t usable, unsigned function) {
+                            unsigned function) {
     register_thread_exit();
-    fold_thread(thread);
+    fold_thread(thread, false);
     if (sample_interval != 0) {
         if (!sampling_armed) { /* first time on this thread: bytes so far are not counted */
             thread->sample_remaining = draw_sample_distance();
@@ -306,39 +349,44 @@ static void fold_and_sample(struct ldtap_heap_thread *thread, int64_t overshoot,
         }
         /* remaining <= 0: this allocation reached the sampling point. */
         if (thread->sample_remaining <= 0)
-            thread->sample_remaining = sample(block, size, usable, function) ? draw_sample_distance() : 0;
+            thread->sample_remaining = sample(block, size, function) ? draw_sample_distance() : 0;
     }
     arm_allocation_budget(thread);
 }
 
-void *ldtap_heap_after_budget(void *block, size_t size, size_t bytes, unsigned function) {
+void *ldtap_heap_after_budget(void *block, size_t size, unsigned function) {
     struct ldtap_heap_thread *thread = &ldtap_heap_thread;
-    size_t usable = bytes - LDTAP_HEAP_CHUNK_OVERHEAD;
-    /* What the budget covered since it was armed, this allocation included; folded into
-     * sample_remaining, which arm_allocation_budget had already reduced by the budget. */
-    int64_t overshoot = -thread->allocation_budget;
+    if (block == NULL) { /* uncounted: the budget stands as it was before this request */
+        thread->allocation_budget += size;
+        thread->allocations--;
+        return NULL;
+    }
+    /* How far this allocation went past the budget (the budget was at most its size, and
+     * a block that exists is under 2^63 bytes); folded into sample_remaining, which
+     * arm_allocation_budget had already reduced by the budget. */
+    int64_t overshoot = -(int64_t)thread->allocation_budget;
     int state = __atomic_load_n(&heap_state, __ATOMIC_RELAXED);
     if (ldtap_nesting != 0 || state != HEAP_ON || !ldtap_recording()) {
         /* The shim's own allocations, a signal handler inside the shim, or heap recording
          * not (yet) on: count, never sample. */
         if (ldtap_nesting == 0)
-            LDTAP_RECORD(fold_thread(thread), (void)0);
+            LDTAP_RECORD(fold_thread(thread, false), (void)0);
         thread->sample_remaining -= overshoot;
         arm_allocation_budget(thread);
         return block;
     }
-    LDTAP_RECORD(fold_and_sample(thread, overshoot, block, size, usable, function), arm_allocation_budget(thread));
+    LDTAP_RECORD(fold_and_sample(thread, overshoot, block, size, function), arm_allocation_budget(thread));
     return block;
 }
 
 void ldtap_heap_after_free_budget(void) {
     struct ldtap_heap_thread *thread = &ldtap_heap_thread;
     if (ldtap_nesting != 0) {
-        thread->free_budget += FOLD_BYTES; /* fold later, outside the shim */
-        thread->armed_free += FOLD_BYTES;
+        thread->free_countdown += FOLD_FREES; /* fold later, outside the shim */
+        thread->armed_free += FOLD_FREES;
         return;
     }
-    LDTAP_RECORD(fold_thread(thread), (void)0);
+    LDTAP_RECORD(fold_thread(thread, false), (void)0);
 }
 
 /* ---- anonymous mappings ---- */
@@ -355,34 +403,36 @@ void ldtap_heap_add_mapped(int64_t bytes, uint64_t untracked) {
 static void fold_on_thread_exit(void *unused) {
     (void)unused;
     exit_registered = false;
-    LDTAP_RECORD(fold_thread(&ldtap_heap_thread), (void)0);
+    LDTAP_RECORD(fold_thread(&ldtap_heap_thread, false), (void)0);
 }
 
 __attribute__((destructor)) static void fold_on_process_exit(void) {
-    LDTAP_RECORD(fold_thread(&ldtap_heap_thread), (void)0);
+    LDTAP_RECORD(fold_thread(&ldtap_heap_thread, true), (void)0);
 }
 
-/* Live bytes and mappings at fork: the child inherits the parent's heap and starts its
- * own counters from them (allocation and free counts start at zero). */
-static int64_t live_at_fork, mapped_at_fork;
+/* Mappings at fork: the child inherits the parent's and starts its own counters from
+ * them (allocation and free counts start at zero; live bytes are read again). */
+static int64_t mapped_at_fork;
 
 static void snapshot_for_child(void) {
-    fold_thread(&ldtap_heap_thread);
+    fold_thread(&ldtap_heap_thread, false);
     struct ldtap_ring_writer *ring = ldtap_process_ring_if_ready();
-    live_at_fork = __atomic_load_n(&pending.heap_live_bytes, __ATOMIC_RELAXED);
     mapped_at_fork = __atomic_load_n(&pending.anon_mmap_bytes, __ATOMIC_RELAXED);
-    if (ring != NULL) {
-        live_at_fork += __atomic_load_n(&ring->header->heap_live_bytes, __ATOMIC_RELAXED);
+    if (ring != NULL)
         mapped_at_fork += __atomic_load_n(&ring->header->anon_mmap_bytes, __ATOMIC_RELAXED);
-    }
 }
 
-static void before_fork(void) { LDTAP_RECORD(snapshot_for_child(), (void)0); }
+static void before_fork(void) {
+    LDTAP_RECORD(snapshot_for_child(), (void)0);
+}
 
 /* Only the forking thread exists in the child; process.c forgets the parent's ring. */
 static void after_fork_in_child(void) {
-    struct heap_counters fresh = {.heap_live_bytes = live_at_fork, .anon_mmap_bytes = mapped_at_fork};
+    struct heap_counters fresh = {.anon_mmap_bytes = mapped_at_fork};
     pending = fresh;
+    /* The parent's figure stands until the child's first fold reads its own. */
+    live_read_due_ns = live_read_allowed_ns = requested_since_read = 0;
+    live_read_busy = false;
     /* Stack ids and module maps are per ring: send them again. Samples marked by the
      * parent were never reported by this process: unmark them (arena marks stay). */
     for (unsigned slot = 0; slot < SENT_STACKS; slot++)
@@ -414,7 +464,8 @@ static bool parse_sample_interval(const char *text, uint64_t *interval) {
 void ldtap_heap_start(void) {
     const char *text = getenv("LDTAP_HEAP_SAMPLE_BYTES");
     uint64_t interval = DEFAULT_SAMPLE_INTERVAL;
-    if ((text != NULL && !parse_sample_interval(text, &interval)) || pthread_key_create(&exit_key, fold_on_thread_exit) != 0 ||
+    if ((text != NULL && !parse_sample_interval(text, &interval)) ||
+        pthread_key_create(&exit_key, fold_on_thread_exit) != 0 ||
         pthread_atfork(before_fork, NULL, after_fork_in_child) != 0) {
         __atomic_store_n(&heap_state, HEAP_OFF, __ATOMIC_RELAXED);
         return;
@@ -427,6 +478,6 @@ void ldtap_heap_start(void) {
     __atomic_store_n(&heap_state, HEAP_ON, __ATOMIC_RELEASE);
     /* The constructor's thread (usually the only one yet) takes its slow path at its next
      * allocation, so sampling starts now rather than after the budget armed before. */
-    fold_thread(&ldtap_heap_thread);
+    fold_thread(&ldtap_heap_thread, false);
     ldtap_heap_thread.allocation_budget = ldtap_heap_thread.armed_allocation = 0;
 }

@@ -21,10 +21,10 @@
 /*
  * Other allocators preloaded with ldtap (tested with Debian's libjemalloc2 and
  * libtcmalloc-minimal4, tests/e2e/heap_shim.sh and scripts/bench_heap.sh):
- *   LD_PRELOAD=libldtap.so:libjemalloc.so.2 (ldtap first): the hooks wrap jemalloc; every
- *     call takes the hooks' slow path, where usable sizes come from its malloc_usable_size
- *     (glibc's chunk header cannot be read). jemalloc maps its extents with mmap through
- *     the PLT, so they also show in anon_mmap_bytes.
+ *   LD_PRELOAD=libldtap.so:libjemalloc.so.2 (ldtap first): the hooks wrap jemalloc as they
+ *     wrap glibc (they never look inside a block); live bytes come from its statistics.
+ *     jemalloc maps its extents with mmap through the PLT, so they also show in
+ *     anon_mmap_bytes.
  *   LD_PRELOAD=libjemalloc.so.2:libldtap.so (ldtap second): the program's malloc is
  *     jemalloc's and never reaches ldtap: no heap counters or samples, everything else works.
  *     Functions jemalloc lacks (reallocarray, pvalloc) do reach our hooks and do what they
@@ -89,7 +89,9 @@ static size_t bootstrap_size(const void *block) {
     return size;
 }
 
-static void bootstrap_free(void *block) { (void)block; /* arena blocks are never reused */ }
+static void bootstrap_free(void *block) {
+    (void)block; /* arena blocks are never reused */
+}
 
 static void *bootstrap_calloc(size_t count, size_t size) {
     size_t total;
@@ -143,12 +145,12 @@ static void resolve_malloc_originals(void);
  * one resolving (dlsym called back into us), serve the call from the arena. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter"
-#define LAZY_STUB(type, name, parameters, arguments, bootstrap)                            \
-    static type lazy_##name parameters {                                                   \
-        if (resolving_here)                                                                \
-            return bootstrap;                                                              \
-        resolve_malloc_originals();                                                        \
-        return REAL(name) arguments;                                                       \
+#define LAZY_STUB(type, name, parameters, arguments, bootstrap)                                              \
+    static type lazy_##name parameters {                                                                     \
+        if (resolving_here)                                                                                  \
+            return bootstrap;                                                                                \
+        resolve_malloc_originals();                                                                          \
+        return REAL(name) arguments;                                                                         \
     }
 LDTAP_MALLOC_ORIGINALS(LAZY_STUB)
 #undef LAZY_STUB
@@ -167,23 +169,23 @@ static void resolve_malloc_originals(void) {
     /* glibc's malloc lives in the object that defines gnu_get_libc_version; tcmalloc and
      * jemalloc also export __libc_malloc, so that name cannot tell. */
     Dl_info next_malloc, libc, program_realloc, self;
-    bool glibc = found.malloc != NULL && found.free != NULL && dladdr((void *)found.malloc, &next_malloc) != 0 &&
+    bool glibc = found.malloc != NULL && found.free != NULL &&
+                 dladdr((void *)found.malloc, &next_malloc) != 0 &&
                  dladdr((void *)gnu_get_libc_version, &libc) != 0 && next_malloc.dli_fbase == libc.dli_fbase;
     void *global_realloc = dlsym(RTLD_DEFAULT, "realloc");
     if (global_realloc != NULL && dladdr(global_realloc, &program_realloc) != 0 &&
         dladdr((void *)resolve_malloc_originals, &self) != 0 && program_realloc.dli_fbase != self.dli_fbase)
         __atomic_store_n(&realloc_ahead_of_us, (void *(*)(void *, size_t))global_realloc, __ATOMIC_RELEASE);
-#define PUBLISH(type, name, ...)                                                           \
-    if (found.name != NULL)                                                                \
+#define PUBLISH(type, name, ...)                                                                             \
+    if (found.name != NULL)                                                                                  \
         __atomic_store_n(&originals.name, found.name, __ATOMIC_RELEASE);
     LDTAP_MALLOC_ORIGINALS(PUBLISH)
 #undef PUBLISH
-    /* Only now may blocks be taken for glibc chunks: every block the hooks see from here
-     * on comes from the allocator just published (earlier ones came from the arena). */
-    if (glibc) {
-        __atomic_store_n(&ldtap_heap_chunk_floor, 0, __ATOMIC_SEQ_CST);
+    /* Only now may frees skip the slow path: every block the hooks see from here on comes
+     * from the allocator just published (earlier ones came from the arena). */
+    if (found.malloc != NULL && found.free != NULL)
         ldtap_heap_open_fast_free(bootstrap_arena, __atomic_load_n(&bootstrap_used, __ATOMIC_ACQUIRE));
-    }
+    ldtap_heap_statistics_choose(glibc, __atomic_load_n(&realloc_ahead_of_us, __ATOMIC_RELAXED) != NULL);
     ldtap_nesting--;
     resolving_here = false;
     errno = saved_errno;
@@ -195,37 +197,26 @@ static struct malloc_originals originals = {
 #undef LAZY_ENTRY
 };
 
-/* hot: the chunk bytes of a glibc block: its chunk's size field, just below the block,
- * without the flags in the low 3 bits. glibc's usable size is 8 less (16 for an mmapped
- * chunk; those are counted as 8 less too: the same value at allocation and free, so live
- * bytes stay exact). */
-static inline size_t chunk_bytes(const void *block) { return ((const size_t *)block)[-1] & ~(size_t)7; }
-
-/* The chunk bytes of any block from the next allocator (not NULL, not the arena's). */
-static size_t block_bytes(void *block) {
-    if ((uintptr_t)block > __atomic_load_n(&ldtap_heap_chunk_floor, __ATOMIC_RELAXED))
-        return chunk_bytes(block);
-    return REAL(malloc_usable_size)(block) + LDTAP_HEAP_CHUNK_OVERHEAD;
-}
-
 /* ---- the allocation family ---- */
 
-/* Blocks at or below the chunk floor: NULL (nothing to count), the arena's (never
- * counted, as their frees are not) or another allocator's. */
-static __attribute__((noinline)) void *allocated_slowly(void *block, size_t size, unsigned function) {
-    if (block == NULL || ldtap_heap_is_bootstrap_block(block))
-        return block;
-    return ldtap_heap_note_allocation(block, size, block_bytes(block), function);
-}
-
-/* hot: every allocation ends here. */
+/* hot: an allocation made by a call into the allocator (blocks it could not make are not
+ * counted); returns `block`. */
 static inline void *allocated(void *block, size_t size, unsigned function) {
-    if (LDTAP_UNLIKELY((uintptr_t)block <= ldtap_heap_chunk_floor))
-        return allocated_slowly(block, size, function);
-    return ldtap_heap_note_allocation(block, size, chunk_bytes(block), function);
+    if (block != NULL && ldtap_heap_allocation_spent(size))
+        return ldtap_heap_after_budget(block, size, function);
+    return block;
 }
 
-LDTAP_EXPORT LDTAP_HOT void *malloc(size_t size) { return allocated(REAL(malloc)(size), size, LDTAP_HEAP_MALLOC); }
+static __attribute__((noinline)) void *malloc_after_budget(size_t size) {
+    return ldtap_heap_after_budget(REAL(malloc)(size), size, LDTAP_HEAP_MALLOC);
+}
+
+/* hot: counted before the call, so that it ends in a jump to the allocator. */
+LDTAP_EXPORT LDTAP_HOT void *malloc(size_t size) {
+    if (ldtap_heap_allocation_spent(size))
+        return malloc_after_budget(size);
+    return REAL(malloc)(size);
+}
 
 static __attribute__((noinline)) void free_after_budget(void *block) {
     ldtap_heap_after_free_budget();
@@ -233,13 +224,13 @@ static __attribute__((noinline)) void free_after_budget(void *block) {
 }
 
 /* Blocks the free filter stops: NULL, the arena's, marked ones, their slot neighbours,
- * and every block while the next allocator is not (known to be) glibc's. */
+ * and every block until the originals are resolved. */
 static __attribute__((noinline)) void free_slowly(void *block) {
     if (block == NULL || ldtap_heap_is_bootstrap_block(block))
         return;
     if (ldtap_heap_is_marked(block))
         ldtap_heap_forget_sample(block);
-    if (ldtap_heap_note_free(block_bytes(block)))
+    if (ldtap_heap_free_spent())
         ldtap_heap_after_free_budget();
     REAL(free)(block);
 }
@@ -248,7 +239,7 @@ static __attribute__((noinline)) void free_slowly(void *block) {
 LDTAP_EXPORT LDTAP_HOT void free(void *block) {
     if (LDTAP_UNLIKELY(!ldtap_heap_may_free_fast(block)))
         return free_slowly(block);
-    if (ldtap_heap_note_free(chunk_bytes(block)))
+    if (ldtap_heap_free_spent())
         return free_after_budget(block);
     REAL(free)(block);
 }
@@ -272,15 +263,16 @@ static void *reallocate(void *block, size_t size) {
     }
     if (LDTAP_UNLIKELY(ldtap_heap_is_marked(block)))
         ldtap_heap_forget_sample(block); /* before the allocator may reuse the address */
-    size_t old_bytes = block_bytes(block);
     void *moved = REAL(realloc)(block, size);
     /* glibc frees the block on realloc(p, 0) and returns NULL; other failures keep it. */
-    if ((moved != NULL || size == 0) && ldtap_heap_note_free(old_bytes))
+    if ((moved != NULL || size == 0) && ldtap_heap_free_spent())
         ldtap_heap_after_free_budget();
     return allocated(moved, size, LDTAP_HEAP_REALLOC);
 }
 
-LDTAP_EXPORT void *realloc(void *block, size_t size) { return reallocate(block, size); }
+LDTAP_EXPORT void *realloc(void *block, size_t size) {
+    return reallocate(block, size);
+}
 
 LDTAP_EXPORT void *reallocarray(void *block, size_t count, size_t size) {
     size_t total;
@@ -312,9 +304,13 @@ LDTAP_EXPORT void *memalign(size_t alignment, size_t size) {
     return allocated(REAL(memalign)(alignment, size), size, LDTAP_HEAP_ALIGNED);
 }
 
-LDTAP_EXPORT void *valloc(size_t size) { return allocated(REAL(valloc)(size), size, LDTAP_HEAP_ALIGNED); }
+LDTAP_EXPORT void *valloc(size_t size) {
+    return allocated(REAL(valloc)(size), size, LDTAP_HEAP_ALIGNED);
+}
 
-LDTAP_EXPORT void *pvalloc(size_t size) { return allocated(REAL(pvalloc)(size), size, LDTAP_HEAP_ALIGNED); }
+LDTAP_EXPORT void *pvalloc(size_t size) {
+    return allocated(REAL(pvalloc)(size), size, LDTAP_HEAP_ALIGNED);
+}
 
 /* ---- anonymous mappings: counted, never sampled ---- */
 

@@ -139,24 +139,22 @@ struct ldtap_ring_header {
     uint64_t suppressed_crashes;      /* [P] */
     /* Heap counters (issue 5), written by the malloc-family hooks. Each thread counts in
      * thread-local variables and folds its deltas in here with relaxed atomic adds every
-     * 256 KiB of churn (bytes allocated, or bytes freed), at thread exit,
-     * at process exit and before fork, so a reader sees values that lag each live thread
-     * by at most that much. Until the process has a ring (the first span or heap sample
-     * creates it) the folded values wait in the process and are added at creation.
-     * Sizes are *usable* sizes (malloc_usable_size: the request rounded up to the
-     * allocator's granule), counted identically at allocation and at free:
-     *   heap_live_bytes = usable bytes of every block returned by malloc, calloc, realloc,
-     *   reallocarray, posix_memalign, aligned_alloc, memalign, valloc or pvalloc since
-     *   the shim was loaded, minus those of every block passed to free or realloc since.
-     * The shim is interposed before any constructor runs, so this covers the program's
-     * whole life except ld.so's own start-up allocations (never freed through free). It
-     * is signed because a thread's deltas are folded separately: a block allocated on one
-     * thread and freed on another may be subtracted before it was added. All heap
-     * counters stay zero while the heap hooks are off (LDTAP_HEAP_SAMPLE_BYTES invalid). */
+     * 256 KiB requested or 4096 frees, at thread exit, at process exit and before fork,
+     * so a reader sees counts that lag each live thread by at most that much. Until the
+     * process has a ring (the first span or heap sample creates it) the folded values
+     * wait in the process and are added at creation. All heap counters stay zero while
+     * the heap hooks are off (LDTAP_HEAP_SAMPLE_BYTES invalid).
+     *   heap_live_bytes = bytes in use as the allocator itself reports them (glibc:
+     *   mallinfo2's uordblks + hblkhd, its per-thread caches included; jemalloc:
+     *   stats.allocated; tcmalloc: generic.current_allocated_bytes), stored (not added)
+     *   by a fold every 100 ms or 4 MiB requested (for at most 1% of the time) and at
+     *   process exit; 0 when the allocator has no
+     *   statistics the shim knows. No hook sizes the blocks it sees. */
     int64_t heap_live_bytes;          /* [P] see above */
-    uint64_t heap_allocations;        /* [P] successful allocations (a realloc counts one free + one allocation) */
+    uint64_t heap_allocations;        /* [P] allocation calls (a realloc counts one free + one allocation; a
+                                       * failed call under 256 KiB is counted too) */
     uint64_t heap_frees;              /* [P] blocks released by free/realloc (free(NULL) not counted) */
-    uint64_t heap_allocated_bytes;    /* [P] usable bytes allocated, cumulative: the allocation rate in bytes */
+    uint64_t heap_allocated_bytes;    /* [P] requested bytes, cumulative: the allocation rate in bytes */
     /* Anonymous private mappings made by the program through mmap/mremap and removed by
      * munmap/mremap (Python's obmalloc arenas, other allocators' chunks). Mappings made
      * inside libc (glibc malloc's large blocks, thread stacks) are not seen: those are
@@ -295,11 +293,11 @@ struct ldtap_db_span_record {
  *
  * The shim samples allocations by bytes: each thread counts down an exponentially
  * distributed number of bytes (mean header.heap_sample_interval = T); the allocation that
- * crosses zero is sampled. The bytes counted are usable bytes (as heap_live_bytes; a
- * few bytes above the request), so a block of s usable bytes is sampled with probability
- * p = 1 - exp(-s / T), and its record carries weight_bytes = s / p: summing the weights
- * of sampled blocks estimates the usable bytes of all blocks without bias (T = 1: every
- * allocation is sampled, weight_bytes = s). The record's `size` is the *requested* size.
+ * crosses zero is sampled. The bytes counted are requested bytes, so a block of s
+ * bytes is sampled with probability p = 1 - exp(-s / T), and its record carries
+ * weight_bytes = s / p: summing the weights of sampled blocks estimates the requested
+ * bytes of all blocks without bias (T = 1: every allocation is sampled, weight_bytes =
+ * s). The record's `size` is the requested size too.
  *
  * Ordering: a HEAP_STACK record is committed before the first HEAP_SAMPLE naming its id
  * is reserved, and a HEAP_FREE record is reserved before the block is handed back to the
