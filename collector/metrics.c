@@ -82,37 +82,29 @@ static const double db_duration_bounds[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 
 #define GAUGE_DOUBLE LDTAP_INSTRUMENT_GAUGE, false, NULL, 0
 
 static const struct ldtap_instrument instruments[LDTAP_METRIC_COUNT] = {
-    [LDTAP_METRIC_HTTP_SERVER_DURATION] = {"http.server.request.duration",
-                                           "Duration of HTTP server requests.", "s",
+    [LDTAP_METRIC_HTTP_SERVER_DURATION] = {"http.server.request.duration", "Duration of HTTP server requests.", "s",
                                            HISTOGRAM(duration_bounds)},
     [LDTAP_METRIC_HTTP_SERVER_REQUEST_BODY] = {"http.server.request.body.size",
-                                               "Size of HTTP server request bodies.", "By",
-                                               HISTOGRAM(size_bounds)},
+                                               "Size of HTTP server request bodies.", "By", HISTOGRAM(size_bounds)},
     [LDTAP_METRIC_HTTP_SERVER_RESPONSE_BODY] = {"http.server.response.body.size",
-                                                "Size of HTTP server response bodies.", "By",
-                                                HISTOGRAM(size_bounds)},
-    [LDTAP_METRIC_HTTP_CLIENT_DURATION] = {"http.client.request.duration",
-                                           "Duration of HTTP client requests.", "s",
+                                                "Size of HTTP server response bodies.", "By", HISTOGRAM(size_bounds)},
+    [LDTAP_METRIC_HTTP_CLIENT_DURATION] = {"http.client.request.duration", "Duration of HTTP client requests.", "s",
                                            HISTOGRAM(duration_bounds)},
     [LDTAP_METRIC_HTTP_CLIENT_REQUEST_BODY] = {"http.client.request.body.size",
-                                               "Size of HTTP client request bodies.", "By",
-                                               HISTOGRAM(size_bounds)},
+                                               "Size of HTTP client request bodies.", "By", HISTOGRAM(size_bounds)},
     [LDTAP_METRIC_HTTP_CLIENT_RESPONSE_BODY] = {"http.client.response.body.size",
-                                                "Size of HTTP client response bodies.", "By",
-                                                HISTOGRAM(size_bounds)},
-    [LDTAP_METRIC_DB_CLIENT_DURATION] = {"db.client.operation.duration",
-                                         "Duration of database client operations.", "s",
-                                         HISTOGRAM(db_duration_bounds)},
-    [LDTAP_METRIC_HTTP_SERVER_ACTIVE] = {"http.server.active_requests",
-                                         "Number of active HTTP server requests.", "{request}", UPDOWN_INT},
-    [LDTAP_METRIC_PROCESS_MEMORY_USAGE] = {"process.memory.usage", "The amount of physical memory in use.",
-                                           "By", UPDOWN_INT},
-    [LDTAP_METRIC_PROCESS_MEMORY_VIRTUAL] = {"process.memory.virtual",
-                                             "The amount of committed virtual memory.", "By", UPDOWN_INT},
-    [LDTAP_METRIC_PROCESS_CPU_TIME] = {"process.cpu.time",
-                                       "Total CPU seconds broken down by different states.", "s", SUM_DOUBLE},
-    [LDTAP_METRIC_PROCESS_THREADS] = {"process.thread.count", "Process threads count.", "{thread}",
-                                      UPDOWN_INT},
+                                                "Size of HTTP client response bodies.", "By", HISTOGRAM(size_bounds)},
+    [LDTAP_METRIC_DB_CLIENT_DURATION] = {"db.client.operation.duration", "Duration of database client operations.",
+                                         "s", HISTOGRAM(db_duration_bounds)},
+    [LDTAP_METRIC_HTTP_SERVER_ACTIVE] = {"http.server.active_requests", "Number of active HTTP server requests.",
+                                         "{request}", UPDOWN_INT},
+    [LDTAP_METRIC_PROCESS_MEMORY_USAGE] = {"process.memory.usage", "The amount of physical memory in use.", "By",
+                                           UPDOWN_INT},
+    [LDTAP_METRIC_PROCESS_MEMORY_VIRTUAL] = {"process.memory.virtual", "The amount of committed virtual memory.",
+                                             "By", UPDOWN_INT},
+    [LDTAP_METRIC_PROCESS_CPU_TIME] = {"process.cpu.time", "Total CPU seconds broken down by different states.", "s",
+                                       SUM_DOUBLE},
+    [LDTAP_METRIC_PROCESS_THREADS] = {"process.thread.count", "Process threads count.", "{thread}", UPDOWN_INT},
     [LDTAP_METRIC_PROCESS_DESCRIPTORS] = {"process.unix.file_descriptor.count",
                                           "Number of unix file descriptors in use by the process.",
                                           "{file_descriptor}", UPDOWN_INT},
@@ -120,52 +112,47 @@ static const struct ldtap_instrument instruments[LDTAP_METRIC_COUNT] = {
                                      GAUGE_DOUBLE},
     /* Heap metrics (issue 5), from the ring header's counters; not OpenTelemetry
      * conventions (there are none for a malloc heap), named to sit beside process.memory.*. */
-    [LDTAP_METRIC_PROCESS_HEAP_USAGE] =
-        {"process.heap.usage",
-         "Bytes in use as the allocator itself counts them (glibc: mallinfo2), "
-         "read every 100 ms or 4 MiB allocated.",
-         "By", UPDOWN_INT},
+    [LDTAP_METRIC_PROCESS_HEAP_USAGE] = {"process.heap.usage",
+                                         "Bytes in use as the allocator itself counts them (glibc: mallinfo2), "
+                                         "read every 100 ms or 4 MiB allocated.",
+                                         "By",
+                                         UPDOWN_INT},
     [LDTAP_METRIC_PROCESS_HEAP_ALLOCATIONS] = {"process.heap.allocations",
                                                "Blocks allocated through the malloc family.", "{allocation}",
                                                SUM_INT},
     [LDTAP_METRIC_PROCESS_HEAP_FREES] = {"process.heap.frees", "Blocks released through free or realloc.",
                                          "{free}", SUM_INT},
     [LDTAP_METRIC_PROCESS_HEAP_ALLOCATED] = {"process.heap.allocated",
-                                             "Bytes requested from the malloc family, cumulative.", "By",
-                                             SUM_INT},
-    [LDTAP_METRIC_PROCESS_HEAP_MMAP_USAGE] =
-        {"process.heap.mmap.usage",
-         "Live bytes of anonymous private mappings the program made itself "
-         "(Python arenas, other allocators' chunks).",
-         "By", UPDOWN_INT},
-    [LDTAP_METRIC_WORKER_BUSY_TIME] =
-        {"ldtap.worker.busy.time", "Time during which the process had at least one server request in flight.",
-         "s", SUM_DOUBLE},
-    [LDTAP_METRIC_WORKER_BUSY_FRACTION] =
-        {"ldtap.worker.busy_fraction", "Share of the last sampling interval the process was busy serving.",
-         "1", GAUGE_DOUBLE},
-    [LDTAP_METRIC_SERVICE_BUSY_FRACTION] =
-        {"ldtap.service.busy_fraction", "Mean busy fraction of the service's workers; 1 means all are busy.",
-         "1", GAUGE_DOUBLE},
+                                             "Bytes requested from the malloc family, cumulative.",
+                                             "By", SUM_INT},
+    [LDTAP_METRIC_PROCESS_HEAP_MMAP_USAGE] = {"process.heap.mmap.usage",
+                                              "Live bytes of anonymous private mappings the program made itself "
+                                              "(Python arenas, other allocators' chunks).",
+                                              "By", UPDOWN_INT},
+    [LDTAP_METRIC_WORKER_BUSY_TIME] = {"ldtap.worker.busy.time",
+                                       "Time during which the process had at least one server request in flight.",
+                                       "s", SUM_DOUBLE},
+    [LDTAP_METRIC_WORKER_BUSY_FRACTION] = {"ldtap.worker.busy_fraction",
+                                           "Share of the last sampling interval the process was busy serving.", "1",
+                                           GAUGE_DOUBLE},
+    [LDTAP_METRIC_SERVICE_BUSY_FRACTION] = {"ldtap.service.busy_fraction",
+                                            "Mean busy fraction of the service's workers; 1 means all are busy.",
+                                            "1", GAUGE_DOUBLE},
     [LDTAP_METRIC_LISTEN_ACCEPT_QUEUE] = {"ldtap.listen.accept_queue",
                                           "Connections waiting in a listening socket's accept queue.",
                                           "{connection}", GAUGE_INT},
     [LDTAP_METRIC_RECORDS_DRAINED] = {"ldtap.records.drained", "Records read from the rings.", "{record}",
                                       SUM_INT},
-    [LDTAP_METRIC_RECORDS_DROPPED] = {"ldtap.records.dropped", "Records lost, by reason.", "{record}",
-                                      SUM_INT},
+    [LDTAP_METRIC_RECORDS_DROPPED] = {"ldtap.records.dropped", "Records lost, by reason.", "{record}", SUM_INT},
     [LDTAP_METRIC_RINGS_ATTACHED] = {"ldtap.rings.attached", "Rings being drained.", "{ring}", UPDOWN_INT},
     [LDTAP_METRIC_RINGS_CORRUPT] = {"ldtap.rings.corrupt", "Rings skipped as corrupt.", "{ring}", SUM_INT},
-    [LDTAP_METRIC_SPANS_EXPORTED] = {"ldtap.spans.exported",
-                                     "Spans delivered to the trace exporter's destination.", "{span}",
-                                     SUM_INT},
-    [LDTAP_METRIC_SPANS_DROPPED] = {"ldtap.spans.dropped", "Spans the exporter lost, by reason.", "{span}",
-                                    SUM_INT},
-    [LDTAP_METRIC_EXPORT_FAILURES] = {"ldtap.export.failures", "Failed export requests.", "{request}",
-                                      SUM_INT},
+    [LDTAP_METRIC_SPANS_EXPORTED] = {"ldtap.spans.exported", "Spans delivered to the trace exporter's destination.",
+                                     "{span}", SUM_INT},
+    [LDTAP_METRIC_SPANS_DROPPED] = {"ldtap.spans.dropped", "Spans the exporter lost, by reason.", "{span}", SUM_INT},
+    [LDTAP_METRIC_EXPORT_FAILURES] = {"ldtap.export.failures", "Failed export requests.", "{request}", SUM_INT},
     [LDTAP_METRIC_SERIES_DROPPED] = {"ldtap.metrics.series_dropped",
-                                     "Measurements not stored because the series limit was reached.",
-                                     "{series}", SUM_INT},
+                                     "Measurements not stored because the series limit was reached.", "{series}",
+                                     SUM_INT},
 };
 
 struct metric_series {
@@ -173,7 +160,7 @@ struct metric_series {
     uint64_t hash;
     enum ldtap_metric_id instrument;
     bool retiring;
-    uint64_t retired_at_ns;          /* monotonic */
+    uint64_t retired_at_ns; /* monotonic */
     struct ldtap_resource *resource; /* one reference */
     uint16_t key_length;
     uint16_t attribute_count;
@@ -200,8 +187,7 @@ static bool append_key(struct ldtap_metric_attributes *set, const void *bytes, s
     return true;
 }
 
-static struct ldtap_attribute *begin_attribute(struct ldtap_metric_attributes *set, const char *key,
-                                               uint8_t type) {
+static struct ldtap_attribute *begin_attribute(struct ldtap_metric_attributes *set, const char *key, uint8_t type) {
     if (set->count >= LDTAP_METRIC_MAX_ATTRIBUTES) {
         set->overflow = true;
         return NULL;
@@ -282,8 +268,8 @@ static void free_series(struct metric_series *series) {
 }
 
 static struct metric_series *new_series(struct ldtap_metrics *metrics, enum ldtap_metric_id id,
-                                        struct ldtap_resource *resource,
-                                        const struct ldtap_metric_attributes *set, uint64_t hash) {
+                                        struct ldtap_resource *resource, const struct ldtap_metric_attributes *set,
+                                        uint64_t hash) {
     const struct ldtap_instrument *instrument = &instruments[id];
     size_t bucket_count = instrument->kind == LDTAP_INSTRUMENT_HISTOGRAM ? instrument->bound_count + 1 : 0;
     /* One block: the series, its buckets, its attributes, its text. */
@@ -318,8 +304,8 @@ static struct metric_series *new_series(struct ldtap_metrics *metrics, enum ldta
 /* The series for (id, resource, set), created if new; NULL when the set is incomplete,
  * the store is full (counted) or memory is short. */
 static struct metric_series *find_series(struct ldtap_metrics *metrics, enum ldtap_metric_id id,
-                                         struct ldtap_resource *resource,
-                                         const struct ldtap_metric_attributes *set, uint64_t start_time_ns) {
+                                         struct ldtap_resource *resource, const struct ldtap_metric_attributes *set,
+                                         uint64_t start_time_ns) {
     if (set->overflow || !resource) {
         return NULL;
     }
@@ -349,9 +335,8 @@ static struct metric_series *find_series(struct ldtap_metrics *metrics, enum ldt
     return series;
 }
 
-void ldtap_metrics_record(struct ldtap_metrics *metrics, enum ldtap_metric_id id,
-                          struct ldtap_resource *resource, const struct ldtap_metric_attributes *set,
-                          double value) {
+void ldtap_metrics_record(struct ldtap_metrics *metrics, enum ldtap_metric_id id, struct ldtap_resource *resource,
+                          const struct ldtap_metric_attributes *set, double value) {
     struct metric_series *series = find_series(metrics, id, resource, set, 0);
     if (!series) {
         return;
@@ -386,15 +371,13 @@ static void set_gauge(struct ldtap_metrics *metrics, enum ldtap_metric_id id, st
     }
 }
 
-void ldtap_metrics_set(struct ldtap_metrics *metrics, enum ldtap_metric_id id,
-                       struct ldtap_resource *resource, const struct ldtap_metric_attributes *set,
-                       double value, uint64_t start_time_ns) {
+void ldtap_metrics_set(struct ldtap_metrics *metrics, enum ldtap_metric_id id, struct ldtap_resource *resource,
+                       const struct ldtap_metric_attributes *set, double value, uint64_t start_time_ns) {
     set_gauge(metrics, id, resource, set, start_time_ns, value, (int64_t)value);
 }
 
-void ldtap_metrics_set_int(struct ldtap_metrics *metrics, enum ldtap_metric_id id,
-                           struct ldtap_resource *resource, const struct ldtap_metric_attributes *set,
-                           int64_t value, uint64_t start_time_ns) {
+void ldtap_metrics_set_int(struct ldtap_metrics *metrics, enum ldtap_metric_id id, struct ldtap_resource *resource,
+                           const struct ldtap_metric_attributes *set, int64_t value, uint64_t start_time_ns) {
     set_gauge(metrics, id, resource, set, start_time_ns, (double)value, value);
 }
 
@@ -424,8 +407,7 @@ static void purge_retiring(struct ldtap_metrics *metrics, bool collected) {
         metrics->last[id] = NULL;
         while (*link) {
             struct metric_series *series = *link;
-            if (series->retiring &&
-                (collected || now - series->retired_at_ns >= RETIRE_WITHOUT_COLLECTION_NS)) {
+            if (series->retiring && (collected || now - series->retired_at_ns >= RETIRE_WITHOUT_COLLECTION_NS)) {
                 *link = series->next;
                 free_series(series);
                 metrics->series_count--;
@@ -470,8 +452,7 @@ struct ldtap_metric_service *ldtap_metrics_service(struct ldtap_metrics *metrics
             strcmp(attribute->key, "service.name") == 0) {
             continue;
         }
-        ldtap_resource_add_string(resource, attribute->key,
-                                  ldtap_resource_string(process_resource, attribute),
+        ldtap_resource_add_string(resource, attribute->key, ldtap_resource_string(process_resource, attribute),
                                   attribute->string_length);
     }
     service->resource = resource;
@@ -549,9 +530,7 @@ void ldtap_metrics_collect(struct ldtap_metrics *metrics, ldtap_metric_visitor v
                 .text = series->key,
                 .start_time_ns = series->start_time_ns,
                 /* Histograms are cumulative up to now; observed values are as of their reading. */
-                .time_ns = instrument->kind == LDTAP_INSTRUMENT_HISTOGRAM || !series->time_ns
-                               ? now
-                               : series->time_ns,
+                .time_ns = instrument->kind == LDTAP_INSTRUMENT_HISTOGRAM || !series->time_ns ? now : series->time_ns,
                 .value = series->value,
                 .int_value = series->int_value,
                 .count = series->count,
@@ -572,6 +551,4 @@ uint64_t ldtap_metrics_dropped_series(const struct ldtap_metrics *metrics) {
 }
 
 /* For metrics_process.c's periodic work: retiring series nobody collects. */
-void ldtap_metrics_purge_uncollected(struct ldtap_metrics *metrics) {
-    purge_retiring(metrics, false);
-}
+void ldtap_metrics_purge_uncollected(struct ldtap_metrics *metrics) { purge_retiring(metrics, false); }
