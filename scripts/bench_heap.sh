@@ -77,7 +77,7 @@ for allocator in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/x86_64-linu
     [ -f "$allocator" ] || continue
     alone=$(per_pair "$allocator" 100000)
     after=$(per_pair "$SHIM:$allocator" 100000)
-    printf '%s alone %s | ldtap then it (every hook on its slow path) +%s\n' "$(basename "$allocator")" \
+    printf '%s alone %s | ldtap then it +%s\n' "$(basename "$allocator")" \
         "$alone" "$(echo "$after - $alone" | bc)"
 done
 
