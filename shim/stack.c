@@ -32,6 +32,8 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 
 #include "ldtap_ring_abi.h"
@@ -54,6 +56,8 @@ static struct {
     int (*get_reg)(unw_cursor_t *cursor, unw_regnum_t reg, unw_word_t *value);
 } unwinder;
 #endif
+
+LDTAP_THREAD_LOCAL bool ldtap_stack_signals_blocked;
 
 /* Written once by ldtap_stack_init; read (acquire) by captures on any thread. */
 static bool unwinder_ready;
@@ -142,7 +146,16 @@ static unsigned capture_from_here(uint64_t *pcs, unsigned max_frames, uint32_t *
     enum { SHIM_FRAMES_MAX = 8 };
     void *frames[LDTAP_STACK_MAX_FRAMES + SHIM_FRAMES_MAX + 1];
     unsigned wanted = max_frames < LDTAP_STACK_MAX_FRAMES ? max_frames : LDTAP_STACK_MAX_FRAMES;
+    /* Every signal blocked once for the whole walk, as libunwind wants around its locks
+     * (a handler that walked the stack meanwhile could deadlock on them), with two system
+     * calls instead of two per lock (hooks/signal.c). */
+    sigset_t everything, saved;
+    sigfillset(&everything);
+    pthread_sigmask(SIG_SETMASK, &everything, &saved);
+    ldtap_stack_signals_blocked = true;
     int found = unwinder.backtrace(frames, (int)(wanted + SHIM_FRAMES_MAX + 1));
+    ldtap_stack_signals_blocked = false;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
     unsigned first = 0;
     while (first < (unsigned)found && (uintptr_t)frames[first] >= shim_start &&
            (uintptr_t)frames[first] < shim_end)

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "shim.h"
+
 /* Loads the unwinder (libunwind.so.8, privately: see stack.c). Call from the constructor
  * only: it uses dlopen, which is neither async-signal-safe nor safe inside a malloc
  * hook. Idempotent. Returns true when captures can return frames. */
@@ -27,5 +29,10 @@ bool ldtap_stack_init(void);
  */
 unsigned ldtap_stack_capture(uint64_t *pcs, unsigned max_frames, const void *ucontext,
                              uint32_t *flags);
+
+/* True on a thread while it captures a stack (ucontext == NULL) with every signal blocked
+ * by the shim: hooks/signal.c then answers libunwind's own sigprocmask calls without a
+ * system call. */
+extern LDTAP_INTERNAL LDTAP_THREAD_LOCAL bool ldtap_stack_signals_blocked;
 
 #endif

@@ -32,7 +32,8 @@
 
 /*
  * Crash capture, written by hand in hooks/signal.c: the program's handlers for fatal
- * signals are remembered (ours stays installed), and new threads get an alternate stack.
+ * signals are remembered (ours stays installed), and new threads get an alternate stack;
+ * sigprocmask answers libunwind's masking during the shim's own stack captures.
  */
 #define LDTAP_SIGNAL_HOOKS(X)                                                                         \
     X(int, sigaction, (int signal_number, const struct sigaction *restrict action,                    \
@@ -43,7 +44,9 @@
       (signal_number, handler))                                                                       \
     X(int, pthread_create, (pthread_t *restrict thread, const pthread_attr_t *restrict attributes,    \
                             void *(*start)(void *), void *restrict argument),                         \
-      (thread, attributes, start, argument))
+      (thread, attributes, start, argument))                                                          \
+    X(int, sigprocmask, (int how, const sigset_t *restrict set, sigset_t *restrict old_set),          \
+      (how, set, old_set))
 
 /*
  * Opening files, written by hand in hooks/file.c, only to recognise the files named in

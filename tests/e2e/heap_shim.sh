@@ -194,6 +194,24 @@ check "python: every sample's stack was sent before it" bash -c "awk '
     /^sample / { for (i = 1; i <= NF; i++) if (\$i ~ /^stack=/) { s = substr(\$i, 7); if (s != \"0\" && !(s in sent)) bad++ } }
     END { exit bad > 0 }' <<<'$py'"
 
+# ---- a sample's stack walk blocks signals once, not once per libunwind lock ----
+# libunwind masks every signal around each of its locks (two rt_sigprocmask calls each,
+# about 18 per sample of a Python stack); the shim blocks them once per walk and answers
+# libunwind's own calls in-process (hooks/signal.c): at most 2 per sample, plus Python's.
+if command -v strace >/dev/null; then
+    LDTAP_HEAP_SAMPLE_BYTES=65536 strace -f -qq -c -o "$WORK/masking.strace" -e trace=rt_sigprocmask \
+        env LD_PRELOAD="$SHIM" LDTAP_RUN_DIR="$WORK/masking" /usr/bin/python3 -c '
+x = [bytearray(3000) for i in range(20000)]
+print(len(x))' >/dev/null
+    masks=$(awk '$NF == "rt_sigprocmask" { print $(NF - 1) }' "$WORK/masking.strace")
+    masked_samples=$(field samples "$(dump "$WORK"/masking/*.ring | grep '^heap ' | head -1)")
+    echo "     $masked_samples samples, ${masks:-?} rt_sigprocmask calls"
+    check "stack walks: at most 2 rt_sigprocmask calls per sample, plus 200 (found ${masks:-?} for ${masked_samples:-0})" \
+        test "${masked_samples:-0}" -ge 100 -a "${masks:-999999}" -le $((2 * ${masked_samples:-0} + 200))
+else
+    fail "strace missing (run scripts/setup.sh)"
+fi
+
 # ---- LDTAP_HEAP_SAMPLE_BYTES=1: every allocation sampled, frees matched ----
 LDTAP_HEAP_SAMPLE_BYTES=1 under_shim every "$WORK/pattern" 777 1234 300 >/dev/null
 every=$(dump "$WORK"/every/*.ring)
