@@ -11,6 +11,8 @@ PACKAGES=(
     libcriterion-dev libcurl4-openssl-dev zlib1g-dev libmicrohttpd-dev
     # heap profiles: symbolization (libelf, libdw) and the official profile.proto for decoding
     libelf-dev libdw-dev protobuf-compiler golang-github-google-pprof-dev
+    # heap and crash stacks (shim/stack.c builds its unwinder only with libunwind.h)
+    libunwind-dev
     # end-to-end tests and demo: servers, clients, helpers
     python3 gunicorn python3-flask curl procps iproute2 coreutils
     # database tracing tests and benchmarks: servers, client libraries, Python drivers and
@@ -25,6 +27,8 @@ PACKAGES=(
     prometheus tmux
     # benchmarks (heaptrack: the heap hooks' comparison in scripts/bench_heap.sh)
     wrk nginx-light valgrind heaptrack
+    # system-call checks in security.sh and heap_shim.sh
+    strace
     # other allocators preloaded with ldtap (tests/e2e/heap_shim.sh, scripts/bench_heap.sh)
     libjemalloc2 libtcmalloc-minimal4
     # the independent OTLP receiver used by the e2e tests
