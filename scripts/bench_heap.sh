@@ -126,8 +126,7 @@ ratio() {
 echo "== wall clock, medians of $PAIRS alternating runs (targets: C <= 1.25x, Python <= 1.02x) =="
 ratio c_churn "$BENCH" churn 20000000
 ratio python_alloc /usr/bin/python3 "$PY_SCRIPT"
-# The default 4 MiB ring is mapped 2 MiB-aligned, which shifts CPython's arenas (below):
-# the same script with a 1 MiB ring, whose mapping leaves the layout as it was.
+# The same script with a 1 MiB ring: another address layout for CPython's arenas (below).
 RATIO_ENV=LDTAP_RING_SIZE=1M ratio python_ring_1M /usr/bin/python3 "$PY_SCRIPT"
 
 echo "== the Python script without the noise: callgrind instructions and page faults =="

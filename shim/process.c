@@ -28,6 +28,9 @@ static char run_directory[PATH_MAX];
 static uint64_t ring_data_size;
 static int ring_state;                 /* enum ring_state */
 static struct ldtap_ring_writer ring;  /* valid while ring_state == RING_READY */
+/* The ring's address range, taken at start-up (ldtap_ring_reserve says why); NULL once a
+ * creation has used it, or if reserving failed (the ring then goes anywhere). */
+static void *ring_reservation;
 static pid_t own_pid;                  /* the process the shim state belongs to */
 
 /* Identity text read at ring creation; static because creation happens once at a time. */
@@ -203,8 +206,12 @@ static void create_ring(void) {
         .command_line = command_line,
         .resource_attributes = getenv("OTEL_RESOURCE_ATTRIBUTES"),
     };
-    ldtap_nesting++; /* the writer's own close() calls go straight through */
-    int error = ldtap_ring_create(&ring, run_directory, &identity, ring_data_size, NULL, 0);
+    /* Taken before use: a fork during creation must not hand the child a range that a
+     * failed creation may have given up. */
+    void *reservation = ring_reservation;
+    ring_reservation = NULL;
+    ldtap_nesting++; /* the writer's own close() and mmap() calls go straight through */
+    int error = ldtap_ring_create_in(&ring, reservation, run_directory, &identity, ring_data_size, NULL, 0);
     ldtap_nesting--;
     /* Release: pairs with the acquire in ldtap_process_ring, publishing `ring`. */
     __atomic_store_n(&ring_state, error == 0 ? RING_READY : RING_FAILED, __ATOMIC_RELEASE);
@@ -241,8 +248,11 @@ struct ldtap_ring_writer *ldtap_process_ring(void) {
  * Forget it (without touching the file) so the first record creates the child's own. */
 static void after_fork_in_child(void) {
     __atomic_store_n(&own_pid, current_pid(), __ATOMIC_RELAXED);
-    if (__atomic_load_n(&ring_state, __ATOMIC_ACQUIRE) == RING_READY)
-        ldtap_ring_forget(&ring);
+    if (__atomic_load_n(&ring_state, __ATOMIC_ACQUIRE) == RING_READY) {
+        ldtap_nesting++; /* the range kept is the shim's, not the program's heap */
+        ring_reservation = ldtap_ring_forget_keeping_range(&ring);
+        ldtap_nesting--;
+    }
     __atomic_store_n(&ring_state, RING_NONE, __ATOMIC_RELEASE);
     ldtap_thread_reset_after_fork();
     ldtap_span_reset_thread_after_fork();
@@ -259,6 +269,8 @@ __attribute__((constructor)) static void ldtap_start(void) {
     if (getauxval(AT_SECURE) == 0 && !environment_says_disabled() && read_configuration() &&
         ldtap_connection_pool_init() == 0 && pthread_atfork(NULL, NULL, after_fork_in_child) == 0)
         ldtap_fd_table_init(); /* last: a non-empty table switches recording on */
+    if (ldtap_recording())
+        ring_reservation = ldtap_ring_reserve(ring_data_size);
     if (ldtap_recording())
         ldtap_crash_init();
     if (ldtap_recording())

@@ -49,6 +49,21 @@ int ldtap_ring_create(struct ldtap_ring_writer *writer, const char *directory,
                       const struct ldtap_ring_identity *identity, uint64_t data_size,
                       char *path_out, size_t path_out_size);
 
+/* An address range for a later ring of `data_size` bytes (inaccessible, no memory
+ * committed), or NULL. The shim takes it at start-up: a ring mapped only when the first
+ * record comes lands between the program's own mappings and moves every later one, which
+ * changes, run after run, how CPython's obmalloc arenas fall on its 16 KiB pool
+ * boundaries and so how many arenas it maps (page faults). Reserved before the program
+ * maps anything, the range only shifts the whole layout, as loading a library does. */
+void *ldtap_ring_reserve(uint64_t data_size);
+
+/* ldtap_ring_create, mapping the ring over `reservation` (from ldtap_ring_reserve with the
+ * same data_size; NULL: anywhere). On failure the reservation is neither used nor released;
+ * do not use it again (a failed mapping over it may have unmapped part of it). */
+int ldtap_ring_create_in(struct ldtap_ring_writer *writer, void *reservation, const char *directory,
+                         const struct ldtap_ring_identity *identity, uint64_t data_size, char *path_out,
+                         size_t path_out_size);
+
 /* hot: reserve, copy the parts, commit. Never blocks. Returns 0, or -1 when the record was
  * dropped (ring full or too large; the matching header counter is incremented). */
 int ldtap_ring_write(struct ldtap_ring_writer *writer, uint32_t type,
@@ -56,6 +71,11 @@ int ldtap_ring_write(struct ldtap_ring_writer *writer, uint32_t type,
 
 /* Unmaps without touching the file (used in a forked child for the parent's ring). */
 void ldtap_ring_forget(struct ldtap_ring_writer *writer);
+
+/* ldtap_ring_forget, but the ring's address range stays reserved (as by ldtap_ring_reserve)
+ * and is returned (NULL if there was no ring or it could not be kept): a forked child's
+ * own ring then takes the parent's place in the layout. */
+void *ldtap_ring_forget_keeping_range(struct ldtap_ring_writer *writer);
 
 /* ---- reader (collector side) ---- */
 

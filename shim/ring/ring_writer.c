@@ -120,9 +120,31 @@ static void fill_identity(struct ldtap_ring_header *header, const struct ldtap_r
     copy_text(header->resource_attributes, sizeof header->resource_attributes, identity->resource_attributes);
 }
 
+/* An address range for a ring of `size` bytes that holds no memory: PROT_NONE, not
+ * committed. At `at` (MAP_FIXED, replacing what is there) unless NULL. */
+static void *reserve_range(void *at, size_t size) {
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (at != NULL ? MAP_FIXED : 0);
+    return mmap(at, size, PROT_NONE, flags, -1, 0);
+}
+
+void *ldtap_ring_reserve(uint64_t data_size) {
+    if (!is_valid_data_size(data_size))
+        return NULL;
+    int saved_errno = errno;
+    void *range = reserve_range(NULL, (size_t)(LDTAP_RING_HEADER_SIZE + data_size));
+    errno = saved_errno;
+    return range == MAP_FAILED ? NULL : range;
+}
+
 int ldtap_ring_create(struct ldtap_ring_writer *writer, const char *directory,
                       const struct ldtap_ring_identity *identity, uint64_t data_size,
                       char *path_out, size_t path_out_size) {
+    return ldtap_ring_create_in(writer, NULL, directory, identity, data_size, path_out, path_out_size);
+}
+
+int ldtap_ring_create_in(struct ldtap_ring_writer *writer, void *reservation, const char *directory,
+                         const struct ldtap_ring_identity *identity, uint64_t data_size, char *path_out,
+                         size_t path_out_size) {
     if (writer == NULL) return -EINVAL;
     memset(writer, 0, sizeof *writer); /* on failure ldtap_ring_write is then a no-op */
     if (directory == NULL || identity == NULL || identity->pid <= 0 || !is_valid_data_size(data_size))
@@ -169,7 +191,16 @@ int ldtap_ring_create(struct ldtap_ring_writer *writer, const char *directory,
         result = -allocate_error;
         goto out_unlink;
     }
-    void *mapping = mmap(NULL, mapping_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    /* Never a plain mmap of the file: on ext4 or xfs (large folios) and on huge-page tmpfs
+     * the kernel starts a file mapping of 2 MiB or more on a 2 MiB boundary, and every
+     * mapping the program makes after it then starts from that boundary rather than from
+     * the randomised mmap base (see ldtap_ring_reserve). The ring has no use for huge
+     * pages (a record at a time; the default tmpfs has none), so the file replaces an
+     * anonymous range, which the kernel places like any other mapping of that size (the
+     * header page keeps the length off multiples of 2 MiB). */
+    void *mapping = reservation != NULL ? reservation : reserve_range(NULL, mapping_size);
+    if (mapping != MAP_FAILED)
+        mapping = mmap(mapping, mapping_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
     if (mapping == MAP_FAILED) {
         result = -errno;
         goto out_unlink;
@@ -287,4 +318,19 @@ int ldtap_ring_write(struct ldtap_ring_writer *writer, uint32_t type,
 void ldtap_ring_forget(struct ldtap_ring_writer *writer) {
     if (writer->header != NULL) munmap(writer->header, writer->mapping_size);
     memset(writer, 0, sizeof *writer);
+}
+
+void *ldtap_ring_forget_keeping_range(struct ldtap_ring_writer *writer) {
+    void *range = NULL;
+    if (writer->header != NULL) {
+        int saved_errno = errno;
+        range = reserve_range(writer->header, writer->mapping_size);
+        if (range == MAP_FAILED) {
+            munmap(writer->header, writer->mapping_size);
+            range = NULL;
+        }
+        errno = saved_errno;
+    }
+    memset(writer, 0, sizeof *writer);
+    return range;
 }

@@ -226,6 +226,43 @@ Test(ring, file_layout_and_identity) {
     cr_assert_eq(ldtap_ring_write(&writer, LDTAP_RECORD_HTTP_SPAN, NULL, 0), -1);
 }
 
+/* The shim keeps an address range from start-up for its ring (ldtap_ring_reserve); a forked
+ * child's ring takes the parent's range. */
+Test(ring, reserved_range_holds_the_ring_and_outlives_it) {
+    cr_assert_null(ldtap_ring_reserve(100000));
+    void *range = ldtap_ring_reserve(LDTAP_RING_MIN_DATA_SIZE);
+    cr_assert_not_null(range);
+
+    struct ldtap_ring_writer writer;
+    char path[256];
+    struct ldtap_ring_identity identity = test_identity();
+    cr_assert_eq(ldtap_ring_create_in(&writer, range, ring_directory, &identity, LDTAP_RING_MIN_DATA_SIZE,
+                                      path, sizeof path),
+                 0);
+    cr_assert_eq((void *)writer.header, range);
+    cr_assert_eq(write_test_record(&writer, 1, 7, 100), 0);
+    struct ldtap_ring_reader reader;
+    open_reader(&reader, path);
+    cr_assert_eq(read_expecting_record(&reader).sequence, 7, "the range does not map the ring file");
+    ldtap_ring_reader_close(&reader);
+
+    cr_assert_eq(ldtap_ring_forget_keeping_range(&writer), range);
+    cr_assert_null(writer.header);
+    cr_assert_null(ldtap_ring_forget_keeping_range(&writer));
+    unsigned char resident;
+    cr_assert_eq(mincore(range, 4096, &resident), 0, "the range was unmapped");
+
+    identity = test_identity();
+    cr_assert_eq(
+        ldtap_ring_create_in(&writer, range, ring_directory, &identity, LDTAP_RING_MIN_DATA_SIZE, NULL, 0),
+        0);
+    cr_assert_eq((void *)writer.header, range);
+    cr_assert_eq(writer.header->start_time_ns, identity.start_time_ns);
+    ldtap_ring_forget(&writer);
+    cr_assert_eq(mincore(range, 4096, &resident), -1);
+    cr_assert_eq(errno, ENOMEM);
+}
+
 Test(ring, many_sizes_across_wrap_around) {
     struct ldtap_ring_writer writer;
     char path[256];
