@@ -11,7 +11,7 @@
 #include "span.h"
 #include "traceback.h"
 
-#define LDTAP_LOG_ENTRY_MAX_ATTRIBUTES 8
+#define LDTAP_LOG_ENTRY_MAX_ATTRIBUTES 16
 #define LDTAP_LOG_ENTRY_TEXT_BYTES (LDTAP_LOG_TRACEBACK_MAX + LDTAP_LOG_PATH_MAX + 64)
 #define LDTAP_LOG_SEVERITY_TEXT_BYTES 16
 
@@ -27,6 +27,7 @@ struct ldtap_log_entry {
     uint16_t body_length;
     uint16_t text_used;
     uint16_t attribute_count;
+    const char *event_name; /* a string literal; NULL: the record is no event (LogRecord.event_name) */
     char severity_text[LDTAP_LOG_SEVERITY_TEXT_BYTES]; /* NUL-terminated; "" when unknown */
     struct ldtap_resource *resource; /* not owned by the entry (the exporter retains it) */
     struct ldtap_claim claim;        /* the ring record it came from; the exporter settles it */

@@ -192,6 +192,7 @@ static void attach(struct ldtap_drain *drain, struct ring_state *ring, uint64_t 
     if (drain->options.heap) {
         ring->heap_process = ldtap_heap_attach(drain->options.heap, header.pid, header.parent_pid,
                                                header.process_start_ticks, ring->service_name);
+        ldtap_heap_set_resource(ring->heap_process, ring->resource);
         /* Now, while the process lives: a crash record is read after it died, and a shim
          * without heap sampling sends no module map to symbolize the crash with. */
         ldtap_heap_process_symbols(ring->heap_process);

@@ -1,5 +1,6 @@
 /* Heap profiling glue: routes decoded records to each process's heap profile and module
- * map, takes leak snapshots, writes --heap-profile files and prints the leak suspects. */
+ * map, takes leak snapshots, writes --heap-profile files, prints the leak suspects and
+ * hands their log records to the logs pipeline. */
 #include "heap_state.h"
 
 #include <errno.h>
@@ -14,8 +15,11 @@
 #include "flamegraph.h"
 #include "heap_profile.h"
 #include "heap_records.h"
+#include "leak_log.h"
+#include "leak_reports.h"
 #include "leak_suspects.h"
 #include "pprof.h"
+#include "span.h"
 #include "symbolize.h"
 
 #define SUMMARY_SUSPECTS 5
@@ -26,6 +30,7 @@ struct ldtap_heap_process {
     int32_t pid, parent_pid;
     uint64_t start_ticks;
     char service_name[256];
+    struct ldtap_resource *resource; /* one reference: its log records carry it */
     uint64_t sample_interval;
     uint64_t attached_realtime_ns;
     struct ldtap_heap_profile profile;
@@ -44,6 +49,10 @@ struct ldtap_heap {
     char *directory;
     struct ldtap_symbolizer *symbolizer;
     struct ldtap_leak_tracker *leaks;
+    struct ldtap_leak_reports *reports; /* which suspects had their log record */
+    ldtap_heap_log_sink log_sink;       /* NULL: no log records */
+    void *log_context;
+    struct ldtap_log_entry *log_entry; /* scratch: large, so not on the stack */
     struct ldtap_heap_process *processes;
     uint64_t last_snapshot_ns, last_files_ns;
     bool warned;
@@ -66,7 +75,10 @@ struct ldtap_heap *ldtap_heap_new(const struct ldtap_heap_options *options) {
     heap->options.profile_directory = heap->directory;
     heap->symbolizer = ldtap_symbolizer_new();
     heap->leaks = ldtap_leak_tracker_new(NULL);
-    if ((options->profile_directory && !heap->directory) || !heap->symbolizer || !heap->leaks) {
+    heap->reports = ldtap_leak_reports_new();
+    heap->log_entry = malloc(sizeof *heap->log_entry);
+    if ((options->profile_directory && !heap->directory) || !heap->symbolizer || !heap->leaks ||
+        !heap->reports || !heap->log_entry) {
         ldtap_heap_free(heap);
         return NULL;
     }
@@ -81,10 +93,13 @@ void ldtap_heap_free(struct ldtap_heap *heap) {
         struct ldtap_heap_process *process = heap->processes;
         heap->processes = process->next;
         ldtap_heap_profile_release(&process->profile);
+        ldtap_resource_release(process->resource);
         free(process);
     }
     ldtap_symbolizer_free(heap->symbolizer);
     ldtap_leak_tracker_free(heap->leaks);
+    ldtap_leak_reports_free(heap->reports);
+    free(heap->log_entry);
     free(heap->directory);
     free(heap);
 }
@@ -114,6 +129,21 @@ struct ldtap_heap_process *ldtap_heap_attach(struct ldtap_heap *heap, int32_t pi
     process->next = heap->processes;
     heap->processes = process;
     return process;
+}
+
+void ldtap_heap_set_log_sink(struct ldtap_heap *heap, ldtap_heap_log_sink sink, void *context) {
+    if (heap) {
+        heap->log_sink = sink;
+        heap->log_context = context;
+    }
+}
+
+void ldtap_heap_set_resource(struct ldtap_heap_process *process, struct ldtap_resource *resource) {
+    if (process && process->resource != resource) {
+        ldtap_resource_retain(resource);
+        ldtap_resource_release(process->resource);
+        process->resource = resource;
+    }
 }
 
 void ldtap_heap_set_sample_interval(struct ldtap_heap_process *process, uint64_t sample_interval) {
@@ -282,6 +312,8 @@ size_t ldtap_heap_process_count(const struct ldtap_heap *heap) {
     return count;
 }
 
+static void report_suspects(struct ldtap_heap *heap, uint64_t time_ns);
+
 static void snapshot(struct ldtap_heap *heap) {
     bool any = false;
     for (const struct ldtap_heap_process *process = heap->processes; process && !any; process = process->next) {
@@ -290,7 +322,8 @@ static void snapshot(struct ldtap_heap *heap) {
     if (!any) {
         return; /* no heap data at all: keep the history for when it comes */
     }
-    ldtap_leak_snapshot_begin(heap->leaks, ldtap_realtime_ns());
+    uint64_t time_ns = ldtap_realtime_ns();
+    ldtap_leak_snapshot_begin(heap->leaks, time_ns);
     for (struct ldtap_heap_process *process = heap->processes; process; process = process->next) {
         if (process->observed_gone) {
             continue; /* its series stay as they were when it exited */
@@ -306,6 +339,7 @@ static void snapshot(struct ldtap_heap *heap) {
         }
     }
     ldtap_leak_snapshot_end(heap->leaks);
+    report_suspects(heap, time_ns);
 }
 
 void ldtap_heap_tick(struct ldtap_heap *heap, uint64_t now_ns) {
@@ -371,9 +405,11 @@ static void evict_reported(struct ldtap_heap *heap) {
         }
         final_report(heap, process);
         ldtap_leak_forget(heap->leaks, process->pid);
+        ldtap_leak_reports_forget(heap->reports, process->pid);
         *link = process->next;
         ldtap_symbolizer_forget(heap->symbolizer, process->symbols);
         ldtap_heap_profile_release(&process->profile);
+        ldtap_resource_release(process->resource);
         free(process);
     }
 }
@@ -387,23 +423,46 @@ static struct ldtap_heap_process *process_of(struct ldtap_heap *heap, int32_t pi
     return NULL;
 }
 
-/* The site's name: its innermost frame outside the C/C++ runtimes (a strdup or an
- * operator new says less than its caller), with file:line when known. */
+/* The site's name (ldtap_leak_site_frame) with file:line when known. */
 static void site_label(struct ldtap_heap_process *process, const struct ldtap_heap_site *site, char *out,
                        size_t size) {
-    if (!site || !site->pcs) {
+    struct ldtap_symbol symbol;
+    uint64_t address;
+    if (ldtap_leak_site_frame(process->symbols, site, &symbol, &address)) {
+        ldtap_symbol_format(&symbol, address, true, out, size);
+    } else {
         snprintf(out, size, "[stack not received]");
+    }
+}
+
+struct report_context {
+    struct ldtap_heap *heap;
+    uint64_t time_ns;
+};
+
+static void report_suspect(void *context, const struct ldtap_leak_suspect *found, uint32_t rank) {
+    struct report_context *report = context;
+    struct ldtap_heap *heap = report->heap;
+    struct ldtap_heap_process *process = process_of(heap, found->pid);
+    enum ldtap_leak_report reason =
+        process ? ldtap_leak_reports_due(heap->reports, found->pid, found->site, found->growth_bytes, rank)
+                : LDTAP_LEAK_REPORT_NONE;
+    if (reason == LDTAP_LEAK_REPORT_NONE) {
         return;
     }
-    struct ldtap_symbol symbol;
-    for (uint32_t i = 0; i < site->depth; i++) {
-        ldtap_symbolize(process->symbols, site->pcs[i] - 1, &symbol);
-        const char *module = symbol.module ? ldtap_symbol_basename(symbol.module) : "";
-        bool runtime = strncmp(module, "libc.so", 7) == 0 || strncmp(module, "libstdc++", 9) == 0;
-        if (!runtime || i + 1 == site->depth) {
-            ldtap_symbol_format(&symbol, site->pcs[i] - 1, true, out, size);
-            return;
-        }
+    struct ldtap_leak_suspect suspect = *found;
+    ldtap_leak_suspect_compare(heap->leaks, &suspect); /* only now: a pass over every series */
+    ldtap_leak_log_entry(heap->log_entry, &suspect, rank, reason, process->symbols,
+                         ldtap_heap_profile_site(&process->profile, suspect.site), report->time_ns);
+    heap->log_entry->resource = process->resource;
+    heap->log_sink(heap->log_context, heap->log_entry);
+}
+
+/* Each process's largest suspects, as log records when due (leak_reports.h). */
+static void report_suspects(struct ldtap_heap *heap, uint64_t time_ns) {
+    if (heap->log_sink) {
+        struct report_context context = {heap, time_ns};
+        ldtap_leak_visit_ranked(heap->leaks, SUMMARY_SUSPECTS, report_suspect, &context);
     }
 }
 

@@ -24,6 +24,12 @@ struct ldtap_heap_options {
 struct ldtap_heap;
 struct ldtap_heap_process;
 struct ldtap_symbol_process;
+struct ldtap_resource;
+struct ldtap_log_entry;
+
+/* Receives each leak suspect's log record when it is due (leak_reports.h), from the
+ * drain's thread. The entry is the heap's scratch: the sink copies what it keeps. */
+typedef void (*ldtap_heap_log_sink)(void *context, struct ldtap_log_entry *entry);
 
 struct ldtap_heap *ldtap_heap_new(const struct ldtap_heap_options *options);
 void ldtap_heap_free(struct ldtap_heap *heap);
@@ -33,6 +39,10 @@ void ldtap_heap_free(struct ldtap_heap *heap);
  * memory (heap records of that process are then ignored). */
 struct ldtap_heap_process *ldtap_heap_attach(struct ldtap_heap *heap, int32_t pid, int32_t parent_pid,
                                              uint64_t start_ticks, const char *service_name);
+/* Where leak-suspect log records go; none until set. */
+void ldtap_heap_set_log_sink(struct ldtap_heap *heap, ldtap_heap_log_sink sink, void *context);
+/* The OpenTelemetry resource of the process (retained): its log records carry it. */
+void ldtap_heap_set_resource(struct ldtap_heap_process *process, struct ldtap_resource *resource);
 /* The ring header's heap_sample_interval (read again at each metrics sample). */
 void ldtap_heap_set_sample_interval(struct ldtap_heap_process *process, uint64_t sample_interval);
 /* One MODULE_MAP, HEAP_STACK, HEAP_SAMPLE or HEAP_FREE record; false when it does not

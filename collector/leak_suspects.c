@@ -153,7 +153,9 @@ struct judgement {
     bool sizable; /* large enough that its growth or flatness means something */
     uint64_t growth;
     double grew_fraction;
-    uint32_t intervals;
+    uint32_t since;     /* the slot before the site first held memory */
+    uint32_t intervals; /* judged: from `since` */
+    uint32_t lived;     /* its process's, from its first snapshot */
 };
 
 void ldtap_leak_process_exited(struct ldtap_leak_tracker *tracker, int32_t pid) {
@@ -165,13 +167,33 @@ void ldtap_leak_process_exited(struct ldtap_leak_tracker *tracker, int32_t pid) 
 }
 
 /* The slot a series is judged up to: its last observation, or for a process that exited,
- * the peak its values fell from in their last intervals (its teardown). */
+ * the peak its values fell from in their last intervals (its teardown). The last look,
+ * taken once the process was known gone, comes after its death: when it only repeats the
+ * snapshot before it (which may already have seen the teardown), it is no interval of its
+ * life. */
 static uint32_t judged_until(const struct series *series) {
     uint32_t last = series->last;
-    while (series->exited && last > series->first && series->values[last] < series->values[last - 1]) {
+    if (!series->exited) {
+        return last;
+    }
+    if (last > series->first && series->values[last] == series->values[last - 1]) {
+        last--;
+    }
+    while (last > series->first && series->values[last] < series->values[last - 1]) {
         last--;
     }
     return last;
+}
+
+/* The slot before the site first held memory: the intervals before it say nothing about
+ * the site, which did not exist yet (a leak on a code path first taken an hour into a
+ * daemon's life is judged on that path's hour, not on the daemon's three). */
+static uint32_t appeared(const struct series *series, uint32_t last) {
+    uint32_t slot = series->first;
+    while (slot < last && series->values[slot + 1] == 0) {
+        slot++;
+    }
+    return slot;
 }
 
 static struct judgement judge(const struct ldtap_leak_tracker *tracker, const struct series *series) {
@@ -181,18 +203,20 @@ static struct judgement judge(const struct ldtap_leak_tracker *tracker, const st
     uint64_t noise = series->sample_interval * tracker->options.noise_samples;
     threshold = noise > threshold ? noise : threshold;
     result.sizable = series->values[last] >= threshold;
-    if (last <= series->first) {
+    result.since = appeared(series, last);
+    result.lived = last - series->first;
+    if (last <= result.since) {
         return result;
     }
-    result.intervals = last - series->first;
+    result.intervals = last - result.since;
     uint32_t grew = 0;
     uint64_t dropped = 0;
-    for (uint32_t slot = series->first + 1; slot <= last; slot++) {
+    for (uint32_t slot = result.since + 1; slot <= last; slot++) {
         uint64_t before = series->values[slot - 1], after = series->values[slot];
         grew += after > before;
         dropped += before > after ? before - after : 0;
     }
-    uint64_t first = series->values[series->first], latest = series->values[last];
+    uint64_t first = series->values[result.since], latest = series->values[last];
     result.growth = latest > first ? latest - first : 0;
     result.grew_fraction = (double)grew / result.intervals;
     /* A steady site's estimate goes up and down by similar amounts; a leak's barely drops. */
@@ -216,7 +240,9 @@ static void compare_with_peers(const struct ldtap_leak_tracker *tracker, struct 
         struct judgement judgement = judge(tracker, peer);
         if (judgement.suspect) {
             suspect->growing_peers++;
-        } else if (judgement.intervals >= tracker->options.min_intervals) {
+        } else if (judgement.lived >= tracker->options.min_intervals) {
+            /* A sibling that lived as long is flat there, even where its site never held
+             * memory at a snapshot (allocated and freed within a request). */
             suspect->flat_peers++;
             suspect->flat_peer_pid = suspect->flat_peer_pid ? suspect->flat_peer_pid : peer->pid;
         }
@@ -236,9 +262,10 @@ static bool widespread_growth(const struct ldtap_leak_tracker *tracker, int32_t 
     return sizable >= 3 && growing * 2 > sizable;
 }
 
-/* Suspects of process `pid`, or of every process when `every_process`. */
-static size_t find_suspects(const struct ldtap_leak_tracker *tracker, bool every_process, int32_t pid,
-                            struct ldtap_leak_suspect *suspects, size_t max) {
+/* Every suspect of process `pid`, or of every process when `every_process`, unsorted and
+ * without peers; NULL when there is none or memory ran out. */
+static struct ldtap_leak_suspect *collect_suspects(const struct ldtap_leak_tracker *tracker,
+                                                   bool every_process, int32_t pid, size_t *count_out) {
     struct ldtap_leak_suspect *all = NULL;
     size_t count = 0, capacity = 0;
     for (size_t i = 0; i < tracker->series_count; i++) {
@@ -251,7 +278,7 @@ static size_t find_suspects(const struct ldtap_leak_tracker *tracker, bool every
             continue;
         }
         uint32_t last = judged_until(series);
-        uint64_t elapsed = tracker->times[last] - tracker->times[series->first];
+        uint64_t elapsed = tracker->times[last] - tracker->times[judgement.since];
         all[count++] = (struct ldtap_leak_suspect){
             .pid = series->pid,
             .group = series->group,
@@ -263,20 +290,61 @@ static size_t find_suspects(const struct ldtap_leak_tracker *tracker, bool every
             .growth_per_second = elapsed ? (double)judgement.growth * 1e9 / (double)elapsed : 0,
         };
     }
+    *count_out = count;
+    return all;
+}
+
+void ldtap_leak_suspect_compare(const struct ldtap_leak_tracker *tracker,
+                                struct ldtap_leak_suspect *suspect) {
+    suspect->widespread = widespread_growth(tracker, suspect->pid);
+    suspect->growing_peers = suspect->flat_peers = 0;
+    suspect->flat_peer_pid = 0;
+    compare_with_peers(tracker, suspect);
+}
+
+static size_t find_suspects(const struct ldtap_leak_tracker *tracker, bool every_process, int32_t pid,
+                            struct ldtap_leak_suspect *suspects, size_t max) {
+    size_t count;
+    struct ldtap_leak_suspect *all = collect_suspects(tracker, every_process, pid, &count);
     if (count > 1) {
         qsort(all, count, sizeof *all, by_growth);
     }
     size_t written = count < max ? count : max;
     for (size_t i = 0; i < written; i++) {
         suspects[i] = all[i];
-        suspects[i].widespread = widespread_growth(tracker, all[i].pid);
-        compare_with_peers(tracker, &suspects[i]);
+        ldtap_leak_suspect_compare(tracker, &suspects[i]);
     }
     free(all);
     return written;
 }
 
-size_t ldtap_leak_suspects(const struct ldtap_leak_tracker *tracker, struct ldtap_leak_suspect *suspects, size_t max) {
+static int by_process_then_growth(const void *left, const void *right) {
+    const struct ldtap_leak_suspect *a = left, *b = right;
+    if (a->pid != b->pid) {
+        return a->pid < b->pid ? -1 : 1;
+    }
+    return by_growth(left, right);
+}
+
+void ldtap_leak_visit_ranked(const struct ldtap_leak_tracker *tracker, uint32_t per_process,
+                             ldtap_leak_visit visit, void *context) {
+    size_t count;
+    struct ldtap_leak_suspect *all = collect_suspects(tracker, true, 0, &count);
+    if (count > 1) {
+        qsort(all, count, sizeof *all, by_process_then_growth);
+    }
+    uint32_t rank = 0;
+    for (size_t i = 0; i < count; i++) {
+        rank = i > 0 && all[i].pid == all[i - 1].pid ? rank + 1 : 1;
+        if (rank <= per_process) {
+            visit(context, &all[i], rank);
+        }
+    }
+    free(all);
+}
+
+size_t ldtap_leak_suspects(const struct ldtap_leak_tracker *tracker, struct ldtap_leak_suspect *suspects,
+                           size_t max) {
     return find_suspects(tracker, true, 0, suspects, max);
 }
 

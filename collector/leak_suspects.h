@@ -1,7 +1,7 @@
 /* Leak suspects: snapshots of each allocation site's estimated live bytes over time, per
- * process; a site whose estimate keeps growing (in most intervals, by much more than it
- * ever dropped) is a suspect, ranked by growth and compared with the same site in the
- * process's sibling workers (pre-fork servers). */
+ * process; a site whose estimate keeps growing (in most intervals since it first held
+ * memory, by much more than it ever dropped) is a suspect, ranked by growth and compared
+ * with the same site in the process's sibling workers (pre-fork servers). */
 #ifndef LDTAP_LEAK_SUSPECTS_H
 #define LDTAP_LEAK_SUSPECTS_H
 
@@ -29,9 +29,9 @@ struct ldtap_leak_suspect {
     uint64_t group;          /* what the caller passed: siblings share it (the parent pid) */
     uint64_t site;           /* the caller's site key (a stack id) */
     uint64_t live_bytes;     /* estimate at the latest snapshot */
-    uint64_t growth_bytes;   /* latest - first snapshot of the process */
+    uint64_t growth_bytes;   /* latest - first snapshot since the site first held memory */
     double grew_fraction;    /* intervals that grew / intervals */
-    uint32_t intervals;
+    uint32_t intervals;      /* since the site first held memory */
     double growth_per_second;
     bool widespread;         /* most of this process's sizable sites grow too (warm-up?) */
     uint32_t growing_peers;  /* siblings where the same site also grows */
@@ -65,6 +65,15 @@ size_t ldtap_leak_suspects(const struct ldtap_leak_tracker *tracker, struct ldta
 /* The same for one process only. */
 size_t ldtap_leak_suspects_of(const struct ldtap_leak_tracker *tracker, int32_t pid,
                               struct ldtap_leak_suspect *suspects, size_t max);
+
+/* Calls `visit` for the `per_process` suspects of largest growth of every process, with
+ * their rank in it (1: the largest), processes in pid order. Cheaper than a list per
+ * process (one pass over the series); `widespread` and the peer fields are left zero. */
+typedef void (*ldtap_leak_visit)(void *context, const struct ldtap_leak_suspect *suspect, uint32_t rank);
+void ldtap_leak_visit_ranked(const struct ldtap_leak_tracker *tracker, uint32_t per_process,
+                             ldtap_leak_visit visit, void *context);
+/* Fills `widespread` and the peer fields of a suspect (a pass over every series). */
+void ldtap_leak_suspect_compare(const struct ldtap_leak_tracker *tracker, struct ldtap_leak_suspect *suspect);
 
 /* Forgets every series of the process (it exited and was reported): memory stays bounded
  * in a collector that outlives many processes. Its siblings lose it as a peer. */

@@ -23,6 +23,9 @@ struct ldtap_metric_process {
     bool rebased; /* the memory baseline was retaken once start-up was over (see below) */
     bool has_memory;
     uint64_t rss_first, rss_last;
+    /* Where the samples started to fall, while they fall: if the process then exits, the
+     * fall was its teardown (an interpreter freeing everything), and its last RSS is this. */
+    uint64_t rss_before_fall;
     uint64_t start_unix_ns; /* 0 until /proc gave the uptime */
     bool has_busy_baseline, has_busy_fraction;
     uint64_t busy_ns, busy_sampled_ns;
@@ -182,6 +185,11 @@ static void update_from_proc(struct ldtap_metrics *metrics, struct ldtap_metric_
         uint64_t uptime_ns = (uint64_t)(stats->uptime_seconds * 1e9);
         process->start_unix_ns = uptime_ns < now ? now - uptime_ns : 0;
     }
+    if (stats->rss_bytes >= process->rss_last) {
+        process->rss_before_fall = 0;
+    } else if (process->rss_before_fall == 0) {
+        process->rss_before_fall = process->rss_last;
+    }
     process->rss_last = stats->rss_bytes;
     struct ldtap_metric_attributes set;
     role_attributes(&set, process);
@@ -233,6 +241,8 @@ void ldtap_metrics_update_process(struct ldtap_metrics *metrics, const struct ld
     if (!alive) {
         if (process->alive) {
             process->alive = false;
+            /* Its life is what the summary compares, not the frees of its exit. */
+            process->rss_last = process->rss_before_fall ? process->rss_before_fall : process->rss_last;
             ldtap_metrics_retire_resource(metrics, process->resource);
             update_service_busy(metrics, process->service);
         }

@@ -33,6 +33,10 @@ static void append_log_record(struct ldtap_buffer *out, const struct ldtap_log_e
         ldtap_buffer_append_cstring(out, ",\"spanId\":");
         ldtap_json_append_hex(out, entry->span_id, sizeof entry->span_id);
     }
+    if (entry->event_name) {
+        ldtap_buffer_append_cstring(out, ",\"eventName\":");
+        ldtap_json_append_string(out, entry->event_name, strlen(entry->event_name));
+    }
     ldtap_buffer_append_byte(out, '}');
 }
 

@@ -15,6 +15,7 @@ enum {
     LOG_TRACE_ID = 9,
     LOG_SPAN_ID = 10,
     LOG_OBSERVED_TIME = 11,
+    LOG_EVENT_NAME = 12,
     ANY_VALUE_STRING = 1,
 };
 
@@ -50,6 +51,9 @@ static size_t log_record_size(const struct ldtap_log_entry *entry) {
     }
     if (entry->observed_time_ns) {
         size += ldtap_protobuf_tag_size(LOG_OBSERVED_TIME) + 8;
+    }
+    if (entry->event_name) {
+        size += ldtap_protobuf_length_delimited_size(LOG_EVENT_NAME, strlen(entry->event_name));
     }
     return size;
 }
@@ -87,6 +91,10 @@ static void put_log_record(struct ldtap_buffer *out, const struct ldtap_log_entr
     put_id(out, LOG_TRACE_ID, entry->trace_id, sizeof entry->trace_id);
     put_id(out, LOG_SPAN_ID, entry->span_id, sizeof entry->span_id);
     put_fixed64_field(out, LOG_OBSERVED_TIME, entry->observed_time_ns);
+    if (entry->event_name) { /* a literal of ours: valid UTF-8 */
+        size_t length = strlen(entry->event_name);
+        ldtap_protobuf_put_string(out, LOG_EVENT_NAME, entry->event_name, length, length);
+    }
 }
 
 static size_t log_record_item_size(const void *entry) {

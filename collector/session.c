@@ -115,6 +115,11 @@ static void stop_metrics_exporter(struct ldtap_session *session) {
     }
 }
 
+/* Leak-suspect records join the logs pipeline: /v1/logs, or the output file. */
+static void enqueue_log_entry(void *context, struct ldtap_log_entry *entry) {
+    ldtap_log_exporter_enqueue(context, entry); /* a full queue counts its own drops */
+}
+
 int ldtap_session_start(struct ldtap_session *session, const struct ldtap_config *config, const char *directory,
                         const char *fallback_service_name, char *error, size_t error_size) {
     memset(session, 0, sizeof *session);
@@ -165,6 +170,9 @@ int ldtap_session_start(struct ldtap_session *session, const struct ldtap_config
         .heap = session->heap,
         .log_exporter = session->log_exporter,
     };
+    if (session->log_exporter) {
+        ldtap_heap_set_log_sink(session->heap, enqueue_log_entry, session->log_exporter);
+    }
     session->drain = ldtap_drain_create(&options, error, error_size);
     if (session->drain && start_prometheus(session, error, error_size) == 0 &&
         start_metrics_exporter(session, error, error_size) == 0) {

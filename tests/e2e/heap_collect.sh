@@ -3,11 +3,14 @@
 # that leaks in leak_some_bytes, started with LD_PRELOAD by hand, exits while the daemon
 # runs: the daemon must report its leak suspects (naming the function) and its last heap
 # profile right after the program exits, not only when the daemon stops, and then forget
-# its heap state (a summary at the daemon's exit no longer lists it). Then twenty
-# short-lived programs come and go and the daemon keeps no heap state for any of them.
-# Usage: heap_collect.sh BUILD_DIR
+# its heap state (a summary at the daemon's exit no longer lists it). The suspect also
+# goes to /v1/logs as an OTLP log record (event ldtap.heap.leak_suspect), which the
+# official OpenTelemetry definitions must decode, naming leak_some_bytes and carrying the
+# program's resource. Then twenty short-lived programs come and go and the daemon keeps
+# no heap state for any of them. Usage: heap_collect.sh BUILD_DIR
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib/common.sh"
+source "$LDTAP_ROOT/scripts/lib/otlp_receiver.sh"
 
 BUILD=$(resolve_build_dir "${1:-}")
 make_temp_dir
@@ -26,8 +29,10 @@ collect_options=()
 if "$BUILD/ldtap" collect --help 2>&1 | grep -q -- --no-prometheus; then
     collect_options=(--no-prometheus)
 fi
-start_background COLLECT_PID "$LDTAP_TMP/collect.log" "$BUILD/ldtap" collect --run-dir "$RUN_DIR" \
-    --output "$LDTAP_TMP/traces.jsonl" --heap-profile "$PROFILES" "${collect_options[@]}"
+start_otlp_receiver RECEIVER_PID RECEIVER_PORT "$LDTAP_TMP/otlp.jsonl"
+start_background COLLECT_PID "$LDTAP_TMP/collect.log" env OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+    OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$RECEIVER_PORT" "$BUILD/ldtap" collect --run-dir "$RUN_DIR" \
+    --heap-profile "$PROFILES" "${collect_options[@]}"
 sleep 0.5
 kill -0 "$COLLECT_PID" 2>/dev/null || { cat "$LDTAP_TMP/collect.log" >&2; die "ldtap collect did not start"; }
 
@@ -77,6 +82,56 @@ if grep -qE "pid ($LEAKY_PID|$(IFS='|'; echo "${short_pids[*]}"))  live" <<<"$su
 else
     echo "  ok   the daemon's exit summary holds none of the 21 exited processes"
 fi
+# The log record, as the receiver decoded it with the official protobuf definitions.
+"$LDTAP_PYTHON" - "$LDTAP_TMP/otlp.jsonl" "$LEAKY_PID" <<'PY' || fail "the leak suspect's log record is missing or wrong"
+import json, sys
+path, pid = sys.argv[1], int(sys.argv[2])
+found = []
+for line in open(path):
+    request = json.loads(line)
+    if request.get("signal") != "logs":
+        continue
+    if request["_meta"].get("reencodedEqual") is not True:
+        print("  FAIL a logs request does not re-encode byte-identically")
+        sys.exit(1)
+    for resource_logs in request["resourceLogs"]:
+        for scope_logs in resource_logs["scopeLogs"]:
+            for record in scope_logs["logRecords"]:
+                if record["eventName"] == "ldtap.heap.leak_suspect":
+                    found.append((resource_logs["resource"], record))
+ours = [(resource, record) for resource, record in found if record["attributes"].get("process.pid") == pid]
+if not ours:
+    print("  FAIL no ldtap.heap.leak_suspect log record of pid %d among %d" % (pid, len(found)))
+    sys.exit(1)
+resource, record = ours[0]
+attributes = record["attributes"]
+print("  ..   decoded: " + record["body"])
+expected = {
+    "resource service.name": (resource.get("service.name"), "leaky"),
+    "resource process.pid": (resource.get("process.pid"), pid),
+    "severity": ((record["severityNumber"], record["severityText"]), (13, "WARN")),
+    "event.name attribute": (attributes.get("event.name"), "ldtap.heap.leak_suspect"),
+    "code.function.name": (attributes.get("code.function.name"), "leak_some_bytes"),
+    "code.file.path basename": ((attributes.get("code.file.path") or "").rsplit("/", 1)[-1], "leaky.c"),
+    "ldtap.heap.leak_rank": (attributes.get("ldtap.heap.leak_rank"), 1),
+    "types": ((record["attributeTypes"].get("code.line.number"), record["attributeTypes"].get("ldtap.heap.growth_rate")),
+              ("int", "double")),
+}
+bad = [f"{name}: {got!r}, expected {want!r}" for name, (got, want) in expected.items() if got != want]
+line = attributes.get("code.line.number") or 0
+if not (line > 0 and "leak_some_bytes (leaky.c:%d)" % line in record["body"]):
+    bad.append("body does not name leak_some_bytes (leaky.c:%d): %r" % (line, record["body"]))
+if not (attributes.get("ldtap.heap.growth_bytes", 0) >= 1 << 20 and
+        attributes.get("ldtap.heap.live_bytes", 0) >= attributes.get("ldtap.heap.growth_bytes", 0)):
+    bad.append("live %r / growth %r bytes" % (attributes.get("ldtap.heap.live_bytes"), attributes.get("ldtap.heap.growth_bytes")))
+if len(ours) > 4:
+    bad.append("%d records for one leak of a few seconds: a flood" % len(ours))
+for problem in bad:
+    print("  FAIL log record: " + problem)
+if bad:
+    sys.exit(1)
+print("  ok   %d log record(s) ldtap.heap.leak_suspect for pid %d, decoded by the official definitions" % (len(ours), pid))
+PY
 rings=$(find "$RUN_DIR" -name '*.ring' | wc -l)
 [ "$rings" = 0 ] || fail "$rings ring file(s) left behind"
 

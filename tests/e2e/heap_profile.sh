@@ -3,7 +3,10 @@
 # leak_some_bytes runs under `ldtap run --heap-profile DIR`. The top leak suspect must be
 # leak_some_bytes with file:line, its estimated live bytes within 15% of what the program
 # says it leaked; the pprof file must decode with the official profile.proto (protoc) and
-# the SVG flame graph must be well-formed XML naming the function. Usage: heap_profile.sh BUILD_DIR
+# the SVG flame graph must be well-formed XML naming the function. The suspect's OTLP log
+# record (event ldtap.heap.leak_suspect) goes to the --output file as OTLP/JSON, which the
+# official OpenTelemetry definitions must decode, naming the function. Usage:
+# heap_profile.sh BUILD_DIR
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib/common.sh"
 
@@ -72,6 +75,38 @@ PY
     else
         fail "$svg is not well-formed XML naming leak_some_bytes"
     fi
+fi
+
+# The --output file holds one OTLP/JSON request a line; logs requests have resourceLogs.
+records=0
+line_number=0
+while IFS= read -r line; do
+    line_number=$((line_number + 1))
+    [[ "$line" == '{"resourceLogs"'* ]] || continue
+    printf '%s' "$line" >"$LDTAP_TMP/logs-$line_number.json"
+    node "$LDTAP_ROOT/tests/otlp_receiver/decode.js" "$LDTAP_TMP/logs-$line_number.json" --json --logs \
+        >"$LDTAP_TMP/logs-$line_number.decoded" 2>"$LDTAP_TMP/decode.err" ||
+        fail "line $line_number of the output file does not decode: $(cat "$LDTAP_TMP/decode.err")"
+    records=$((records + 1))
+done <"$LDTAP_TMP/traces.jsonl"
+cat "$LDTAP_TMP"/logs-*.decoded 2>/dev/null >"$LDTAP_TMP/logs.decoded" || true
+if [ "$records" = 0 ]; then
+    fail "no logs request in the --output file"
+elif "$LDTAP_PYTHON" - "$LDTAP_TMP/logs.decoded" <<'PY'; then
+import json, sys
+records = [(rl["resource"], r) for line in open(sys.argv[1]) for rl in json.loads(line)["resourceLogs"]
+           for sl in rl["scopeLogs"] for r in sl["logRecords"] if r["eventName"] == "ldtap.heap.leak_suspect"]
+top = [r for resource, r in records if r["attributes"].get("ldtap.heap.leak_rank") == 1 and
+       resource.get("service.name") == "leaky" and resource.get("process.pid") == r["attributes"].get("process.pid")]
+if not top or top[0]["attributes"].get("code.function.name") != "leak_some_bytes" or \
+        top[0]["severityText"] != "WARN" or "leak_some_bytes (leaky.c:" not in top[0]["body"]:
+    print("  FAIL no rank-1 leak_some_bytes record among: %s" % [r["body"] for _, r in records])
+    sys.exit(1)
+print("  ok   decoded from the output file: " + top[0]["body"])
+PY
+    :
+else
+    fail "the output file's leak suspect log record does not name leak_some_bytes"
 fi
 
 if [ "$FAILED" != 0 ]; then

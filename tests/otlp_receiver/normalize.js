@@ -319,6 +319,7 @@ function normalizeLogRecord(record) {
     traceId: hex(record.traceId),
     spanId: hex(record.spanId),
     flags: record.flags || 0,
+    eventName: record.eventName || '',
   };
 }
 

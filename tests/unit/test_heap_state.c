@@ -2,12 +2,15 @@
  * long-running collector: processes that exited are forgotten once reported, so memory
  * stays bounded however many short-lived processes come and go; without eviction (`ldtap
  * run`) they are kept for the exit summary; a process still referred to by the drain, or
- * not yet looked at by the leak tracker, is never freed. */
+ * not yet looked at by the leak tracker, is never freed. Leak suspects reach the log sink
+ * when due, with their process's resource. */
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "decode_log.h"
 #include "heap_state.h"
 #include "ldtap_ring_abi.h"
+#include "resource.h"
 
 /* Far above any pid_max: /proc/<pid> never exists for these. */
 #define FIRST_PID 50000000
@@ -115,5 +118,64 @@ Test(heap_state, only_gone_detached_and_looked_at_processes_go) {
     ldtap_heap_detach(heap, held);
     tick(heap);
     cr_assert_eq(ldtap_heap_process_count(heap), 1);
+    ldtap_heap_free(heap);
+}
+
+struct sunk {
+    struct ldtap_log_entry entries[4];
+    size_t count;
+};
+
+static void sink(void *context, struct ldtap_log_entry *entry) {
+    struct sunk *sunk = context;
+    cr_assert_lt(sunk->count, 4, "more records than due");
+    sunk->entries[sunk->count++] = *entry;
+}
+
+static int64_t int_attribute(const struct ldtap_log_entry *entry, const char *key) {
+    const struct ldtap_attribute *attribute = ldtap_log_entry_find(entry, key);
+    cr_assert_not_null(attribute, "no %s", key);
+    return attribute->int_value;
+}
+
+Test(heap_state, leak_suspects_reach_the_log_sink_when_due) {
+    struct ldtap_heap *heap = new_heap(true);
+    static struct sunk sunk;
+    ldtap_heap_set_log_sink(heap, sink, &sunk);
+    struct ldtap_ring_header header = {.pid = FIRST_PID + 7};
+    struct ldtap_resource *resource = ldtap_resource_build(
+        &header, &(struct ldtap_resource_defaults){.service_name = "leaky-test", .host_name = "h"});
+    cr_assert_not_null(resource);
+    struct ldtap_heap_process *process = ldtap_heap_attach(heap, FIRST_PID + 7, 1, 7, "leaky-test");
+    ldtap_heap_set_resource(process, resource);
+    ldtap_resource_release(resource); /* the heap holds its own reference */
+    /* 4 MiB more at each snapshot: judged after 3 intervals (12 MiB of growth), reported
+     * again when the growth doubled (24 MiB), quiet in between. */
+    for (int round = 0; round < 8; round++) {
+        feed(heap, process, 0x50000000ull + (uint64_t)round * 0x1000000, 8);
+        tick(heap);
+        cr_assert_eq(sunk.count,
+                     round < 3   ? 0u
+                     : round < 6 ? 1u
+                                 : 2u,
+                     "after snapshot %d: %zu", round, sunk.count);
+    }
+    for (size_t i = 0; i < sunk.count; i++) {
+        const struct ldtap_log_entry *entry = &sunk.entries[i];
+        cr_assert_eq(entry->resource, resource, "its process's resource");
+        cr_assert_str_eq(entry->event_name, "ldtap.heap.leak_suspect");
+        cr_assert_eq(entry->severity_number, 13);
+        cr_assert_eq(int_attribute(entry, "process.pid"), FIRST_PID + 7);
+        cr_assert_eq(int_attribute(entry, "ldtap.heap.leak_rank"), 1);
+        cr_assert_eq(int_attribute(entry, "ldtap.heap.growth_bytes"),
+                     (int64_t)(i == 0 ? 12 : 24) * 1024 * 1024);
+    }
+    cr_assert_str_eq(ldtap_resource_service_name(sunk.entries[0].resource), "leaky-test");
+    ldtap_heap_process_exited(heap, process);
+    ldtap_heap_detach(heap, process);
+    tick(heap);
+    tick(heap);
+    cr_assert_eq(ldtap_heap_process_count(heap), 0);
+    cr_assert_eq(sunk.count, 2, "its exit is no new suspect");
     ldtap_heap_free(heap);
 }

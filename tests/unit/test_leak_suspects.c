@@ -219,3 +219,96 @@ Test(leak_suspects, teardown_at_exit_does_not_erase_a_leak) {
     cr_assert_eq(suspects[0].intervals, 7);
     cr_assert_eq(suspects[0].flat_peers + suspects[0].growing_peers, 1, "501 is a peer either way");
 }
+
+/* The flake of tests/e2e/worker_memory.sh: the snapshot before the last look already saw
+ * the teardown's frees (the process was not yet known gone), and the last look repeats
+ * it. The leak before the teardown must still be judged, up to its peak. */
+Test(leak_suspects, last_look_repeating_the_teardown_does_not_erase_a_leak) {
+    static const uint64_t mib[] = {0, 3, 6, 9, 12, 15, 18, 21, 0, 0};
+    for (int index = 0; index < 10; index++) {
+        ldtap_leak_snapshot_begin(tracker, (uint64_t)index * 1000000000ull);
+        ldtap_leak_observe(tracker, 600, 1, 1, mib[index] * MIB, SAMPLE_INTERVAL);
+        if (index == 9) {
+            ldtap_leak_process_exited(tracker, 600);
+        }
+        ldtap_leak_snapshot_end(tracker);
+    }
+    struct ldtap_leak_suspect suspects[2];
+    cr_assert_eq(ldtap_leak_suspects(tracker, suspects, 2), 1, "the teardown seen twice hid the leak");
+    cr_assert_eq(suspects[0].live_bytes, 21u * MIB, "judged up to its peak");
+    cr_assert_eq(suspects[0].intervals, 7);
+}
+
+/* A flat end before the exit is life, not teardown: a site that stopped growing long ago
+ * is no suspect, whether its process lives on or exits without a teardown. */
+Test(leak_suspects, flat_end_of_an_exited_process_still_counts) {
+    for (int index = 0; index < 12; index++) {
+        ldtap_leak_snapshot_begin(tracker, (uint64_t)index * 1000000000ull);
+        uint64_t grown = (uint64_t)(index < 4 ? index : 4) * 4 * MIB; /* grows 4 intervals, then flat */
+        ldtap_leak_observe(tracker, 700, 1, 1, grown, SAMPLE_INTERVAL);
+        if (index == 11) {
+            ldtap_leak_process_exited(tracker, 700);
+        }
+        ldtap_leak_snapshot_end(tracker);
+    }
+    struct ldtap_leak_suspect suspects[2];
+    cr_assert_eq(ldtap_leak_suspects(tracker, suspects, 2), 0, "4 of 10 intervals grew");
+}
+
+/* A worker idles for a while before the leaking code path is first taken (its sibling
+ * booted late, or the path is rare): it is judged from when the site first held memory. */
+Test(leak_suspects, site_judged_from_when_it_first_held_memory) {
+    for (int index = 0; index < 20; index++) {
+        ldtap_leak_snapshot_begin(tracker, (uint64_t)index * 1000000000ull);
+        uint64_t grown = index < 8 ? 0 : (uint64_t)(index - 7) * 2 * MIB;
+        ldtap_leak_observe(tracker, 800, 1, 1, grown, SAMPLE_INTERVAL);
+        ldtap_leak_observe(tracker, 800, 1, 2, 16 * MIB, SAMPLE_INTERVAL); /* present from the start */
+        /* Its sibling runs the same code but frees every block before the next snapshot. */
+        ldtap_leak_observe(tracker, 801, 1, 1, 0, SAMPLE_INTERVAL);
+        ldtap_leak_snapshot_end(tracker);
+    }
+    struct ldtap_leak_suspect suspects[2];
+    cr_assert_eq(ldtap_leak_suspects(tracker, suspects, 2), 1);
+    cr_assert_eq(suspects[0].pid, 800);
+    cr_assert_eq(suspects[0].intervals, 12, "slots 7 (still empty) to 19");
+    cr_assert_float_eq(suspects[0].grew_fraction, 1.0, 1e-9);
+    cr_assert_float_eq(suspects[0].growth_per_second, 2.0 * MIB, 1.0, "over its own 12 seconds");
+    cr_assert_eq(suspects[0].flat_peers, 1, "a sibling whose site never held memory at a snapshot is flat");
+    cr_assert_eq(suspects[0].flat_peer_pid, 801);
+}
+
+struct visited {
+    int32_t pid[8];
+    uint64_t site[8];
+    uint32_t rank[8];
+    size_t count;
+};
+
+static void remember(void *context, const struct ldtap_leak_suspect *suspect, uint32_t rank) {
+    struct visited *visited = context;
+    cr_assert_lt(visited->count, 8);
+    visited->pid[visited->count] = suspect->pid;
+    visited->site[visited->count] = suspect->site;
+    visited->rank[visited->count++] = rank;
+}
+
+Test(leak_suspects, visit_ranks_within_each_process) {
+    for (int index = 0; index < 6; index++) {
+        ldtap_leak_snapshot_begin(tracker, (uint64_t)index * 1000000000ull);
+        for (uint64_t site = 1; site <= 3; site++) { /* site 3 grows fastest */
+            ldtap_leak_observe(tracker, 910, 1, site, (uint64_t)index * site * 2 * MIB, SAMPLE_INTERVAL);
+        }
+        ldtap_leak_observe(tracker, 905, 1, 7, (uint64_t)index * MIB * 3 / 2, SAMPLE_INTERVAL);
+        ldtap_leak_snapshot_end(tracker);
+    }
+    struct visited visited = {0};
+    ldtap_leak_visit_ranked(tracker, 2, remember, &visited);
+    cr_assert_eq(visited.count, 3, "pid 905's one suspect and pid 910's two largest");
+    cr_assert_eq(visited.pid[0], 905);
+    cr_assert_eq(visited.rank[0], 1);
+    cr_assert_eq(visited.pid[1], 910);
+    cr_assert_eq(visited.site[1], 3);
+    cr_assert_eq(visited.rank[1], 1);
+    cr_assert_eq(visited.site[2], 2);
+    cr_assert_eq(visited.rank[2], 2);
+}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "metrics.h"
@@ -463,6 +464,36 @@ Test(metrics, report_keeps_first_and_last_rss) {
 
 static void keep_report_of_self(void *context, const struct ldtap_process_report *report) {
     if (report->pid == getpid()) *(struct ldtap_process_report *)context = *report;
+}
+
+/* A process whose RSS falls in its last samples and then exits (an interpreter freeing
+ * everything at exit) is reported with its RSS before that fall; while it lives, as it is. */
+Test(metrics, an_exited_process_reports_its_rss_before_its_teardown) {
+    struct ldtap_metrics *metrics = ldtap_metrics_create(1000);
+    struct ldtap_resource *own = process_resource("shop", getpid());
+    struct ldtap_process_sample sample = sample_of(own, getpid(), getppid(), 100000000ull, 1000000000ull);
+    ldtap_metrics_update_process(metrics, &sample, true);
+    size_t size = 32u << 20;
+    char *block = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(block, MAP_FAILED);
+    memset(block, 1, size); /* resident */
+    sample = sample_of(own, getpid(), getppid(), 1000000000ull, 2000000000ull);
+    ldtap_metrics_update_process(metrics, &sample, true);
+    munmap(block, size); /* the teardown */
+    sample = sample_of(own, getpid(), getppid(), 1000000000ull, 3000000000ull);
+    ldtap_metrics_update_process(metrics, &sample, true);
+
+    struct ldtap_process_report report = {0};
+    struct ldtap_metrics_report_visitor visitor = {keep_report_of_self, NULL, &report};
+    ldtap_metrics_report(metrics, &visitor);
+    cr_assert_lt(report.rss_last_bytes, report.rss_first_bytes + (16u << 20), "alive: the fall is real");
+    ldtap_metrics_update_process(metrics, &sample, false);
+    ldtap_metrics_report(metrics, &visitor);
+    cr_assert_geq(report.rss_last_bytes, report.rss_first_bytes + (30u << 20),
+                  "exited: judged before its teardown; first %llu, last %llu",
+                  (unsigned long long)report.rss_first_bytes, (unsigned long long)report.rss_last_bytes);
+    ldtap_resource_release(own);
+    ldtap_metrics_free(metrics);
 }
 
 Test(metrics, a_master_memory_baseline_starts_when_it_has_workers) {

@@ -168,3 +168,20 @@ Test(otlp_logs, decode_group_and_chained_tracebacks) {
     cr_assert_str_eq(string_of("exception.type"), "LookupError");
     cr_assert_str_eq(string_of("exception.message"), "no such order");
 }
+
+/* An event's name is LogRecord field 12 (event_name), after observed_time_unix_nano, and
+ * "eventName" in JSON; a record without one has neither. */
+Test(otlp_logs, event_name_field) {
+    entry.event_name = "ev.x";
+    const struct ldtap_log_entry *entries[1] = {&entry};
+    cr_assert(ldtap_otlp_logs_protobuf_encode(&out, entries, 1));
+    const uint8_t tail[] = {0x59, 2, 0, 0, 0, 0, 0, 0, 0, 0x62, 0x04, 'e', 'v', '.', 'x'};
+    cr_assert_geq(out.length, sizeof tail);
+    cr_assert(memcmp(out.data + out.length - sizeof tail, tail, sizeof tail) == 0,
+              "field 12 ends the record");
+    ldtap_buffer_reset(&out);
+    cr_assert(ldtap_otlp_logs_json_encode(&out, entries, 1));
+    ldtap_buffer_append_byte(&out, 0);
+    cr_assert(strstr((const char *)out.data, "\"spanId\":\"1112131415161718\",\"eventName\":\"ev.x\"}"), "%s",
+              (const char *)out.data);
+}
