@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "priority.h"
 #include "session.h"
 #include "shared_directory.h"
 
@@ -74,6 +75,7 @@ int ldtap_cli_collect(int argc, char **argv) {
         fprintf(stderr, "ldtap: %s\n", error);
         status = 2;
     } else {
+        ldtap_priority_lower((int)config.collector_nice);
         struct sigaction action = {0};
         action.sa_handler = request_stop;
         sigemptyset(&action.sa_mask);

@@ -15,6 +15,7 @@
 
 #include "command.h"
 #include "config.h"
+#include "priority.h"
 #include "run_directory.h"
 #include "session.h"
 
@@ -266,6 +267,8 @@ static int run_traced(const struct ldtap_config *config, char *path, char **argv
         ldtap_run_directory_remove(run_directory);
         return 126;
     }
+    /* Only now: the child must not inherit a lower priority (it could not raise it back). */
+    ldtap_priority_lower((int)config->collector_nice);
     int status = supervise(&session, pid, subreaper);
     ldtap_session_finish(&session, DESCENDANT_GRACE_MS);
     ldtap_run_directory_remove(run_directory);

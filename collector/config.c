@@ -65,6 +65,7 @@ enum setting {
     SETTING_EXPORT_DEADLINE,
     SETTING_DB_RAW_STATEMENTS,
     SETTING_SLOW_QUERY_MS,
+    SETTING_COLLECTOR_NICE,
     SETTING_CAPTURE_LOGS,
     SETTING_LOG_FILES,
     SETTING_NO_SUMMARY,
@@ -194,6 +195,9 @@ static const struct setting_definition {
                                    "true: db.query.text keeps literals (default false: they become ?)"},
     [SETTING_SLOW_QUERY_MS] = {"LDTAP_SLOW_QUERY_MS", "--slow-query-ms", 0, "MS", FOR_BOTH,
                                "database spans this long or longer get ldtap.db.slow (default 500; 0: off)"},
+    [SETTING_COLLECTOR_NICE] = {"LDTAP_COLLECTOR_NICE", "--nice", 0, "N", FOR_BOTH,
+                                "niceness of the collector's threads, 0..19 (default 10: when CPUs are "
+                                "short the traced program runs first; records wait in its ring)"},
     [SETTING_CAPTURE_LOGS] = {"LDTAP_CAPTURE_LOGS", "--capture-logs", 0, "STREAMS", FOR_RUN,
                               "stdout, stderr or stdout,stderr: every line written there becomes a log "
                               "record with the trace and span of the request in flight (tracebacks on "
@@ -801,6 +805,16 @@ static bool load_database_settings(struct ldtap_config *config, const struct raw
         }
         config->slow_query_ms = (uint32_t)slow_ms;
     }
+    const struct raw_value *nice = &raw[SETTING_COLLECTOR_NICE];
+    uint64_t niceness = 0;
+    if (nice->text) {
+        if (!parse_unsigned(nice->text, 19, &niceness)) {
+            set_error(error, error_size, "%s: '%s' is not valid; use a niceness from 0 to 19", nice->source,
+                      nice->text);
+            return false;
+        }
+        config->collector_nice = (uint32_t)niceness;
+    }
     return true;
 }
 
@@ -878,6 +892,7 @@ int ldtap_config_load(struct ldtap_config *config, enum ldtap_command command, i
         .max_batch_spans = 512,
         .export_deadline_ms = LDTAP_DEFAULT_EXPORT_DEADLINE_MS,
         .slow_query_ms = LDTAP_DEFAULT_SLOW_QUERY_MS,
+        .collector_nice = LDTAP_DEFAULT_COLLECTOR_NICE,
         .sampler = LDTAP_SAMPLER_ALWAYS_ON,
         .sampler_ratio = 1.0,
         .export_enabled = true,

@@ -19,6 +19,8 @@
 #define LDTAP_DEFAULT_OUTPUT "./ldtap-traces.jsonl"
 #define LDTAP_DEFAULT_EXPORT_DEADLINE_MS 10000u
 #define LDTAP_DEFAULT_SLOW_QUERY_MS 500u
+/* The collector's niceness (priority.c): below the program it traces, not idle. */
+#define LDTAP_DEFAULT_COLLECTOR_NICE 10u
 #define LDTAP_DEFAULT_METRIC_EXPORT_INTERVAL_MS 60000u
 #define LDTAP_DEFAULT_METRIC_EXPORT_TIMEOUT_MS 30000u
 #define LDTAP_DEFAULT_PROMETHEUS_HOST "localhost"
@@ -51,6 +53,7 @@ struct ldtap_config {
     uint32_t export_deadline_ms; /* LDTAP_EXPORT_DEADLINE_MS: bound on the flush at exit */
     bool db_raw_statements;      /* LDTAP_DB_RAW_STATEMENTS / --db-raw-statements: literals kept */
     uint32_t slow_query_ms;      /* LDTAP_SLOW_QUERY_MS / --slow-query-ms; 0: off */
+    uint32_t collector_nice;     /* LDTAP_COLLECTOR_NICE / --nice: niceness of every collector thread */
     enum ldtap_sampler_kind sampler;
     double sampler_ratio; /* OTEL_TRACES_SAMPLER_ARG for the *traceidratio samplers */
     bool export_enabled;  /* OTEL_TRACES_EXPORTER=otlp (true) or none */

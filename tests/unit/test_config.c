@@ -275,3 +275,23 @@ Test(config, exporter_config) {
     cr_assert_str_eq(exporter.headers[0], "a: b");
     cr_assert_eq(exporter.max_batch_spans, 512);
 }
+
+Test(config, collector_niceness) {
+    cr_assert_eq(load_run(0, NULL, NULL), 0, "%s", error);
+    cr_assert_eq(config.collector_nice, 10, "default: below the traced program");
+    ldtap_config_free(&config);
+    cr_assert_eq(load_env("LDTAP_COLLECTOR_NICE", "0"), 0, "%s", error);
+    cr_assert_eq(config.collector_nice, 0);
+    ldtap_config_free(&config);
+    cr_assert_eq(load_env("LDTAP_COLLECTOR_NICE", "19"), 0, "%s", error);
+    cr_assert_eq(config.collector_nice, 19);
+    ldtap_config_free(&config);
+    cr_assert_eq(load_env("LDTAP_COLLECTOR_NICE", "20"), -1);
+    cr_assert_str_eq(error, "LDTAP_COLLECTOR_NICE: '20' is not valid; use a niceness from 0 to 19");
+    cr_assert_eq(load_env("LDTAP_COLLECTOR_NICE", "-5"), -1);
+    unsetenv("LDTAP_COLLECTOR_NICE");
+    char *argv[] = {"--nice", "3", "--", "true"};
+    int command_index = 0;
+    cr_assert_eq(load_run(4, argv, &command_index), 0, "%s", error);
+    cr_assert_eq(config.collector_nice, 3);
+}
