@@ -196,8 +196,8 @@ static const struct setting_definition {
     [SETTING_SLOW_QUERY_MS] = {"LDTAP_SLOW_QUERY_MS", "--slow-query-ms", 0, "MS", FOR_BOTH,
                                "database spans this long or longer get ldtap.db.slow (default 500; 0: off)"},
     [SETTING_COLLECTOR_NICE] = {"LDTAP_COLLECTOR_NICE", "--nice", 0, "N", FOR_BOTH,
-                                "niceness of the collector's threads, 0..19 (default 10: when CPUs are "
-                                "short the traced program runs first; records wait in its ring)"},
+                                "niceness of the collector's threads, 0..19 (default 0): higher lets the "
+                                "traced program run first when CPUs are short, at the risk of a full ring"},
     [SETTING_CAPTURE_LOGS] = {"LDTAP_CAPTURE_LOGS", "--capture-logs", 0, "STREAMS", FOR_RUN,
                               "stdout, stderr or stdout,stderr: every line written there becomes a log "
                               "record with the trace and span of the request in flight (tracebacks on "

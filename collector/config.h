@@ -19,8 +19,9 @@
 #define LDTAP_DEFAULT_OUTPUT "./ldtap-traces.jsonl"
 #define LDTAP_DEFAULT_EXPORT_DEADLINE_MS 10000u
 #define LDTAP_DEFAULT_SLOW_QUERY_MS 500u
-/* The collector's niceness (priority.c): below the program it traces, not idle. */
-#define LDTAP_DEFAULT_COLLECTOR_NICE 10u
+/* The collector's niceness (priority.c): unchanged by default. At 10, nginx saturating
+ * two CPUs with wrk lost half its spans to a full ring (the collector starved). */
+#define LDTAP_DEFAULT_COLLECTOR_NICE 0u
 #define LDTAP_DEFAULT_METRIC_EXPORT_INTERVAL_MS 60000u
 #define LDTAP_DEFAULT_METRIC_EXPORT_TIMEOUT_MS 30000u
 #define LDTAP_DEFAULT_PROMETHEUS_HOST "localhost"

@@ -58,14 +58,14 @@ LDTAP_COLLECTOR_NICE=20 "$ldtap" run -- true 2>err.txt
 check "bad niceness exits 2" 2 $?
 contains "niceness message" err.txt "LDTAP_COLLECTOR_NICE: '20' is not valid; use a niceness from 0 to 19"
 
-# The collector's threads run at niceness 10 (default), the traced program at its own.
-"$ldtap" run --output /dev/null --no-prometheus --no-summary -- sh -c \
+# --nice 10: the collector's threads run at niceness 10, the traced program at its own.
+"$ldtap" run --nice 10 --output /dev/null --no-prometheus --no-summary -- sh -c \
     'sleep 0.3; ps -L -o ni= -p $PPID | sort -u | tr -d " " >nice.txt; ps -o ni= -p $$ | tr -d " " >child_nice.txt'
 check "collector threads at niceness 10" 10 "$(cat nice.txt)"
 check "traced program keeps niceness 0" 0 "$(cat child_nice.txt)"
-"$ldtap" run --nice 0 --output /dev/null --no-prometheus --no-summary -- sh -c \
+"$ldtap" run --output /dev/null --no-prometheus --no-summary -- sh -c \
     'ps -L -o ni= -p $PPID | sort -u | tr -d " " >nice.txt'
-check "--nice 0 leaves the collector alone" 0 "$(cat nice.txt)"
+check "by default the collector's priority is left alone" 0 "$(cat nice.txt)"
 
 OTEL_EXPORTER_OTLP_ENDPOINT=localhost:4318 "$ldtap" run -- true 2>err.txt
 check "bad endpoint exits 2" 2 $?

@@ -278,7 +278,7 @@ Test(config, exporter_config) {
 
 Test(config, collector_niceness) {
     cr_assert_eq(load_run(0, NULL, NULL), 0, "%s", error);
-    cr_assert_eq(config.collector_nice, 10, "default: below the traced program");
+    cr_assert_eq(config.collector_nice, 0, "default: the collector's priority is left alone");
     ldtap_config_free(&config);
     cr_assert_eq(load_env("LDTAP_COLLECTOR_NICE", "0"), 0, "%s", error);
     cr_assert_eq(config.collector_nice, 0);
