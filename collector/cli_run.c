@@ -140,11 +140,14 @@ static void free_child_environment(char **environment) {
         return;
     }
     for (size_t i = 0; environment[i]; i++) {
+        if (!is_child_variable(environment[i])) {
+            continue; /* copied from environ: only ours are looked for there */
+        }
         bool from_environ = false;
         for (size_t j = 0; environ[j] && !from_environ; j++) {
             from_environ = environ[j] == environment[i];
         }
-        if (!from_environ && is_child_variable(environment[i])) {
+        if (!from_environ) {
             free(environment[i]);
         }
     }
