@@ -288,7 +288,9 @@ Test(config, collector_niceness) {
     ldtap_config_free(&config);
     cr_assert_eq(load_env("LDTAP_COLLECTOR_NICE", "20"), -1);
     cr_assert_str_eq(error, "LDTAP_COLLECTOR_NICE: '20' is not valid; use a niceness from 0 to 19");
+    ldtap_config_free(&config);
     cr_assert_eq(load_env("LDTAP_COLLECTOR_NICE", "-5"), -1);
+    ldtap_config_free(&config);
     unsetenv("LDTAP_COLLECTOR_NICE");
     char *argv[] = {"--nice", "3", "--", "true"};
     int command_index = 0;
