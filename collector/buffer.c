@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
+
 #define BUFFER_INITIAL_CAPACITY 4096
 
 void ldtap_buffer_init(struct ldtap_buffer *buffer) {
@@ -49,7 +51,7 @@ bool ldtap_buffer_reserve(struct ldtap_buffer *buffer, size_t extra) {
     return true;
 }
 
-void ldtap_buffer_append(struct ldtap_buffer *buffer, const void *bytes, size_t length) {
+void ldtap_buffer_append_growing(struct ldtap_buffer *buffer, const void *bytes, size_t length) {
     if (length == 0 || !ldtap_buffer_reserve(buffer, length)) {
         return;
     }
@@ -57,16 +59,14 @@ void ldtap_buffer_append(struct ldtap_buffer *buffer, const void *bytes, size_t 
     buffer->length += length;
 }
 
-void ldtap_buffer_append_byte(struct ldtap_buffer *buffer, uint8_t byte) {
-    if (buffer->length < buffer->capacity && !buffer->failed) {
-        buffer->data[buffer->length++] = byte;
-        return;
-    }
-    ldtap_buffer_append(buffer, &byte, 1);
+void ldtap_buffer_append_u64(struct ldtap_buffer *buffer, uint64_t value) {
+    char text[LDTAP_DECIMAL_BYTES];
+    ldtap_buffer_append(buffer, text, ldtap_decimal_u64(value, text));
 }
 
-void ldtap_buffer_append_cstring(struct ldtap_buffer *buffer, const char *text) {
-    ldtap_buffer_append(buffer, text, strlen(text));
+void ldtap_buffer_append_i64(struct ldtap_buffer *buffer, int64_t value) {
+    char text[LDTAP_DECIMAL_BYTES];
+    ldtap_buffer_append(buffer, text, ldtap_decimal_i64(value, text));
 }
 
 void ldtap_buffer_append_format(struct ldtap_buffer *buffer, const char *format, ...) {

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct ldtap_buffer {
     uint8_t *data;
@@ -20,10 +21,37 @@ void ldtap_buffer_reset(struct ldtap_buffer *buffer);
 void ldtap_buffer_free(struct ldtap_buffer *buffer);
 /* Makes room for `extra` more bytes; false (and `failed` set) when memory runs out. */
 bool ldtap_buffer_reserve(struct ldtap_buffer *buffer, size_t extra);
-void ldtap_buffer_append(struct ldtap_buffer *buffer, const void *bytes, size_t length);
-void ldtap_buffer_append_byte(struct ldtap_buffer *buffer, uint8_t byte);
+/* The append that may have to grow the buffer; the inline ones below call it only then. */
+void ldtap_buffer_append_growing(struct ldtap_buffer *buffer, const void *bytes, size_t length);
+
+/* Inline: encoders append a dozen pieces per span, most of them literals, whose strlen the
+ * compiler then folds away. */
+static inline void ldtap_buffer_append(struct ldtap_buffer *buffer, const void *bytes, size_t length) {
+    if (length <= buffer->capacity - buffer->length && !buffer->failed) {
+        if (length > 0) {
+            memcpy(buffer->data + buffer->length, bytes, length);
+            buffer->length += length;
+        }
+        return;
+    }
+    ldtap_buffer_append_growing(buffer, bytes, length);
+}
+
+static inline void ldtap_buffer_append_byte(struct ldtap_buffer *buffer, uint8_t byte) {
+    if (buffer->length < buffer->capacity && !buffer->failed) {
+        buffer->data[buffer->length++] = byte;
+        return;
+    }
+    ldtap_buffer_append_growing(buffer, &byte, 1);
+}
+
 /* Appends a NUL-terminated string without its NUL. */
-void ldtap_buffer_append_cstring(struct ldtap_buffer *buffer, const char *text);
+static inline void ldtap_buffer_append_cstring(struct ldtap_buffer *buffer, const char *text) {
+    ldtap_buffer_append(buffer, text, strlen(text));
+}
+/* Decimal text of an integer, as %llu / %lld would write it. */
+void ldtap_buffer_append_u64(struct ldtap_buffer *buffer, uint64_t value);
+void ldtap_buffer_append_i64(struct ldtap_buffer *buffer, int64_t value);
 /* printf into the buffer, for a few numbers or a short name at a time: output past 255
  * bytes is cut. */
 void ldtap_buffer_append_format(struct ldtap_buffer *buffer, const char *format, ...)

@@ -9,6 +9,7 @@
 #include "record_common.h"
 #include "redis_command.h"
 #include "sql_sanitize.h"
+#include "statement_cache.h"
 
 /*
  * Decisions a reader should know:
@@ -45,15 +46,6 @@ static const char *const SYSTEM_NAMES[] = {
 /* Operations whose row count is rows affected, not rows returned. */
 static const char *const WRITE_OPERATIONS[] = {"INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE"};
 
-/* The statement as it will be reported. */
-struct described_statement {
-    char text[LDTAP_DB_QUERY_TEXT_MAX_BYTES];
-    size_t length;
-    char operation[LDTAP_REDIS_OPERATION_BYTES];
-    char collection[LDTAP_SQL_COLLECTION_BYTES];
-    bool cut; /* sanitising or the cap lost the end of the text */
-};
-
 static bool record_is_valid(const struct ldtap_db_span_record *record, uint32_t payload_length) {
     if (record->statement_length > LDTAP_DB_STATEMENT_MAX ||
         record->namespace_length > LDTAP_DB_NAMESPACE_MAX) {
@@ -85,8 +77,8 @@ static enum ldtap_sql_dialect dialect_of(uint16_t system) {
 
 /* Sanitises (SQL or Redis) into `described`; the operation and collection come from the
  * same pass whether or not the raw text is reported. */
-static void describe(const struct ldtap_db_span_record *record, const char *statement, bool truncated,
-                     struct described_statement *described) {
+static void sanitize(const struct ldtap_db_span_record *record, const char *statement, bool truncated,
+                     struct ldtap_statement_description *described) {
     char sanitized[SANITIZE_BUFFER_BYTES];
     size_t sanitized_length;
     bool full = false;
@@ -107,6 +99,23 @@ static void describe(const struct ldtap_db_span_record *record, const char *stat
     described->length =
         ldtap_copy_clean_text(sanitized, sanitized_length, described->text, sizeof described->text);
     described->cut = full || described->length < sanitized_length;
+}
+
+/* What the description depends on besides the statement's bytes. */
+static uint32_t statement_kind(const struct ldtap_db_span_record *record, bool truncated) {
+    return (uint32_t)record->system << 1 | (truncated ? 1u : 0u);
+}
+
+static void describe(const struct ldtap_db_span_record *record, const char *statement, bool truncated,
+                     struct ldtap_statement_cache *cache, struct ldtap_statement_description *described) {
+    uint32_t kind = statement_kind(record, truncated);
+    if (cache && ldtap_statement_cache_find(cache, kind, statement, record->statement_length, described)) {
+        return;
+    }
+    sanitize(record, statement, truncated, described);
+    if (cache) {
+        ldtap_statement_cache_store(cache, kind, statement, record->statement_length, described);
+    }
 }
 
 static bool add_literal(struct ldtap_span *span, const char *key, const char *text) {
@@ -131,15 +140,21 @@ static bool is_write_operation(const char *operation) {
 }
 
 static void set_name(struct ldtap_span *span, const char *system,
-                     const struct described_statement *described) {
-    char name[LDTAP_REDIS_OPERATION_BYTES + LDTAP_SQL_COLLECTION_BYTES];
+                     const struct ldtap_statement_description *described) {
+    /* Both names are NUL-terminated inside their arrays, so "{operation} {collection}" fits. */
+    char name[sizeof described->operation + sizeof described->collection];
+    const char *text = described->operation[0] ? described->operation : system;
+    size_t length = strlen(text);
     if (described->operation[0] && described->collection[0]) {
-        snprintf(name, sizeof name, "%s %s", described->operation, described->collection);
-    } else {
-        snprintf(name, sizeof name, "%s", described->operation[0] ? described->operation : system);
+        size_t collection_length = strlen(described->collection);
+        memcpy(name, described->operation, length);
+        name[length] = ' ';
+        memcpy(name + length + 1, described->collection, collection_length);
+        text = name;
+        length += 1 + collection_length;
     }
     /* Cut to the name's size on a character boundary. */
-    ldtap_copy_clean_text(name, strlen(name), span->name, sizeof span->name);
+    ldtap_copy_clean_text(text, length, span->name, sizeof span->name);
 }
 
 /* db.response.status_code, error.type and the status. */
@@ -178,7 +193,7 @@ static bool add_network(struct ldtap_span *span, const struct ldtap_net_endpoint
 static bool add_attributes(struct ldtap_span *span, const struct ldtap_db_span_record *record,
                            const char *statement, const char *namespace_text,
                            const struct ldtap_db_decode_options *options,
-                           struct described_statement *described, bool slow) {
+                           struct ldtap_statement_description *described, bool slow) {
     const char *system = SYSTEM_NAMES[record->system];
     bool truncated = record->statement_full_length > record->statement_length;
     bool ok = add_literal(span, "db.system.name", system);
@@ -228,8 +243,8 @@ bool ldtap_decode_db_span(const uint8_t *payload, uint32_t payload_length,
     const char *namespace_text = statement_text + record.statement_length;
     bool truncated = record.statement_full_length > record.statement_length;
 
-    struct described_statement described = {0};
-    describe(&record, statement_text, truncated, &described);
+    struct ldtap_statement_description described = {0};
+    describe(&record, statement_text, truncated, options->statements, &described);
     uint64_t duration_ns = record.span.end_time_ns - record.span.start_time_ns;
     bool slow = options->slow_query_ms > 0 && duration_ns >= (uint64_t)options->slow_query_ms * 1000000u;
 

@@ -14,9 +14,12 @@
  * of its text buffer). */
 #define LDTAP_DB_QUERY_TEXT_MAX_BYTES 1200
 
+struct ldtap_statement_cache;
+
 struct ldtap_db_decode_options {
-    bool raw_statements;    /* LDTAP_DB_RAW_STATEMENTS: db.query.text unsanitised */
-    uint32_t slow_query_ms; /* LDTAP_SLOW_QUERY_MS; 0: nothing is slow */
+    bool raw_statements;                      /* LDTAP_DB_RAW_STATEMENTS: db.query.text unsanitised */
+    uint32_t slow_query_ms;                   /* LDTAP_SLOW_QUERY_MS; 0: nothing is slow */
+    struct ldtap_statement_cache *statements; /* descriptions of recent statements; NULL: none */
 };
 
 /* What the slow-statement summary needs besides the span. */

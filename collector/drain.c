@@ -22,6 +22,7 @@
 #include "ledger.h"
 #include "ring_guard.h"
 #include "ring_owner.h"
+#include "statement_cache.h"
 #include "traceback.h"
 
 /* Bounds one ring's share of a step so that a busy ring cannot starve the others. */
@@ -592,6 +593,8 @@ struct ldtap_drain *ldtap_drain_create(const struct ldtap_drain_options *options
         return NULL;
     }
     drain->options = *options;
+    /* Without it every statement is sanitised afresh: slower, never different. */
+    drain->options.database.statements = ldtap_statement_cache_new(LDTAP_STATEMENT_CACHE_SETS);
     snprintf(drain->directory, sizeof drain->directory, "%s", options->directory);
     ldtap_ring_guard_install(); /* a traced process must not be able to kill us with truncate */
     drain->discovery = ldtap_discovery_open(options->directory, error, error_size);
@@ -673,6 +676,7 @@ void ldtap_drain_destroy(struct ldtap_drain *drain) {
         retire(drain, ring);
     }
     ldtap_discovery_close(drain->discovery);
+    ldtap_statement_cache_free(drain->options.database.statements);
     free(drain->record);
     free(drain->span);
     free(drain->log_entry);

@@ -396,12 +396,36 @@ static void append_escape(struct ldtap_buffer *out, uint8_t byte) {
     ldtap_buffer_append(out, escaped, 2);
 }
 
+/* Whether none of eight bytes needs escaping (the test of needs_escape on all at once; a
+ * false answer may be wrong, a true one never is). Bit tricks: a byte's high bit ends up
+ * set where it is below 0x20, at or above 0x7F, or equal to '"' or '\\'. */
+static bool word_is_plain(uint64_t word) {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t quote = word ^ (ones * '"'), backslash = word ^ (ones * '\\');
+    uint64_t below_space = (word - ones * 0x20) & ~word;
+    uint64_t delete_or_above = (word + ones) | word;
+    uint64_t quotes = (quote - ones) & ~quote;
+    uint64_t backslashes = (backslash - ones) & ~backslash;
+    return ((below_space | delete_or_above | quotes | backslashes) & highs) == 0;
+}
+
 void ldtap_json_append_string(struct ldtap_buffer *out, const char *text, size_t length) {
     const uint8_t *bytes = (const uint8_t *)text;
     size_t run_start = 0;
     size_t at = 0;
     ldtap_buffer_append_byte(out, '"');
     while (at < length) {
+        /* Eight bytes at a time; near the end, the last eight (overlapping some already
+         * seen) settle the rest in one test. */
+        uint64_t word;
+        size_t word_at = length - at >= sizeof word ? at : length - sizeof word;
+        if (length >= sizeof word) {
+            memcpy(&word, bytes + word_at, sizeof word);
+            if (word_is_plain(word)) {
+                at = word_at + sizeof word;
+                continue;
+            }
+        }
         if (!needs_escape(bytes[at])) {
             at++;
             continue;
@@ -464,7 +488,9 @@ void ldtap_json_append_attributes(struct ldtap_buffer *out, const char *text, co
             ldtap_buffer_append_cstring(out, attribute->bool_value ? "\"boolValue\":true" : "\"boolValue\":false");
             break;
         case LDTAP_VALUE_INT:
-            ldtap_buffer_append_format(out, "\"intValue\":\"%" PRId64 "\"", attribute->int_value);
+            ldtap_buffer_append_cstring(out, "\"intValue\":\"");
+            ldtap_buffer_append_i64(out, attribute->int_value);
+            ldtap_buffer_append_byte(out, '"');
             break;
         case LDTAP_VALUE_DOUBLE:
             ldtap_buffer_append_cstring(out, "\"doubleValue\":");
@@ -504,10 +530,16 @@ bool ldtap_otlp_id_is_zero(const uint8_t *bytes, size_t length) {
 }
 
 void ldtap_json_append_hex(struct ldtap_buffer *out, const uint8_t *bytes, size_t length) {
+    /* Ids are 8 or 16 bytes: a few appends, not two per byte. */
+    char digits[2 * 16];
     ldtap_buffer_append_byte(out, '"');
-    for (size_t i = 0; i < length; i++) {
-        ldtap_buffer_append_byte(out, (uint8_t)hex_digits[bytes[i] >> 4]);
-        ldtap_buffer_append_byte(out, (uint8_t)hex_digits[bytes[i] & 0xF]);
+    for (size_t start = 0; start < length; start += 16) {
+        size_t count = length - start < 16 ? length - start : 16;
+        for (size_t i = 0; i < count; i++) {
+            digits[2 * i] = hex_digits[bytes[start + i] >> 4];
+            digits[2 * i + 1] = hex_digits[bytes[start + i] & 0xF];
+        }
+        ldtap_buffer_append(out, digits, 2 * count);
     }
     ldtap_buffer_append_byte(out, '"');
 }

@@ -39,13 +39,19 @@ static void append_span(struct ldtap_buffer *out, const struct ldtap_span *span)
         ldtap_json_append_hex(out, span->parent_span_id, sizeof span->parent_span_id);
     }
     if (span->trace_flags) {
-        ldtap_buffer_append_format(out, ",\"flags\":%u", (unsigned)span->trace_flags);
+        ldtap_buffer_append_cstring(out, ",\"flags\":");
+        ldtap_buffer_append_u64(out, span->trace_flags);
     }
     ldtap_buffer_append_cstring(out, ",\"name\":");
     ldtap_json_append_string(out, span->name, strnlen(span->name, sizeof span->name));
-    ldtap_buffer_append_format(
-        out, ",\"kind\":%u,\"startTimeUnixNano\":\"%" PRIu64 "\",\"endTimeUnixNano\":\"%" PRIu64 "\"",
-        (unsigned)span->kind, span->start_time_ns, span->end_time_ns);
+    /* Without printf: these three numbers are on every span. */
+    ldtap_buffer_append_cstring(out, ",\"kind\":");
+    ldtap_buffer_append_u64(out, span->kind);
+    ldtap_buffer_append_cstring(out, ",\"startTimeUnixNano\":\"");
+    ldtap_buffer_append_u64(out, span->start_time_ns);
+    ldtap_buffer_append_cstring(out, "\",\"endTimeUnixNano\":\"");
+    ldtap_buffer_append_u64(out, span->end_time_ns);
+    ldtap_buffer_append_byte(out, '"');
     if (span->attribute_count) {
         ldtap_buffer_append_byte(out, ',');
         ldtap_json_append_attributes(out, span->text, span->attributes, span->attribute_count);

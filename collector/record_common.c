@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "decimal.h"
+
 /* Length of the well-formed UTF-8 sequence at `bytes`, 0 if none. */
 static size_t utf8_sequence_length(const unsigned char *bytes, size_t available) {
     unsigned char lead = bytes[0];
@@ -44,6 +46,22 @@ size_t ldtap_copy_clean_text(const char *text, size_t length, char *out, size_t 
     size_t used = 0;
     size_t position = 0;
     while (position < length) {
+        /* A run of printable ASCII (most of any statement or name) is copied whole. */
+        size_t run = 0;
+        while (position + run < length && bytes[position + run] >= 0x20 && bytes[position + run] < 0x7f) {
+            run++;
+        }
+        if (run > 0) {
+            size_t room = capacity - 1 - used;
+            size_t taken = run < room ? run : room;
+            memcpy(out + used, text + position, taken);
+            used += taken;
+            position += taken;
+            if (taken < run) {
+                break;
+            }
+            continue;
+        }
         size_t sequence = utf8_sequence_length(bytes + position, length - position);
         const char *piece = text + position;
         size_t piece_length = sequence;
@@ -63,13 +81,29 @@ size_t ldtap_copy_clean_text(const char *text, size_t length, char *out, size_t 
     return used;
 }
 
+/* Dotted quad as inet_ntop writes it, without its sprintf: a database span has two. */
+static bool format_ipv4(const uint8_t address[4], char text[LDTAP_ADDRESS_TEXT_BYTES]) {
+    size_t used = 0;
+    for (int i = 0; i < 4; i++) {
+        char octet[LDTAP_DECIMAL_BYTES];
+        size_t length = ldtap_decimal_u64(address[i], octet);
+        if (i > 0) {
+            text[used++] = '.';
+        }
+        memcpy(text + used, octet, length);
+        used += length;
+    }
+    text[used] = '\0';
+    return true;
+}
+
 bool ldtap_format_address(uint16_t family, const uint8_t address[16], char text[LDTAP_ADDRESS_TEXT_BYTES]) {
     static const uint8_t zero[16];
     if (memcmp(address, zero, family == AF_INET ? 4 : 16) == 0) {
         return false;
     }
     if (family == AF_INET) {
-        return inet_ntop(AF_INET, address, text, LDTAP_ADDRESS_TEXT_BYTES) != NULL;
+        return format_ipv4(address, text);
     }
     if (family != AF_INET6) {
         return false;
@@ -77,7 +111,7 @@ bool ldtap_format_address(uint16_t family, const uint8_t address[16], char text[
     struct in6_addr ipv6;
     memcpy(&ipv6, address, sizeof ipv6);
     if (IN6_IS_ADDR_V4MAPPED(&ipv6)) {
-        return inet_ntop(AF_INET, address + 12, text, LDTAP_ADDRESS_TEXT_BYTES) != NULL;
+        return format_ipv4(address + 12, text);
     }
     return inet_ntop(AF_INET6, &ipv6, text, LDTAP_ADDRESS_TEXT_BYTES) != NULL;
 }

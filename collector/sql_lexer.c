@@ -280,22 +280,6 @@ static enum ldtap_sql_token_type scan_token(struct ldtap_sql_lexer *lexer, bool 
     return LDTAP_SQL_TOKEN_PUNCT;
 }
 
-bool ldtap_sql_token_is(const struct ldtap_sql_lexer *lexer, const struct ldtap_sql_token *token,
-                        const char *upper) {
-    if (token->type != LDTAP_SQL_TOKEN_WORD) {
-        return false;
-    }
-    /* No strlen: the sanitiser asks this for dozens of keywords per token, and nearly every
-     * one differs at its first letter. `upper` ending early fails on its NUL. */
-    for (size_t i = 0; i < token->length; i++) {
-        unsigned char c = lexer->text[token->start + i];
-        if (upper[i] == '\0' || (c >= 'a' && c <= 'z' ? c - 32 : c) != (unsigned char)upper[i]) {
-            return false;
-        }
-    }
-    return upper[token->length] == '\0';
-}
-
 static bool sign_may_follow(const struct ldtap_sql_lexer *lexer, const struct ldtap_sql_token *token) {
     if (token->type == LDTAP_SQL_TOKEN_PUNCT) {
         unsigned char c = lexer->text[token->start];

@@ -41,8 +41,23 @@ void ldtap_sql_lexer_init(struct ldtap_sql_lexer *lexer, const char *text, size_
 /* The next token; type LDTAP_SQL_TOKEN_END at the end of input. Never fails. */
 void ldtap_sql_lexer_next(struct ldtap_sql_lexer *lexer, struct ldtap_sql_token *token);
 
-/* Whether `token` is the word `upper` (an upper-case ASCII keyword), ignoring case. */
-bool ldtap_sql_token_is(const struct ldtap_sql_lexer *lexer, const struct ldtap_sql_token *token,
-                        const char *upper);
+/* Whether `token` is the word `upper` (an upper-case ASCII keyword), ignoring case.
+ * Inline: the sanitiser asks this for dozens of keywords per token, and nearly every one
+ * differs at its first letter, so a call would cost more than the comparison. No strlen
+ * either: `upper` ending early fails on its NUL. */
+static inline bool ldtap_sql_token_is(const struct ldtap_sql_lexer *lexer,
+                                      const struct ldtap_sql_token *token, const char *upper) {
+    if (token->type != LDTAP_SQL_TOKEN_WORD) {
+        return false;
+    }
+    const unsigned char *word = lexer->text + token->start;
+    for (size_t i = 0; i < token->length; i++) {
+        unsigned char c = word[i];
+        if (upper[i] == '\0' || (c >= 'a' && c <= 'z' ? c - 32 : c) != (unsigned char)upper[i]) {
+            return false;
+        }
+    }
+    return upper[token->length] == '\0';
+}
 
 #endif

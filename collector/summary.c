@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
+#include "ldtap_ring_abi.h"
 #include "summary_exceptions.h"
 #include "summary_statements.h"
-#include "ldtap_ring_abi.h"
 
 #define HISTOGRAM_GAMMA 1.02
 /* gamma^1514 is about 1e13 ns, a little under 3 hours: longer spans land in the last bucket. */
@@ -250,17 +251,29 @@ static struct summary_row *find_row(struct ldtap_summary *summary, const char *s
     return &summary->rows[summary->row_count - 1];
 }
 
+/* Appends at most `length` bytes of `text`, up to a NUL in them (as "%.*s" would), to the
+ * string in `out`, cut to `size`. Not snprintf: this runs for every span. */
+static void append_text(char *out, size_t size, const char *text, size_t length) {
+    size_t used = strlen(out);
+    size_t taken = strnlen(text, length);
+    if (taken > size - used - 1) {
+        taken = size - used - 1;
+    }
+    memcpy(out + used, text, taken);
+    out[used + taken] = '\0';
+}
+
 /* Appends a string attribute's value (or `fallback`) to `out`. */
 static void append_attribute(char *out, size_t size, const struct ldtap_span *span, const char *key,
                              const char *fallback) {
     const struct ldtap_attribute *attribute = ldtap_span_find(span, key);
-    size_t used = strlen(out);
     if (attribute && attribute->type == LDTAP_VALUE_STRING) {
-        snprintf(out + used, size - used, "%.*s", (int)attribute->string_length, ldtap_span_string(span, attribute));
+        append_text(out, size, ldtap_span_string(span, attribute), attribute->string_length);
     } else if (attribute && attribute->type == LDTAP_VALUE_INT) {
-        snprintf(out + used, size - used, "%lld", (long long)attribute->int_value);
+        char number[LDTAP_DECIMAL_BYTES];
+        append_text(out, size, number, ldtap_decimal_i64(attribute->int_value, number));
     } else {
-        snprintf(out + used, size - used, "%s", fallback);
+        append_text(out, size, fallback, strlen(fallback));
     }
 }
 

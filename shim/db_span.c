@@ -37,14 +37,20 @@ static inline void *map_once(void **slot, size_t bytes) {
 
 /* ---- spans ---- */
 
-static uint16_t copy_statement(struct ldtap_db_span *span, const char *statement, size_t length) {
+/* Sets the record's full statement length; returns the bytes of it a record keeps. */
+static uint16_t measure_statement(struct ldtap_db_span *span, const char *statement, size_t length) {
     if (statement == NULL)
         return 0;
     size_t full = length == LDTAP_DB_NUL_TERMINATED ? strlen(statement) : length;
-    size_t kept = full < LDTAP_DB_STATEMENT_MAX ? full : LDTAP_DB_STATEMENT_MAX;
-    memcpy(span->statement, statement, kept);
     span->record.statement_full_length = full < UINT32_MAX ? (uint32_t)full : UINT32_MAX;
-    return (uint16_t)kept;
+    return (uint16_t)(full < LDTAP_DB_STATEMENT_MAX ? full : LDTAP_DB_STATEMENT_MAX);
+}
+
+static uint16_t copy_statement(struct ldtap_db_span *span, const char *statement, size_t length) {
+    uint16_t kept = measure_statement(span, statement, length);
+    if (kept > 0)
+        memcpy(span->statement, statement, kept);
+    return kept;
 }
 
 void ldtap_db_span_begin(struct ldtap_db_span *span, enum ldtap_db_system system,
@@ -75,17 +81,30 @@ void ldtap_db_span_fail(struct ldtap_db_span *span, uint32_t error_code, const c
         span->record.status_code[i] = sqlstate[i];
 }
 
-void ldtap_db_span_write(struct ldtap_db_span *span, const char *namespace_name, size_t namespace_length) {
+/* Ends the span now and writes its record with `statement` (statement_length bytes), the
+ * span's own copy or the library's text. */
+static void write_record(struct ldtap_db_span *span, const char *statement, const char *namespace_name,
+                         size_t namespace_length) {
     struct ldtap_db_span_record *record = &span->record;
     record->span.end_time_ns = ldtap_now_ns();
     record->namespace_length =
         (uint16_t)(namespace_length < LDTAP_DB_NAMESPACE_MAX ? namespace_length : LDTAP_DB_NAMESPACE_MAX);
     struct ldtap_ring_part parts[3] = {
         {record, sizeof(*record)},
-        {span->statement, record->statement_length},
+        {statement, record->statement_length},
         {namespace_name, record->namespace_length},
     };
     ldtap_span_record_write(LDTAP_RECORD_DB_SPAN, parts, 3);
+}
+
+void ldtap_db_span_write(struct ldtap_db_span *span, const char *namespace_name, size_t namespace_length) {
+    write_record(span, span->statement, namespace_name, namespace_length);
+}
+
+static void write_with_text(struct ldtap_db_span *span, const char *statement, const char *namespace_name,
+                            size_t namespace_length) {
+    span->record.statement_length = measure_statement(span, statement, LDTAP_DB_NUL_TERMINATED);
+    write_record(span, statement, namespace_name, namespace_length);
 }
 
 void ldtap_db_span_end(struct ldtap_db_span *span, const char *namespace_name) {
@@ -242,12 +261,23 @@ void ldtap_db_pending_end(struct ldtap_db_span *span, const char *namespace_name
                                namespace_name != NULL ? strnlen(namespace_name, LDTAP_DB_NAMESPACE_MAX) : 0);
 }
 
-void ldtap_db_pending_end_sized(struct ldtap_db_span *span, const char *namespace_name, size_t namespace_length) {
-    LDTAP_RECORD(ldtap_db_span_write(span, namespace_name, namespace_length), (void)0);
+/* Frees the pending slot holding `span`, after its record is written. */
+static void release_pending(struct ldtap_db_span *span) {
     const struct table_entry *entry =
         (const struct table_entry *)((const char *)span - offsetof(struct table_entry, span));
     size_t index = (size_t)(entry - pending_table->entries);
-    __atomic_store_n(&pending_table->keys[index], 0, __ATOMIC_RELEASE); /* after the record is written */
+    __atomic_store_n(&pending_table->keys[index], 0, __ATOMIC_RELEASE);
+}
+
+void ldtap_db_pending_end_sized(struct ldtap_db_span *span, const char *namespace_name, size_t namespace_length) {
+    LDTAP_RECORD(ldtap_db_span_write(span, namespace_name, namespace_length), (void)0);
+    release_pending(span);
+}
+
+void ldtap_db_pending_end_with_text(struct ldtap_db_span *span, const char *statement,
+                                    const char *namespace_name, size_t namespace_length) {
+    LDTAP_RECORD(write_with_text(span, statement, namespace_name, namespace_length), (void)0);
+    release_pending(span);
 }
 
 uint64_t ldtap_db_prepared_key(const void *connection, const char *name) {

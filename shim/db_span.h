@@ -78,6 +78,12 @@ struct ldtap_db_span *ldtap_db_pending_find_or_start(const void *handle, bool *s
 void ldtap_db_pending_end(struct ldtap_db_span *span, const char *namespace_name);
 /* The same with the length of `namespace_name` known (at most LDTAP_DB_NAMESPACE_MAX used). */
 void ldtap_db_pending_end_sized(struct ldtap_db_span *span, const char *namespace_name, size_t namespace_length);
+/* The same for a span begun without a statement: `statement` (NUL-terminated, may be NULL)
+ * is read now, straight into the record. SQLite's hooks pass the statement's own text,
+ * alive until finalize: no copy into the span at the start, which cost more than the rest
+ * of beginning it (a variable-length copy up to 2 KiB the compiler makes "rep movsq"). */
+void ldtap_db_pending_end_with_text(struct ldtap_db_span *span, const char *statement,
+                                    const char *namespace_name, size_t namespace_length);
 
 /* Statement text kept from a prepare for its executions. The key is a handle
  * (MYSQL_STMT *) or a connection and statement name folded by ldtap_db_prepared_key;

@@ -15,11 +15,12 @@ static const char *database_file(sqlite3 *db) {
 /*
  * Prepares copy nothing: SQLite keeps the text of every statement sqlite3_prepare_v2/_v3
  * make (it re-prepares from it after a schema change) and sqlite3_sql() hands it back for
- * free, so the text is read when an execution starts and cannot go stale when a finalized
- * statement's address is reused. The hooks are there for two other reasons: SQLite runs
- * queries of its own while preparing (reading the schema through sqlite3_exec), which
- * the depth guard keeps from becoming spans; and a statement that fails to prepare (a
- * syntax error) is a failed query the program made, so it becomes an error span.
+ * free, so the text is read from the statement itself when an execution ends (finish) and
+ * cannot go stale when a finalized statement's address is reused. The hooks are there for
+ * two other reasons: SQLite runs queries of its own while preparing (reading the schema
+ * through sqlite3_exec), which the depth guard keeps from becoming spans; and a statement
+ * that fails to prepare (a syntax error) is a failed query the program made, so it
+ * becomes an error span.
  */
 static int prepare_failed(sqlite3 *db, const char *sql, int bytes, uint64_t start_ns, int result) {
     struct ldtap_db_span span;
@@ -89,18 +90,22 @@ static void connection_file(const void *db) {
 }
 
 /* What the execution's start noted (its connection, whether it returns rows) stands for
- * the statement to the end: the ending call asks SQLite nothing again. */
-static void finish(struct ldtap_db_span *span) {
+ * the statement to the end, except its text: that is read now, from the statement itself
+ * (still alive: every caller ends the span before the original finalize), straight into
+ * the record. Read now rather than at the start: a schema change re-prepares the
+ * statement during sqlite3_step and frees the text the start would have seen. */
+static void finish(sqlite3_stmt *statement, struct ldtap_db_span *span) {
     if (span->counts_changes)
         span->record.rows = LDTAP_DB_REAL(sqlite3_total_changes)((sqlite3 *)span->handle) - span->start_mark;
     connection_file(span->handle);
-    ldtap_db_pending_end_sized(span, last_file.file, last_file.length);
+    ldtap_db_pending_end_with_text(span, LDTAP_DB_REAL(sqlite3_sql)(statement), last_file.file,
+                                   last_file.length);
 }
 
-/* A new execution of `statement` in `span`, a slot just claimed for it. */
+/* A new execution of `statement` in `span`, a slot just claimed for it; its text comes at
+ * the end (finish). */
 static void start_execution(sqlite3_stmt *statement, struct ldtap_db_span *span) {
-    ldtap_db_span_begin(span, LDTAP_DB_SQLITE, LDTAP_DB_REAL(sqlite3_sql)(statement),
-                        LDTAP_DB_NUL_TERMINATED);
+    ldtap_db_span_begin(span, LDTAP_DB_SQLITE, NULL, 0);
     sqlite3 *db = LDTAP_DB_REAL(sqlite3_db_handle)(statement);
     span->handle = db;
     span->counts_changes = !returns_rows(statement);
@@ -122,7 +127,7 @@ LDTAP_HOT LDTAP_EXPORT int sqlite3_step(sqlite3_stmt *statement) {
     } else if (span != NULL) {
         if (result != SQLITE_DONE)
             ldtap_db_span_fail(span, (uint32_t)result, NULL);
-        finish(span);
+        finish(statement, span);
     }
     ldtap_db_leave();
     return result;
@@ -134,7 +139,7 @@ static int end_execution_then(int (*original)(sqlite3_stmt *), sqlite3_stmt *sta
         return original(statement);
     struct ldtap_db_span *span = ldtap_db_pending_find(statement);
     if (span != NULL)
-        finish(span); /* before the original: finalize frees the statement */
+        finish(statement, span); /* before the original: finalize frees the statement */
     int result = original(statement);
     ldtap_db_leave();
     return result;

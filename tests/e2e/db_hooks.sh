@@ -122,8 +122,10 @@ check "python sqlite3: syntax error" has "$out" sqlite "flags=1 rows=-1 error=1"
 check "python sqlite3: ring counters clean" grep -q 'shim_errors=0 ' <<<"$out"
 
 # ---- a query made while serving an HTTP request is the request's child ----
-traced http "$PYTHON" "$ROOT/tests/programs_db/http_sqlite_server.py" "$PORT" "$WORK/http.db" \
-    >"$WORK/http.log" 2>&1 &
+# Not through traced(): a backgrounded function is a subshell, and its pid would not be
+# the server's (killing it at exit left the server running).
+LD_PRELOAD=$SHIM LDTAP_RUN_DIR=$WORK/rings/http "$PYTHON" "$ROOT/tests/programs_db/http_sqlite_server.py" "$PORT" \
+    "$WORK/http.db" >"$WORK/http.log" 2>&1 &
 HTTP_PID=$!; PIDS+=($HTTP_PID)
 for _ in $(seq 150); do curl -s -o /dev/null "http://127.0.0.1:$PORT/warmup" && break; sleep 0.1; done
 curl -s -o /dev/null "http://127.0.0.1:$PORT/page"

@@ -26,7 +26,9 @@
  * --prefill writes all N records before the collector starts (for callgrind: the drain
  * is then measured alone). Variety: --routes × --statuses server spans (1,000 × 10 by
  * default, templated paths "/api/svcK/items/{id}"), and --db-percent of the records are
- * PostgreSQL spans with one of a few typical statements whose literals vary.
+ * PostgreSQL spans with one of a few typical statements whose literals vary, or with
+ * --sqlite-loop SQLite spans alternating the two statements of tests/bench/db_sqlite_loop.py
+ * (bound parameters: the same two texts over and over, as scripts/bench_db.sh traces them).
  */
 
 struct bench_options {
@@ -38,6 +40,7 @@ struct bench_options {
     uint32_t db_percent;
     uint64_t ring_size;
     bool prefill;
+    bool sqlite_loop;
     const char *output;
 };
 
@@ -146,9 +149,32 @@ static int write_db(struct ldtap_ring_writer *writer, uint64_t *random) {
     return ldtap_ring_write(writer, LDTAP_RECORD_DB_SPAN, parts, 3);
 }
 
+/* What the shim records for db_sqlite_loop.py: an INSERT (one change) then a point SELECT. */
+static int write_sqlite_loop(struct ldtap_ring_writer *writer, uint64_t *random, uint64_t index) {
+    static const char *const loop_statements[] = {"INSERT INTO kv (k, v) VALUES (?, ?)",
+                                                  "SELECT v FROM kv WHERE k = ?"};
+    static const char database[] = "/tmp/ldtap-bench/loop.sqlite3";
+    struct ldtap_db_span_record record = {0};
+    const char *statement = loop_statements[index % 2];
+    uint16_t length = (uint16_t)strlen(statement);
+    fill_common(&record.span, random, LDTAP_SPAN_KIND_CLIENT);
+    record.system = LDTAP_DB_SQLITE;
+    record.source = LDTAP_DB_SOURCE_DRIVER;
+    record.statement_length = length;
+    record.statement_full_length = length;
+    record.namespace_length = sizeof database - 1;
+    record.rows = 1;
+    struct ldtap_ring_part parts[] = {
+        {&record, sizeof record}, {statement, length}, {database, sizeof database - 1}};
+    return ldtap_ring_write(writer, LDTAP_RECORD_DB_SPAN, parts, 3);
+}
+
 static int write_one(struct ldtap_ring_writer *writer, const struct bench_options *options, uint64_t *random,
                      uint64_t index) {
-    return index % 100 < options->db_percent ? write_db(writer, random) : write_http(writer, options, random);
+    if (index % 100 >= options->db_percent) {
+        return write_http(writer, options, random);
+    }
+    return options->sqlite_loop ? write_sqlite_loop(writer, random, index) : write_db(writer, random);
 }
 
 /* Flat out without dropping: wait while the ring has less than a large record's room. */
@@ -214,6 +240,10 @@ static bool parse_arguments(int argc, char **argv, struct bench_options *options
             options->prefill = true;
             continue;
         }
+        if (strcmp(argv[i], "--sqlite-loop") == 0) {
+            options->sqlite_loop = true;
+            continue;
+        }
         if (!value) {
             return false;
         }
@@ -246,8 +276,10 @@ static double seconds_of(struct timeval value) { return (double)value.tv_sec + (
 int main(int argc, char **argv) {
     struct bench_options options;
     if (!parse_arguments(argc, argv, &options)) {
-        fprintf(stderr, "usage: %s [--count N | --rate R --seconds S] [--prefill] [--routes 1000] [--statuses 10] "
-                        "[--db-percent 0] [--ring-size MiB] [--output PATH]\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s [--count N | --rate R --seconds S] [--prefill] [--routes 1000] [--statuses 10] "
+                "[--db-percent 0] [--sqlite-loop] [--ring-size MiB] [--output PATH]\n",
+                argv[0]);
         return 2;
     }
     char directory[] = "/dev/shm/ldtap-bench-XXXXXX";

@@ -272,6 +272,89 @@ Test(otlp_encode, json_invalid_utf8_becomes_replacement) {
     cr_assert_eq(ldtap_utf8_sanitized_length("\xed\xa0\x80", 3), 9);
 }
 
+/* What ldtap_json_append_string must write, one byte at a time: the encoder's word-at-a-time
+ * scan has to agree with this on every input. */
+static size_t reference_json_string(const uint8_t *bytes, size_t length, char *out) {
+    size_t used = 0;
+    out[used++] = '"';
+    for (size_t at = 0; at < length;) {
+        uint8_t byte = bytes[at];
+        const char *named = byte == '"'    ? "\\\""
+                            : byte == '\\' ? "\\\\"
+                            : byte == '\b' ? "\\b"
+                            : byte == '\f' ? "\\f"
+                            : byte == '\n' ? "\\n"
+                            : byte == '\r' ? "\\r"
+                            : byte == '\t' ? "\\t"
+                                           : NULL;
+        if (named) {
+            used += (size_t)sprintf(out + used, "%s", named);
+            at++;
+        } else if (byte < 0x20 || byte == 0x7f) {
+            used += (size_t)sprintf(out + used, "\\u%04x", byte);
+            at++;
+        } else if (byte < 0x80) {
+            out[used++] = (char)byte;
+            at++;
+        } else {
+            bool valid;
+            size_t taken = ldtap_utf8_next(bytes + at, length - at, &valid);
+            if (valid) {
+                memcpy(out + used, bytes + at, taken);
+                used += taken;
+            } else {
+                used += (size_t)sprintf(out + used, "\\ufffd");
+            }
+            at += taken;
+        }
+    }
+    out[used++] = '"';
+    return used;
+}
+
+Test(otlp_encode, json_string_agrees_with_bytewise_reference) {
+    /* Mostly plain text, with each kind of byte that needs care sprinkled at every offset
+     * relative to the 8-byte words, and every length around a word. */
+    static const uint8_t specials[] = {'"',  '\\', '\n', 0x00, 0x1f, 0x20, 0x7e, 0x7f, 0x80,
+                                       0xc3, 0xa9, 0xe2, 0x98, 0x95, 0xf0, 0xff, 'A',  'z'};
+    uint8_t input[64];
+    char expected[64 * 6 + 3];
+    uint64_t state = 0x2545f4914f6cdd1dull;
+    for (int round = 0; round < 20000; round++) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        size_t length = (size_t)(state % sizeof input);
+        for (size_t i = 0; i < length; i++) {
+            input[i] = (uint8_t)('a' + (i % 26));
+        }
+        for (int k = 0; k < (int)((state >> 8) % 4) && length > 0; k++) {
+            input[(state >> (16 + 8 * k)) % length] = specials[(state >> (20 + 8 * k)) % sizeof specials];
+        }
+        size_t expected_length = reference_json_string(input, length, expected);
+        ldtap_buffer_reset(&out);
+        ldtap_json_append_string(&out, (const char *)input, length);
+        cr_assert_eq(out.length, expected_length, "round %d: length %zu, expected %zu", round, out.length,
+                     expected_length);
+        cr_assert_eq(memcmp(out.data, expected, expected_length), 0, "round %d", round);
+    }
+}
+
+Test(otlp_encode, json_hex_ids) {
+    static const uint8_t id[20] = {0x00, 0x01, 0xab, 0xff, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60,
+                                   0x70, 0x80, 0x90, 0xa0, 0xb0, 0xc0, 0xd0, 0xe0, 0xf0, 0x0f};
+    ldtap_buffer_reset(&out);
+    ldtap_json_append_hex(&out, id, 8);
+    ldtap_json_append_hex(&out, id, 16);
+    ldtap_json_append_hex(&out, id, 20);
+    ldtap_json_append_hex(&out, id, 0);
+    ldtap_buffer_append_byte(&out, 0);
+    cr_assert_str_eq((const char *)out.data, "\"0001abff10203040\""
+                                             "\"0001abff102030405060708090a0b0c0\""
+                                             "\"0001abff102030405060708090a0b0c0d0e0f00f\""
+                                             "\"\"");
+}
+
 Test(otlp_encode, json_span_exact) {
     struct ldtap_span span;
     minimal_span(&span);
