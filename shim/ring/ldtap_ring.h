@@ -28,6 +28,10 @@ struct ldtap_ring_writer {
     uint8_t *data;
     uint64_t mask; /* data_size - 1 */
     size_t mapping_size;
+    /* A value of the header's tail seen before (tail only grows, so it is never more than
+     * the real one): room is checked against it first, and the header's tail, on the
+     * consumer's cache line, is read only when it says the ring is full. */
+    uint64_t known_tail;
 };
 
 /* One piece of a record's payload; a record is written from up to a few pieces so the
@@ -98,6 +102,11 @@ struct ldtap_ring_reader {
     /* When the record at read_position was first seen uncommitted (0: not stalled). */
     uint64_t stalled_since_ns;
     uint64_t stalled_position;
+    /* The header's head as last loaded: records up to it are read without loading it again
+     * (each load pulls the producers' cache line away from them). */
+    uint64_t known_head;
+    /* Records read and not yet added to the header's consumed_records (added with tail). */
+    uint64_t unreported_consumed;
 };
 
 /* What ldtap_ring_reader_next found. */

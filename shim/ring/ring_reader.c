@@ -133,8 +133,16 @@ static void add_to_counter(uint64_t *counter, uint64_t amount) {
     __atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + amount, __ATOMIC_RELAXED);
 }
 
+/* The records read since the last report, into the header (one store, beside tail's). */
+static void report_consumed(struct ldtap_ring_reader *reader) {
+    if (reader->unreported_consumed == 0) return;
+    add_to_counter(&reader->header->consumed_records, reader->unreported_consumed);
+    reader->unreported_consumed = 0;
+}
+
 void ldtap_ring_reader_release(struct ldtap_ring_reader *reader, uint64_t position) {
     if (reader->header == NULL || position - reader->tail > reader->read_position - reader->tail) return;
+    report_consumed(reader);
     zero_ring(reader, reader->tail, position - reader->tail);
     /* Release: pairs with the producer's acquire load of tail before it reserves, so no
      * producer writes into these bytes before our zeroing is visible to it. */
@@ -182,8 +190,14 @@ enum ldtap_ring_read_status ldtap_ring_reader_next(struct ldtap_ring_reader *rea
     if (reader->header == NULL) return LDTAP_RING_READ_CORRUPT;
     struct ldtap_ring_header *header = reader->header;
     uint64_t position = reader->read_position;
-    /* Acquire: pairs with the release half of the producer's CAS on head. */
-    uint64_t head = __atomic_load_n(&header->head, __ATOMIC_ACQUIRE);
+    uint64_t head = reader->known_head;
+    /* Loaded again only when everything up to the last value was read. Nothing is
+     * published by head itself: each record's word is (acquire below), so the bytes up to
+     * an older head value are as good as any. */
+    if (head - position - 1 >= reader->data_size) {
+        head = __atomic_load_n(&header->head, __ATOMIC_ACQUIRE);
+        reader->known_head = head;
+    }
     if (head == position) {
         reader->stalled_since_ns = 0;
         return LDTAP_RING_READ_EMPTY;
@@ -224,8 +238,8 @@ enum ldtap_ring_read_status ldtap_ring_reader_next(struct ldtap_ring_reader *rea
     record->position = position;
     record->type = ldtap_record_word_type(word);
     record->payload_length = payload_length;
+    reader->unreported_consumed++;
     consume(reader, length);
-    add_to_counter(&header->consumed_records, 1);
     return LDTAP_RING_READ_RECORD;
 }
 
@@ -240,6 +254,7 @@ bool ldtap_ring_reader_is_empty(const struct ldtap_ring_reader *reader) {
 }
 
 void ldtap_ring_reader_close(struct ldtap_ring_reader *reader) {
+    if (reader->header != NULL) report_consumed(reader);
     if (reader->header != NULL) munmap(reader->header, reader->mapping_size);
     if (reader->fd >= 0) close(reader->fd); /* releases the flock */
     memset(reader, 0, sizeof *reader);

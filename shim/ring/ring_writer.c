@@ -218,6 +218,7 @@ int ldtap_ring_create_in(struct ldtap_ring_writer *writer, void *reservation, co
     writer->data = (uint8_t *)mapping + LDTAP_RING_HEADER_SIZE;
     writer->mask = data_size - 1;
     writer->mapping_size = mapping_size;
+    writer->known_tail = 0; /* a new ring: nothing consumed yet */
     goto out_directory;
 
 out_unlink:
@@ -269,15 +270,25 @@ int ldtap_ring_write(struct ldtap_ring_writer *writer, uint32_t type,
     uint64_t mask = writer->mask;
     uint64_t head;
     for (;;) {
-        /* Acquire: pairs with the reader's release store of tail, made after it zeroed the
-         * consumed bytes; we may only write into slots whose zeroing we can see. */
-        uint64_t tail = __atomic_load_n(&header->tail, __ATOMIC_ACQUIRE);
+        /* Acquire: pairs with the release store below (or in another thread), which
+         * followed an acquire load of the header's tail, itself paired with the reader's
+         * release store of tail made after it zeroed the consumed bytes: we may only write
+         * into slots whose zeroing we can see. */
+        uint64_t tail = __atomic_load_n(&writer->known_tail, __ATOMIC_ACQUIRE);
         /* Loaded after tail (the acquire above keeps the order), so head >= tail and the
          * subtraction below cannot wrap because of a stale head. */
         head = __atomic_load_n(&header->head, __ATOMIC_RELAXED);
         if (head + length - tail > mask + 1) {
-            __atomic_fetch_add(&header->dropped_ring_full, 1, __ATOMIC_RELAXED);
-            return -1;
+            /* Full by the tail we knew: look at the reader's before calling it full. */
+            tail = __atomic_load_n(&header->tail, __ATOMIC_ACQUIRE);
+            head = __atomic_load_n(&header->head, __ATOMIC_RELAXED);
+            if (head + length - tail > mask + 1) {
+                __atomic_fetch_add(&header->dropped_ring_full, 1, __ATOMIC_RELAXED);
+                return -1;
+            }
+            /* Another thread may store an older value meanwhile: still a tail seen, so
+             * never past the real one, and the next check looks again. */
+            __atomic_store_n(&writer->known_tail, tail, __ATOMIC_RELEASE);
         }
         /* Acquire on success keeps the record-word and payload stores below from moving
          * above the reservation; release pairs with the reader's acquire load of head. */
