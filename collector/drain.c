@@ -402,6 +402,7 @@ static void sample_process(struct ldtap_drain *drain, struct ring_state *ring, b
         .service_name = ring->service_name,
         .in_flight_requests = in_flight,
         .busy_time_ns = busy,
+        .has_served = header->busy_time_ns > 0,
         .committed_records = header->committed_records,
         .dropped_ring_full = header->dropped_ring_full,
         .dropped_too_large = header->dropped_too_large,

@@ -62,6 +62,7 @@ struct ldtap_process_sample {
     const char *service_name;
     int64_t in_flight_requests;
     uint64_t busy_time_ns; /* busy so far, current period included (see the ABI) */
+    bool has_served;       /* a busy period has ended: at least one request was answered */
     uint64_t committed_records, dropped_ring_full, dropped_too_large, unparented_async_spans;
     uint64_t sampled_at_ns; /* CLOCK_MONOTONIC when busy_time_ns was computed; 0: now */
     /* The ring header's heap counters; has_heap false while the shim's heap hooks are off. */

@@ -261,8 +261,10 @@ void ldtap_metrics_update_process(struct ldtap_metrics *metrics, const struct ld
         /* Start-up is no growth: a pre-fork master imports and configures before it forks
          * its workers, and a worker warms up (lazy imports, caches) on its first requests.
          * Growth is measured from the first sample after the first fork, or after the first
-         * request served, or every process would look like a leak. */
-        if (!process->rebased && (is_master || sample->busy_time_ns > 0)) {
+         * request served, or every process would look like a leak. Served, not begun: the
+         * demo's Flask worker grew by 10 MiB during its first request, after a baseline
+         * taken while that request was in flight. */
+        if (!process->rebased && (is_master || sample->has_served)) {
             process->rss_first = stats.rss_bytes;
             process->rebased = true;
         }

@@ -350,6 +350,7 @@ static struct ldtap_process_sample sample_of(struct ldtap_resource *resource, in
                                          .service_name = "shop",
                                          .in_flight_requests = 1,
                                          .busy_time_ns = busy_ns,
+                                         .has_served = busy_ns > 0,
                                          .dropped_ring_full = 5,
                                          .sampled_at_ns = at_ns};
 }
@@ -457,6 +458,32 @@ Test(metrics, report_keeps_first_and_last_rss) {
                   (unsigned long long)capture.rss_first, (unsigned long long)capture.rss_last);
     cr_assert_eq(capture.services, 1);
     cr_assert_float_eq(capture.busy_max, 0.9, 1e-9);
+    free(block);
+    ldtap_resource_release(own);
+    ldtap_metrics_free(metrics);
+}
+
+/* A worker's first request warms it up (lazy imports, caches): memory it takes while that
+ * request is still in flight is start-up, not growth. */
+Test(metrics, memory_baseline_waits_for_the_first_answered_request) {
+    struct ldtap_metrics *metrics = ldtap_metrics_create(1000);
+    struct ldtap_resource *own = process_resource("shop", getpid());
+    struct ldtap_process_sample sample = sample_of(own, getpid(), getppid(), 100000000ull, 1000000000ull);
+    sample.has_served = false; /* busy with its first request, none answered yet */
+    ldtap_metrics_update_process(metrics, &sample, true);
+    size_t size = 32u << 20;
+    char *block = malloc(size);
+    memset(block, 1, size);
+    __asm__ volatile("" : : "r"(block) : "memory"); /* the stores must happen */
+    sample = sample_of(own, getpid(), getppid(), 200000000ull, 2000000000ull); /* answered */
+    ldtap_metrics_update_process(metrics, &sample, true);
+    struct report_capture capture = {0};
+    struct ldtap_metrics_report_visitor visitor = {report_process, report_service, &capture};
+    ldtap_metrics_report(metrics, &visitor);
+    cr_assert(capture.own_seen);
+    cr_assert_lt(capture.rss_last - capture.rss_first, 8u << 20,
+                 "the warm-up's 32 MiB are in the baseline: first %llu, last %llu",
+                 (unsigned long long)capture.rss_first, (unsigned long long)capture.rss_last);
     free(block);
     ldtap_resource_release(own);
     ldtap_metrics_free(metrics);
