@@ -235,9 +235,77 @@ static bool client_number(struct ldtap_resp *state, uint8_t c, int64_t *value, b
     return true;
 }
 
+/* A whole non-negative "<digits>\r\n" at the cursor, read at once and passed; false (the
+ * cursor unmoved) when the buffer holds less than that or anything else, which
+ * number_step then takes byte by byte: "-1", a line cut across reads, bad bytes. */
+static bool take_whole_number(struct cursor *cursor, int64_t *value) {
+    const uint8_t *at = cursor->at;
+    size_t available = (size_t)(cursor->end - at);
+    int64_t number = 0;
+    size_t digits = 0;
+    while (digits < available && digits < NUMBER_MAX_DIGITS && at[digits] >= '0' && at[digits] <= '9') {
+        number = number * 10 + (at[digits] - '0');
+        digits++;
+    }
+    if (digits == 0 || digits + 2 > available || at[digits] != '\r' || at[digits + 1] != '\n') {
+        return false;
+    }
+    cursor->at = at + digits + 2;
+    *value = number;
+    return true;
+}
+
+/* After "*<count>\r\n": false when the command must be given up. */
+static bool took_count(struct ldtap_resp_client *client, int64_t value) {
+    if (value > ARGUMENTS_MAX) {
+        return false;
+    }
+    /* "*0" and "*-1" run nothing and get no reply. */
+    client->arguments_left = value > 0 ? (uint32_t)value : 0;
+    client->phase = value > 0 ? CLIENT_BULK_TYPE : CLIENT_START;
+    return true;
+}
+
+/* After "$<length>\r\n": false when the command must be given up. */
+static bool took_bulk_length(struct ldtap_resp *state, int64_t value) {
+    struct ldtap_resp_client *client = &state->client;
+    if (value < 0 || value > BULK_MAX) {
+        return false;
+    }
+    start_argument(state);
+    client->bulk_left = (uint64_t)value;
+    client->phase = value > 0 ? CLIENT_BULK_DATA : CLIENT_BULK_CR;
+    return true;
+}
+
+/* After an argument's closing "\r\n": true when it was the command's last. */
+static bool end_argument(struct ldtap_resp_client *client) {
+    if (client->argument_index == 0) {
+        end_first_argument(client);
+    }
+    client->argument_index++;
+    if (--client->arguments_left == 0) {
+        return true;
+    }
+    client->phase = CLIENT_BULK_TYPE;
+    return false;
+}
+
 static enum ldtap_wire_event frame_client(struct ldtap_resp *state, struct cursor *cursor) {
     struct ldtap_resp_client *client = &state->client;
     while (cursor->at < cursor->end) {
+        /* The usual case, a whole count or length in the buffer, without the byte machine. */
+        if ((client->phase == CLIENT_COUNT || client->phase == CLIENT_BULK_LENGTH) && client->number.digits == 0 &&
+            !client->number.negative) {
+            int64_t whole = 0;
+            if (take_whole_number(cursor, &whole)) {
+                bool kept = client->phase == CLIENT_COUNT ? took_count(client, whole) : took_bulk_length(state, whole);
+                if (!kept) {
+                    return ldtap_wire_give_up(&state->wire);
+                }
+                continue;
+            }
+        }
         if (client->phase == CLIENT_BULK_DATA) {
             size_t available = (size_t)(cursor->end - cursor->at);
             size_t taken = client->bulk_left < available ? (size_t)client->bulk_left : available;
@@ -247,6 +315,20 @@ static enum ldtap_wire_event frame_client(struct ldtap_resp *state, struct curso
             if (client->bulk_left == 0) {
                 client->phase = CLIENT_BULK_CR;
             }
+            continue;
+        }
+        /* The usual case again: "\r\n" after an argument, then "$" before the next. */
+        if (client->phase == CLIENT_BULK_CR && cursor->end - cursor->at >= 2 && cursor->at[0] == '\r' &&
+            cursor->at[1] == '\n') {
+            cursor->at += 2;
+            if (end_argument(client)) {
+                return finish_command(state);
+            }
+            continue;
+        }
+        if (client->phase == CLIENT_BULK_TYPE && *cursor->at == '$') {
+            cursor->at++;
+            client->phase = CLIENT_BULK_LENGTH;
             continue;
         }
         if (client->phase == CLIENT_INLINE) {
@@ -275,13 +357,8 @@ static enum ldtap_wire_event frame_client(struct ldtap_resp *state, struct curso
             }
             break;
         case CLIENT_COUNT:
-            if (client_number(state, c, &value, &bad)) {
-                if (value > ARGUMENTS_MAX) {
-                    return ldtap_wire_give_up(&state->wire);
-                }
-                /* "*0" and "*-1" run nothing and get no reply. */
-                client->arguments_left = value > 0 ? (uint32_t)value : 0;
-                client->phase = value > 0 ? CLIENT_BULK_TYPE : CLIENT_START;
+            if (client_number(state, c, &value, &bad) && !took_count(client, value)) {
+                return ldtap_wire_give_up(&state->wire);
             }
             break;
         case CLIENT_BULK_TYPE:
@@ -291,13 +368,8 @@ static enum ldtap_wire_event frame_client(struct ldtap_resp *state, struct curso
             client->phase = CLIENT_BULK_LENGTH;
             break;
         case CLIENT_BULK_LENGTH:
-            if (client_number(state, c, &value, &bad)) {
-                if (value < 0 || value > BULK_MAX) {
-                    return ldtap_wire_give_up(&state->wire);
-                }
-                start_argument(state);
-                client->bulk_left = (uint64_t)value;
-                client->phase = value > 0 ? CLIENT_BULK_DATA : CLIENT_BULK_CR;
+            if (client_number(state, c, &value, &bad) && !took_bulk_length(state, value)) {
+                return ldtap_wire_give_up(&state->wire);
             }
             break;
         case CLIENT_BULK_CR:
@@ -310,14 +382,9 @@ static enum ldtap_wire_event frame_client(struct ldtap_resp *state, struct curso
             if (c != '\n') {
                 return ldtap_wire_give_up(&state->wire);
             }
-            if (client->argument_index == 0) {
-                end_first_argument(client);
-            }
-            client->argument_index++;
-            if (--client->arguments_left == 0) {
+            if (end_argument(client)) {
                 return finish_command(state);
             }
-            client->phase = CLIENT_BULK_TYPE;
             break;
         default:
             return ldtap_wire_give_up(&state->wire);
@@ -503,6 +570,8 @@ static enum ldtap_wire_event open_aggregate(struct ldtap_resp *state, int64_t co
     return LDTAP_WIRE_NEED_MORE;
 }
 
+static enum ldtap_wire_event took_server_number(struct ldtap_resp *state, int64_t value);
+
 static enum ldtap_wire_event on_number(struct ldtap_resp *state, uint8_t c) {
     struct ldtap_resp_server *server = &state->server;
     enum number_step step = number_step(&server->number, c);
@@ -512,7 +581,12 @@ static enum ldtap_wire_event on_number(struct ldtap_resp *state, uint8_t c) {
     if (step == NUMBER_BAD) {
         return ldtap_wire_give_up(&state->wire);
     }
-    int64_t value = server->number.value;
+    return took_server_number(state, server->number.value);
+}
+
+/* After a reply's "<length or count>\r\n". */
+static enum ldtap_wire_event took_server_number(struct ldtap_resp *state, int64_t value) {
+    struct ldtap_resp_server *server = &state->server;
     if (is_aggregate(server->type)) {
         return open_aggregate(state, value);
     }
@@ -567,6 +641,7 @@ static enum ldtap_wire_event frame_server(struct ldtap_resp *state, struct curso
     struct ldtap_resp_server *server = &state->server;
     while (cursor->at < cursor->end) {
         enum ldtap_wire_event event = LDTAP_WIRE_NEED_MORE;
+        int64_t whole = 0;
         if (server->phase == SERVER_LINE) {
             event = on_line(state, cursor);
         } else if (server->phase == SERVER_BULK_DATA) {
@@ -580,6 +655,9 @@ static enum ldtap_wire_event frame_server(struct ldtap_resp *state, struct curso
             if (server->bulk_left == 0) {
                 server->phase = SERVER_BULK_CR;
             }
+        } else if (server->phase == SERVER_NUMBER && server->number.digits == 0 && !server->number.negative &&
+                   take_whole_number(cursor, &whole)) {
+            event = took_server_number(state, whole);
         } else {
             uint8_t c = *cursor->at++;
             switch (server->phase) {
