@@ -2,7 +2,8 @@
  * ROUNDS` runs THREADS threads; every round each makes ALLOCATIONS_PER_ROUND allocations
  * through every entry of the malloc family but pvalloc (jemalloc has none) and frees as
  * many blocks (one of them later, on the main thread). Everything is freed before exit, so two runs differ in
- * counts by exactly ROUNDS x THREADS x ALLOCATIONS_PER_ROUND and not at all in live bytes. */
+ * counts by exactly ROUNDS x THREADS x ALLOCATIONS_PER_ROUND, and live bytes (the
+ * allocator's own figure, its caches included) do not grow with ROUNDS. */
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
