@@ -116,7 +116,9 @@ if [ -d /usr/lib/python3.11/test/test_asyncio ]; then
     # TLS over sockets the shim watches (its certificates and servers are all local).
     python_tests ssl -u network test_ssl
     if [ "${LDTAP_COMPAT_FULL:-0}" = 1 ]; then
-        python_tests full-socket -u network test_socket
+        # VSOCK tests wait forever on a VM whose vsock device never answers (Firecracker):
+        # the plain run hung there too.
+        python_tests full-socket -u network --ignore '*VSOCK*' test_socket
         python_tests full-asyncio -u network test_asyncio
         python_tests full-signal test_signal
     fi
