@@ -16,6 +16,7 @@
 #include "heap.h"
 #include "log.h"
 #include "crash.h"
+#include "decimal.h"
 #include "originals.h"
 #include "span.h"
 #include "thread.h"
@@ -56,14 +57,10 @@ static size_t append_text(char *out, size_t size, size_t length, const char *tex
 }
 
 static size_t append_decimal(char *out, size_t size, size_t length, uint64_t value) {
-    char digits[21];
-    int count = 0;
-    do {
-        digits[count++] = (char)('0' + value % 10);
-        value /= 10;
-    } while (value != 0);
-    while (count > 0 && length + 1 < size)
-        out[length++] = digits[--count];
+    char digits[LDTAP_DECIMAL_BYTES];
+    size_t count = ldtap_decimal_u64(value, digits);
+    for (size_t i = 0; i < count && length + 1 < size; i++)
+        out[length++] = digits[i];
     out[length] = '\0';
     return length;
 }

@@ -254,8 +254,10 @@ bool ldtap_ring_reader_is_empty(const struct ldtap_ring_reader *reader) {
 }
 
 void ldtap_ring_reader_close(struct ldtap_ring_reader *reader) {
-    if (reader->header != NULL) report_consumed(reader);
-    if (reader->header != NULL) munmap(reader->header, reader->mapping_size);
+    if (reader->header != NULL) {
+        report_consumed(reader);
+        munmap(reader->header, reader->mapping_size);
+    }
     if (reader->fd >= 0) close(reader->fd); /* releases the flock */
     memset(reader, 0, sizeof *reader);
     reader->fd = -1;

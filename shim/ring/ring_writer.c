@@ -2,26 +2,14 @@
  * Runs inside arbitrary programs via LD_PRELOAD: no malloc, no stdio, no locks, never waits. */
 #include "ldtap_ring.h"
 
+#include "decimal.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* Longest decimal rendering of a uint64_t, without NUL. */
-#define DECIMAL_DIGITS_MAX 20u
-
-static size_t format_decimal(char *out, uint64_t value) {
-    char reversed[DECIMAL_DIGITS_MAX];
-    size_t count = 0;
-    do {
-        reversed[count++] = (char)('0' + value % 10);
-        value /= 10;
-    } while (value != 0);
-    for (size_t i = 0; i < count; i++) out[i] = reversed[count - 1 - i];
-    return count;
-}
 
 /* Copies at most capacity - 1 bytes and always terminates; NULL reads as "". */
 static void copy_text(char *destination, size_t capacity, const char *source) {
@@ -51,7 +39,7 @@ static bool is_shared_directory(const struct stat *status) {
 static int open_user_subdirectory(int shared_fd, char *name) {
     static const char prefix[] = LDTAP_RING_USER_SUBDIRECTORY_PREFIX;
     memcpy(name, prefix, sizeof prefix - 1);
-    name[sizeof prefix - 1 + format_decimal(name + sizeof prefix - 1, geteuid())] = '\0';
+    ldtap_decimal_u64(geteuid(), name + sizeof prefix - 1);
     if (mkdirat(shared_fd, name, 0700) != 0 && errno != EEXIST) return -errno;
     int directory_fd = openat(shared_fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (directory_fd < 0) return -errno;
@@ -98,9 +86,9 @@ static int open_ring_directory(const char *directory, char *subdirectory) {
 /* "<pid>-<start_time_ns>.ring" into name (at least 48 bytes); returns its length. */
 static size_t format_ring_name(char *name, const struct ldtap_ring_identity *identity) {
     static const char suffix[] = ".ring";
-    size_t length = format_decimal(name, (uint64_t)identity->pid);
+    size_t length = ldtap_decimal_u64((uint64_t)identity->pid, name);
     name[length++] = '-';
-    length += format_decimal(name + length, identity->start_time_ns);
+    length += ldtap_decimal_u64(identity->start_time_ns, name + length);
     memcpy(name + length, suffix, sizeof suffix);
     return length + sizeof suffix - 1;
 }
@@ -150,9 +138,9 @@ int ldtap_ring_create_in(struct ldtap_ring_writer *writer, void *reservation, co
     if (directory == NULL || identity == NULL || identity->pid <= 0 || !is_valid_data_size(data_size))
         return -EINVAL;
 
-    char name[2 * DECIMAL_DIGITS_MAX + 8];
+    char name[2 * LDTAP_DECIMAL_BYTES + 8];
     size_t name_length = format_ring_name(name, identity);
-    char subdirectory[sizeof LDTAP_RING_USER_SUBDIRECTORY_PREFIX + DECIMAL_DIGITS_MAX];
+    char subdirectory[sizeof LDTAP_RING_USER_SUBDIRECTORY_PREFIX + LDTAP_DECIMAL_BYTES];
     size_t directory_length = strlen(directory);
     if (path_out != NULL && directory_length + 1 + name_length + 1 > path_out_size) return -ENAMETOOLONG;
 

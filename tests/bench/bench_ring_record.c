@@ -2,6 +2,7 @@
  * ("commit"), N drops ("drop") or N calls to an empty function ("loop", the harness's own
  * cost). Per record: (Ir(N2) - Ir(N1)) / (N2 - N1), minus the same for "loop". */
 #include "../../shim/ring/ring_writer.c"
+#include "../../shim/ring/decimal.c"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
-/* Integers as decimal text without printf: the span encoders and the summary write several
- * per span, and vsnprintf costs about a thousand instructions a call. */
+/* Integers as decimal text without printf, for the shim (ring file names, which it writes
+ * without libc's formatting) and the collector (the span encoders and the summary write
+ * several per span, and vsnprintf costs about a thousand instructions a call). */
 #ifndef LDTAP_DECIMAL_H
 #define LDTAP_DECIMAL_H
 
