@@ -199,7 +199,7 @@ static int remember_slot(const struct table *table, uint64_t key, uint32_t index
 }
 
 /* hot: the slot index of `key`, or -1. */
-static int table_find(const struct table *table, uint64_t key) {
+static inline __attribute__((always_inline)) int table_find(const struct table *table, uint64_t key) {
     if (table == NULL || key == 0) /* not mapped yet; a NULL handle (0 marks free slots) */
         return -1;
     if (last_slot.table == table && last_slot.key == key &&
@@ -222,7 +222,8 @@ static bool claim_slot(struct table *table, uint32_t index, uint64_t key) {
 
 /* The slot of `key`, or a free one claimed for it (*claimed set); with `evict`, else the
  * first slot. */
-static int table_claim(struct table *table, uint64_t key, bool evict, bool *claimed) {
+static inline __attribute__((always_inline)) int table_claim(struct table *table, uint64_t key, bool evict,
+                                                             bool *claimed) {
     *claimed = false;
     int found = table_find(table, key);
     if (found >= 0 || table == NULL || key == 0)

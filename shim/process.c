@@ -109,9 +109,7 @@ static bool read_configuration(void) {
     return length + 1 < sizeof(run_directory);
 }
 
-/* Reads a small /proc file into `buffer` (NUL-terminated); returns bytes read or -1.
- * Uses the originals: these descriptors are the shim's own. */
-static ssize_t read_proc_file(const char *path, char *buffer, size_t size) {
+ssize_t ldtap_read_small_file(const char *path, char *buffer, size_t size) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
@@ -131,7 +129,7 @@ static ssize_t read_proc_file(const char *path, char *buffer, size_t size) {
  * after the command name, which may itself contain spaces and parentheses. */
 static uint64_t process_start_ticks(void) {
     char stat[1024];
-    if (read_proc_file("/proc/self/stat", stat, sizeof(stat)) <= 0)
+    if (ldtap_read_small_file("/proc/self/stat", stat, sizeof(stat)) <= 0)
         return 0;
     const char *cursor = strrchr(stat, ')');
     if (cursor == NULL)
@@ -146,7 +144,7 @@ static uint64_t process_start_ticks(void) {
 }
 
 static void read_identity_text(void) {
-    ssize_t length = read_proc_file("/proc/self/cmdline", command_line, sizeof(command_line));
+    ssize_t length = ldtap_read_small_file("/proc/self/cmdline", command_line, sizeof(command_line));
     for (ssize_t i = 0; i < length; i++)
         if (command_line[i] == '\0')
             command_line[i] = ' ';
@@ -252,6 +250,7 @@ static void after_fork_in_child(void) {
     }
     __atomic_store_n(&ring_state, RING_NONE, __ATOMIC_RELEASE);
     ldtap_thread_reset_after_fork();
+    ldtap_clock_reset_after_fork();
     ldtap_span_reset_thread_after_fork();
     ldtap_log_after_fork_child();
 }
@@ -260,6 +259,7 @@ __attribute__((constructor)) static void ldtap_start(void) {
     int saved_errno = errno;
     ldtap_nesting++;
     ldtap_resolve_originals();
+    ldtap_clock_init();
     own_pid = current_pid();
     /* setuid/setgid/capability programs: do nothing at all (the environment is the
      * unprivileged caller's and must not steer a privileged process's file writes). */

@@ -4,6 +4,7 @@
 #define LDTAP_PROCESS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "fd_table.h"
 #include "ldtap_ring.h"
@@ -16,6 +17,10 @@ struct ldtap_ring_writer *ldtap_process_ring(void);
 /* The ring if it exists already; never creates one (for counters that must not make a
  * process grow a ring by themselves). */
 struct ldtap_ring_writer *ldtap_process_ring_if_ready(void);
+
+/* Reads a small /proc or /sys file into `buffer` (NUL-terminated); returns bytes read or
+ * -1. Uses the originals: these descriptors are the shim's own. */
+ssize_t ldtap_read_small_file(const char *path, char *buffer, size_t size);
 
 /* True while the shim records: started, not inert, no internal error so far. */
 static inline bool ldtap_recording(void) {

@@ -34,7 +34,7 @@ static LDTAP_THREAD_LOCAL bool served_overflow;
 
 /* Forgets finished exchanges. The watermark may be raised by another thread (a request
  * read here, answered there), hence the acquire load. */
-static void prune_served(void) {
+static __attribute__((noinline)) void prune_served_list(void) {
     unsigned kept = 0;
     for (unsigned i = 0; i < served_count; i++)
         if (served[i].serial >= __atomic_load_n(served[i].finished_below, __ATOMIC_ACQUIRE))
@@ -42,6 +42,12 @@ static void prune_served(void) {
     served_count = kept;
     if (kept == 0)
         served_overflow = false;
+}
+
+/* hot: most threads that make client spans (workers between requests, scripts) serve none. */
+static inline void prune_served(void) {
+    if (served_count != 0)
+        prune_served_list();
 }
 
 void ldtap_span_begin(struct ldtap_span_common *span, enum ldtap_span_kind kind) {

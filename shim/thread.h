@@ -1,8 +1,9 @@
 /* Per-thread helpers for span assembly: the kernel thread id, random trace and span ids
- * from a per-thread generator, and the clocks. None of them is on the hot path. */
+ * from a per-thread generator (thread.c), and the clocks (clock.c). */
 #ifndef LDTAP_THREAD_H
 #define LDTAP_THREAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,7 +17,17 @@ void ldtap_random_trace_id(uint8_t id[16]);
 /* Both, for a span that starts a trace. */
 void ldtap_random_span_and_trace_id(uint8_t span_id[8], uint8_t trace_id[16]);
 
-/* CLOCK_MONOTONIC in nanoseconds (vDSO: no syscall), for intervals and deadlines. */
+/* Decides once, from the constructor, whether the clocks may read the time-stamp counter. */
+void ldtap_clock_init(void);
+
+/* True once the clocks read the time-stamp counter (for tests). */
+bool ldtap_clock_uses_counter(void);
+
+/* In a forked child: a redraw of the counter's line begun by another thread never ends. */
+void ldtap_clock_reset_after_fork(void);
+
+/* CLOCK_MONOTONIC in nanoseconds, for intervals, deadlines and span times: from the
+ * time-stamp counter where the kernel keeps time with it, else from the vDSO. */
 uint64_t ldtap_monotonic_ns(void);
 
 /* The CLOCK_REALTIME time of a CLOCK_MONOTONIC reading just taken, without a second clock
