@@ -45,6 +45,18 @@ static inline void ldtap_buffer_append_byte(struct ldtap_buffer *buffer, uint8_t
     ldtap_buffer_append_growing(buffer, &byte, 1);
 }
 
+/* Counts `length` more bytes as written and returns where they go: the caller fills all
+ * of them. NULL, with nothing counted, when memory runs out. Lets an encoder write a few
+ * pieces it has measured with one room check instead of one per piece. */
+static inline uint8_t *ldtap_buffer_extend(struct ldtap_buffer *buffer, size_t length) {
+    if ((length > buffer->capacity - buffer->length || buffer->failed) && !ldtap_buffer_reserve(buffer, length)) {
+        return NULL;
+    }
+    uint8_t *at = buffer->data + buffer->length;
+    buffer->length += length;
+    return at;
+}
+
 /* Appends a NUL-terminated string without its NUL. */
 static inline void ldtap_buffer_append_cstring(struct ldtap_buffer *buffer, const char *text) {
     ldtap_buffer_append(buffer, text, strlen(text));

@@ -143,6 +143,45 @@ void ldtap_claim_settle(struct ldtap_claim *claim) {
     }
 }
 
+/* Marks the claims from `*at` that are on `ledger` (or zero) settled, up to the first on
+ * another ledger; returns how many references they held. Called with the lock held. */
+static uint64_t settle_run_locked(struct ldtap_ledger *ledger, struct ldtap_claim *const *claims, size_t count,
+                                  size_t *at) {
+    uint64_t settled = 0;
+    for (; *at < count && (claims[*at]->ledger == ledger || claims[*at]->ledger == NULL); (*at)++) {
+        struct ldtap_claim *claim = claims[*at];
+        if (!claim->ledger) {
+            continue;
+        }
+        claim->ledger = NULL;
+        if (claim->sequence >= ledger->first_sequence) { /* else waived: its pin is gone */
+            pin_at(ledger, claim->sequence)->settled = true;
+        }
+        settled++;
+    }
+    return settled;
+}
+
+void ldtap_claims_settle(struct ldtap_claim *const *claims, size_t count) {
+    size_t at = 0;
+    while (at < count) {
+        struct ldtap_ledger *ledger = claims[at]->ledger;
+        if (!ledger) {
+            at++;
+            continue;
+        }
+        pthread_mutex_lock(&ledger->lock);
+        uint64_t settled = settle_run_locked(ledger, claims, count, &at);
+        release_locked(ledger); /* once for the run: it frees every settled pin at the front */
+        ledger->references -= settled;
+        bool last = ledger->references == 0;
+        pthread_mutex_unlock(&ledger->lock);
+        if (last) {
+            free_ledger(ledger);
+        }
+    }
+}
+
 bool ldtap_ledger_is_read(struct ldtap_ledger *ledger) {
     pthread_mutex_lock(&ledger->lock);
     bool read = !ledger->reader || ldtap_ring_reader_is_read(ledger->reader);

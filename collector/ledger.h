@@ -6,6 +6,7 @@
 #define LDTAP_LEDGER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ldtap_ring.h"
@@ -36,6 +37,11 @@ enum ldtap_ring_read_status ldtap_ledger_next(struct ldtap_ledger *ledger, struc
 
 /* Any thread: the claim's record is done with. Clears the claim. */
 void ldtap_claim_settle(struct ldtap_claim *claim);
+
+/* Settles `count` claims as ldtap_claim_settle would, taking a ledger's lock once per run
+ * of claims on it (an exporter retiring a batch), not once per claim: the drain thread
+ * takes the same lock for every record it reads. */
+void ldtap_claims_settle(struct ldtap_claim *const *claims, size_t count);
 
 /* Every reserved byte read (is_read), and released too (is_empty). */
 bool ldtap_ledger_is_read(struct ldtap_ledger *ledger);

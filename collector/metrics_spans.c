@@ -4,9 +4,9 @@
 
 #include <string.h>
 
-/* Copies the span's attribute `key` (string or integer, as it is) into `set`. */
-static void copy_attribute(struct ldtap_metric_attributes *set, const struct ldtap_span *span, const char *key) {
-    const struct ldtap_attribute *attribute = ldtap_span_find(span, key);
+/* Copies `attribute` (string or integer, as it is) into `set` under `key`. */
+static void copy_attribute(struct ldtap_metric_attributes *set, const struct ldtap_span *span, const char *key,
+                           const struct ldtap_attribute *attribute) {
     if (!attribute) {
         return;
     }
@@ -17,13 +17,17 @@ static void copy_attribute(struct ldtap_metric_attributes *set, const struct ldt
     }
 }
 
+#define KEYS_MAX 8
+
 static void copy_attributes(struct ldtap_metric_attributes *set, const struct ldtap_span *span,
                             const char *const *keys, size_t count) {
+    const struct ldtap_attribute *found[KEYS_MAX];
     set->count = 0;
     set->used = 0;
     set->overflow = false;
+    ldtap_span_find_many(span, keys, count, found);
     for (size_t i = 0; i < count; i++) {
-        copy_attribute(set, span, keys[i]);
+        copy_attribute(set, span, keys[i], found[i]);
     }
 }
 
@@ -47,6 +51,10 @@ static const char *const client_keys[] = {"http.request.method",       "server.a
 static const char *const database_keys[] = {"db.system.name",  "db.operation.name", "db.collection.name",
                                             "db.response.status_code", "server.address", "server.port",
                                             "error.type"};
+_Static_assert(sizeof server_keys / sizeof *server_keys <= KEYS_MAX &&
+                   sizeof client_keys / sizeof *client_keys <= KEYS_MAX &&
+                   sizeof database_keys / sizeof *database_keys <= KEYS_MAX,
+               "KEYS_MAX too small");
 
 void ldtap_metrics_add_span(struct ldtap_metrics *metrics, const char *service_name, const struct ldtap_span *span) {
     if (!metrics || !span) {

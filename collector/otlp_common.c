@@ -409,11 +409,33 @@ static bool word_is_plain(uint64_t word) {
     return ((below_space | delete_or_above | quotes | backslashes) & highs) == 0;
 }
 
-void ldtap_json_append_string(struct ldtap_buffer *out, const char *text, size_t length) {
-    const uint8_t *bytes = (const uint8_t *)text;
-    size_t run_start = 0;
+/* How many leading bytes need no escaping: eight at a time, the last eight (overlapping
+ * some already seen) settling the tail in one test; one by one only near a byte that does. */
+static size_t plain_prefix(const uint8_t *bytes, size_t length) {
     size_t at = 0;
-    ldtap_buffer_append_byte(out, '"');
+    uint64_t word;
+    for (; length - at >= sizeof word; at += sizeof word) {
+        memcpy(&word, bytes + at, sizeof word);
+        if (!word_is_plain(word)) {
+            break;
+        }
+    }
+    if (at < length && length >= sizeof word && length - at < sizeof word) {
+        memcpy(&word, bytes + length - sizeof word, sizeof word);
+        if (word_is_plain(word)) {
+            return length;
+        }
+    }
+    while (at < length && !needs_escape(bytes[at])) {
+        at++;
+    }
+    return at;
+}
+
+/* The body of a JSON string whose first `plain` bytes need no escaping. */
+static void append_escaped(struct ldtap_buffer *out, const uint8_t *bytes, size_t length, size_t plain) {
+    size_t run_start = 0;
+    size_t at = plain;
     while (at < length) {
         /* Eight bytes at a time; near the end, the last eight (overlapping some already
          * seen) settle the rest in one test. */
@@ -447,6 +469,29 @@ void ldtap_json_append_string(struct ldtap_buffer *out, const char *text, size_t
         run_start = at;
     }
     ldtap_buffer_append(out, bytes + run_start, at - run_start);
+}
+
+/* Copies `length` bytes to `to` and returns the end. */
+static uint8_t *put(uint8_t *to, const void *bytes, size_t length) {
+    memcpy(to, bytes, length);
+    return to + length;
+}
+
+void ldtap_json_append_string(struct ldtap_buffer *out, const char *text, size_t length) {
+    const uint8_t *bytes = (const uint8_t *)text;
+    size_t plain = plain_prefix(bytes, length);
+    /* Most strings (names, keys, sanitised statements) need no escape: one copy. */
+    if (plain == length) {
+        uint8_t *to = ldtap_buffer_extend(out, length + 2);
+        if (to) {
+            *to++ = '"';
+            to = put(to, bytes, length);
+            *to = '"';
+        }
+        return;
+    }
+    ldtap_buffer_append_byte(out, '"');
+    append_escaped(out, bytes, length, plain);
     ldtap_buffer_append_byte(out, '"');
 }
 
@@ -471,14 +516,37 @@ void ldtap_json_append_double(struct ldtap_buffer *out, double value) {
     ldtap_buffer_append_cstring(out, text);
 }
 
+/* {"key":"…","value":{ with one room check when the key needs no escape (span keys are
+ * semantic-convention names), `comma` first when it is not the first attribute. */
+static void append_key_head(struct ldtap_buffer *out, const char *key, bool comma) {
+    static const char key_open[] = "{\"key\":";
+    static const char value_open[] = ",\"value\":{";
+    size_t key_length = strlen(key);
+    if (plain_prefix((const uint8_t *)key, key_length) == key_length) {
+        uint8_t *to = ldtap_buffer_extend(out, comma + sizeof key_open - 1 + key_length + 2 + sizeof value_open - 1);
+        if (to) {
+            if (comma) {
+                *to++ = ',';
+            }
+            to = put(to, key_open, sizeof key_open - 1);
+            *to++ = '"';
+            to = put(to, key, key_length);
+            *to++ = '"';
+            put(to, value_open, sizeof value_open - 1);
+        }
+        return;
+    }
+    ldtap_buffer_append_cstring(out, comma ? ",{\"key\":" : "{\"key\":");
+    ldtap_json_append_string(out, key, key_length);
+    ldtap_buffer_append_cstring(out, ",\"value\":{");
+}
+
 void ldtap_json_append_attributes(struct ldtap_buffer *out, const char *text, const struct ldtap_attribute *attributes,
                               uint16_t count) {
     ldtap_buffer_append_cstring(out, "\"attributes\":[");
     for (uint16_t i = 0; i < count; i++) {
         const struct ldtap_attribute *attribute = &attributes[i];
-        ldtap_buffer_append_cstring(out, i ? ",{\"key\":" : "{\"key\":");
-        ldtap_json_append_string(out, attribute->key, strlen(attribute->key));
-        ldtap_buffer_append_cstring(out, ",\"value\":{");
+        append_key_head(out, attribute->key, i > 0);
         switch (attribute->type) {
         case LDTAP_VALUE_STRING:
             ldtap_buffer_append_cstring(out, "\"stringValue\":");
@@ -530,16 +598,15 @@ bool ldtap_otlp_id_is_zero(const uint8_t *bytes, size_t length) {
 }
 
 void ldtap_json_append_hex(struct ldtap_buffer *out, const uint8_t *bytes, size_t length) {
-    /* Ids are 8 or 16 bytes: a few appends, not two per byte. */
-    char digits[2 * 16];
-    ldtap_buffer_append_byte(out, '"');
-    for (size_t start = 0; start < length; start += 16) {
-        size_t count = length - start < 16 ? length - start : 16;
-        for (size_t i = 0; i < count; i++) {
-            digits[2 * i] = hex_digits[bytes[start + i] >> 4];
-            digits[2 * i + 1] = hex_digits[bytes[start + i] & 0xF];
-        }
-        ldtap_buffer_append(out, digits, 2 * count);
+    /* Ids are 8 or 16 bytes: one room check, not two per byte. */
+    uint8_t *to = ldtap_buffer_extend(out, 2 * length + 2);
+    if (!to) {
+        return;
     }
-    ldtap_buffer_append_byte(out, '"');
+    *to++ = '"';
+    for (size_t i = 0; i < length; i++) {
+        *to++ = (uint8_t)hex_digits[bytes[i] >> 4];
+        *to++ = (uint8_t)hex_digits[bytes[i] & 0xF];
+    }
+    *to = '"';
 }

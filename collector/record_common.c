@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "decimal.h"
 
 /* Length of the well-formed UTF-8 sequence at `bytes`, 0 if none. */
 static size_t utf8_sequence_length(const unsigned char *bytes, size_t available) {
@@ -81,19 +80,26 @@ size_t ldtap_copy_clean_text(const char *text, size_t length, char *out, size_t 
     return used;
 }
 
+/* One octet's decimal digits, without leading zeros; returns the end. */
+static char *put_octet(char *to, uint8_t octet) {
+    if (octet >= 100) {
+        *to++ = (char)('0' + octet / 100);
+    }
+    if (octet >= 10) {
+        *to++ = (char)('0' + octet / 10 % 10);
+    }
+    *to++ = (char)('0' + octet % 10);
+    return to;
+}
+
 /* Dotted quad as inet_ntop writes it, without its sprintf: a database span has two. */
 static bool format_ipv4(const uint8_t address[4], char text[LDTAP_ADDRESS_TEXT_BYTES]) {
-    size_t used = 0;
-    for (int i = 0; i < 4; i++) {
-        char octet[LDTAP_DECIMAL_BYTES];
-        size_t length = ldtap_decimal_u64(address[i], octet);
-        if (i > 0) {
-            text[used++] = '.';
-        }
-        memcpy(text + used, octet, length);
-        used += length;
+    char *to = put_octet(text, address[0]);
+    for (int i = 1; i < 4; i++) {
+        *to++ = '.';
+        to = put_octet(to, address[i]);
     }
-    text[used] = '\0';
+    *to = '\0';
     return true;
 }
 

@@ -90,6 +90,40 @@ const struct ldtap_attribute *ldtap_span_find(const struct ldtap_span *span, con
     return NULL;
 }
 
+/* The index of the key `candidate` has among `keys`, comparing text (for keys that are
+ * not the merged literals); `count` when none. Only keys not found yet are compared. */
+static size_t matching_text(const char *candidate, const char *const *keys, size_t count,
+                            const struct ldtap_attribute **found) {
+    for (size_t k = 0; k < count; k++) {
+        if (!found[k] && candidate[0] == keys[k][0] && strcmp(candidate, keys[k]) == 0) {
+            return k;
+        }
+    }
+    return count;
+}
+
+void ldtap_span_find_many(const struct ldtap_span *span, const char *const *keys, size_t count,
+                          const struct ldtap_attribute **found) {
+    for (size_t k = 0; k < count; k++) {
+        found[k] = NULL;
+    }
+    /* As in ldtap_span_find: pointers first, text only for attributes whose key pointer
+     * is none of the wanted ones. The first attribute with a key wins, as there. */
+    for (uint16_t i = 0; i < span->attribute_count; i++) {
+        const char *candidate = span->attributes[i].key;
+        size_t k = 0;
+        while (k < count && keys[k] != candidate) {
+            k++;
+        }
+        if (k == count) {
+            k = matching_text(candidate, keys, count, found);
+        }
+        if (k < count && !found[k]) {
+            found[k] = &span->attributes[i];
+        }
+    }
+}
+
 const char *ldtap_span_string(const struct ldtap_span *span, const struct ldtap_attribute *attribute) {
     return span->text + attribute->string_offset;
 }
@@ -153,8 +187,8 @@ static void count_retain(int *reference_count) {
 
 /* True when the caller dropped the last reference. acq_rel: the last releaser must see
  * every other holder's reads finished. */
-static bool count_release(int *reference_count) {
-    return __atomic_sub_fetch(reference_count, 1, __ATOMIC_ACQ_REL) == 0;
+static bool count_release(int *reference_count, int count) {
+    return __atomic_sub_fetch(reference_count, count, __ATOMIC_ACQ_REL) == 0;
 }
 
 void ldtap_resource_retain(struct ldtap_resource *resource) {
@@ -164,7 +198,11 @@ void ldtap_resource_retain(struct ldtap_resource *resource) {
 }
 
 void ldtap_resource_release(struct ldtap_resource *resource) {
-    if (resource && count_release(&resource->reference_count)) {
+    ldtap_resource_release_many(resource, 1);
+}
+
+void ldtap_resource_release_many(struct ldtap_resource *resource, int count) {
+    if (resource && count > 0 && count_release(&resource->reference_count, count)) {
         free(resource);
     }
 }
@@ -184,7 +222,7 @@ void ldtap_span_events_retain(struct ldtap_span_events *events) {
 }
 
 void ldtap_span_events_release(struct ldtap_span_events *events) {
-    if (events && count_release(&events->reference_count)) {
+    if (events && count_release(&events->reference_count, 1)) {
         free(events);
     }
 }

@@ -96,6 +96,10 @@ bool ldtap_span_add_double(struct ldtap_span *span, const char *key, double valu
 bool ldtap_span_add_bool(struct ldtap_span *span, const char *key, bool value);
 /* NULL when the span has no attribute `key`. */
 const struct ldtap_attribute *ldtap_span_find(const struct ldtap_span *span, const char *key);
+/* Looks up `count` keys at once: found[i] is the attribute `keys[i]`, or NULL. One pass
+ * over the span's attributes, so a key that is absent costs no more than one present. */
+void ldtap_span_find_many(const struct ldtap_span *span, const char *const *keys, size_t count,
+                          const struct ldtap_attribute **found);
 /* The string value of an attribute of `span` (not NUL-terminated: use string_length). */
 const char *ldtap_span_string(const struct ldtap_span *span, const struct ldtap_attribute *attribute);
 
@@ -123,5 +127,8 @@ const char *ldtap_resource_string(const struct ldtap_resource *resource,
 struct ldtap_resource *ldtap_resource_new(void);
 void ldtap_resource_retain(struct ldtap_resource *resource);
 void ldtap_resource_release(struct ldtap_resource *resource);
+/* Drops `count` references at once (an exporter retiring a batch of one process's spans):
+ * one atomic operation instead of one per span, on a counter the drain keeps raising. */
+void ldtap_resource_release_many(struct ldtap_resource *resource, int count);
 
 #endif

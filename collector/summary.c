@@ -88,6 +88,7 @@ struct ldtap_summary {
     size_t service_count, service_capacity;
     struct ldtap_statement_stats *statements; /* created with the first statement */
     struct ldtap_exception_stats *exceptions; /* created with the first report */
+    size_t last_row; /* row number + 1 of the latest span: consecutive spans mostly share it */
 };
 
 struct ldtap_summary *ldtap_summary_new(void) { return calloc(1, sizeof(struct ldtap_summary)); }
@@ -220,7 +221,7 @@ static bool rebuild_index(struct ldtap_summary *summary) {
     return true;
 }
 
-static struct summary_row *find_row(struct ldtap_summary *summary, const char *service, uint8_t kind,
+static struct summary_row *find_row_indexed(struct ldtap_summary *summary, const char *service, uint8_t kind,
                                     const char *label) {
     if ((summary->row_count + 1) * 10 > summary->index_capacity * 7 && !rebuild_index(summary)) {
         return NULL;
@@ -234,7 +235,7 @@ static struct summary_row *find_row(struct ldtap_summary *summary, const char *s
         }
     }
     if (summary->row_count >= SUMMARY_MAX_ROWS && strcmp(label, "(other)") != 0) {
-        return find_row(summary, service, kind, "(other)");
+        return find_row_indexed(summary, service, kind, "(other)");
     }
     if (!grow((void **)&summary->rows, &summary->row_capacity, summary->row_count + 1, sizeof *summary->rows)) {
         return NULL;
@@ -251,50 +252,77 @@ static struct summary_row *find_row(struct ldtap_summary *summary, const char *s
     return &summary->rows[summary->row_count - 1];
 }
 
-/* Appends at most `length` bytes of `text`, up to a NUL in them (as "%.*s" would), to the
- * string in `out`, cut to `size`. Not snprintf: this runs for every span. */
-static void append_text(char *out, size_t size, const char *text, size_t length) {
-    size_t used = strlen(out);
-    size_t taken = strnlen(text, length);
-    if (taken > size - used - 1) {
-        taken = size - used - 1;
+/* The latest span's row first: a program's spans come in runs of one label. */
+static struct summary_row *find_row(struct ldtap_summary *summary, const char *service, uint8_t kind,
+                                    const char *label) {
+    if (summary->last_row) {
+        struct summary_row *row = &summary->rows[summary->last_row - 1];
+        if (row->kind == kind && strcmp(row->label, label) == 0 && strcmp(row->service, service) == 0) {
+            return row;
+        }
     }
-    memcpy(out + used, text, taken);
-    out[used + taken] = '\0';
+    struct summary_row *row = find_row_indexed(summary, service, kind, label);
+    summary->last_row = row ? (size_t)(row - summary->rows) + 1 : 0;
+    return row;
 }
 
-/* Appends a string attribute's value (or `fallback`) to `out`. */
-static void append_attribute(char *out, size_t size, const struct ldtap_span *span, const char *key,
-                             const char *fallback) {
-    const struct ldtap_attribute *attribute = ldtap_span_find(span, key);
+/* A label being built: at most LABEL_BYTES - 1 bytes, NUL-terminated. */
+#define LABEL_BYTES 512
+struct label {
+    char text[LABEL_BYTES];
+    size_t used;
+};
+
+/* Appends at most `length` bytes of `text`, up to a NUL in them (as "%.*s" would), cut to
+ * the label's size. Not snprintf: this runs for every span. */
+static void append_text(struct label *label, const char *text, size_t length) {
+    size_t taken = strnlen(text, length);
+    if (taken > LABEL_BYTES - label->used - 1) {
+        taken = LABEL_BYTES - label->used - 1;
+    }
+    memcpy(label->text + label->used, text, taken);
+    label->used += taken;
+    label->text[label->used] = '\0';
+}
+
+/* Appends a string or integer attribute's value (or `fallback`). */
+static void append_attribute(struct label *label, const struct ldtap_span *span,
+                             const struct ldtap_attribute *attribute, const char *fallback) {
     if (attribute && attribute->type == LDTAP_VALUE_STRING) {
-        append_text(out, size, ldtap_span_string(span, attribute), attribute->string_length);
+        append_text(label, ldtap_span_string(span, attribute), attribute->string_length);
     } else if (attribute && attribute->type == LDTAP_VALUE_INT) {
         char number[LDTAP_DECIMAL_BYTES];
-        append_text(out, size, number, ldtap_decimal_i64(attribute->int_value, number));
+        append_text(label, number, ldtap_decimal_i64(attribute->int_value, number));
     } else {
-        append_text(out, size, fallback, strlen(fallback));
+        append_text(label, fallback, strlen(fallback));
     }
 }
 
 void ldtap_summary_add_span(struct ldtap_summary *summary, const char *service_name, const struct ldtap_span *span) {
-    char label[512] = "";
-    bool database = ldtap_span_find(span, "db.system.name") != NULL;
-    append_attribute(label, sizeof label, span, database ? "db.system.name" : "http.request.method", "?");
-    strcat(label, " ");
-    if (database && !ldtap_span_find(span, "server.address")) {
-        append_attribute(label, sizeof label, span, "db.namespace", "?"); /* SQLite: the database file */
-    } else if (span->kind == LDTAP_SPAN_KIND_CLIENT) { /* where the request went */
-        append_attribute(label, sizeof label, span, "server.address", "?");
-        strcat(label, ":");
-        append_attribute(label, sizeof label, span, "server.port", "?");
+    struct label label; /* not zeroed: 512 bytes a span for one NUL */
+    label.used = 0;
+    label.text[0] = '\0';
+    /* One lookup at a time: keys a span lacks cost a text comparison of every attribute,
+     * so only what the label needs is looked up. */
+    const struct ldtap_attribute *system = ldtap_span_find(span, "db.system.name");
+    bool database = system != NULL;
+    append_attribute(&label, span, database ? system : ldtap_span_find(span, "http.request.method"), "?");
+    append_text(&label, " ", 1);
+    bool client = span->kind == LDTAP_SPAN_KIND_CLIENT;
+    const struct ldtap_attribute *server = database || client ? ldtap_span_find(span, "server.address") : NULL;
+    if (database && !server) {
+        append_attribute(&label, span, ldtap_span_find(span, "db.namespace"), "?"); /* SQLite: the file */
+    } else if (client) { /* where the request went */
+        append_attribute(&label, span, server, "?");
+        append_text(&label, ":", 1);
+        append_attribute(&label, span, ldtap_span_find(span, "server.port"), "?");
     } else {
         /* Decoders always set http.route; url.path only covers a decoder that could not. */
-        const char *route_key = ldtap_span_find(span, "http.route") ? "http.route" : "url.path";
-        append_attribute(label, sizeof label, span, route_key, "?");
+        const struct ldtap_attribute *route = ldtap_span_find(span, "http.route");
+        append_attribute(&label, span, route ? route : ldtap_span_find(span, "url.path"), "?");
     }
     struct summary_service *service = find_service(summary, service_name);
-    struct summary_row *row = find_row(summary, service_name, span->kind, label);
+    struct summary_row *row = find_row(summary, service_name, span->kind, label.text);
     if (service) {
         service->spans++;
     }

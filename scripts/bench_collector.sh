@@ -43,6 +43,7 @@ run_case() {
 run_case "HTTP flat out, 8 MiB ring" --count "$SPANS" --ring-size 8
 run_case "HTTP + 20% DB flat out, 8 MiB ring" --count "$SPANS" --db-percent 20 --ring-size 8
 run_case "SQLite loop statements flat out, 8 MiB ring" --count "$SPANS" --db-percent 100 --sqlite-loop --ring-size 8
+run_case "Redis SET/GET (redis-benchmark) flat out, 8 MiB ring" --count "$SPANS" --db-percent 100 --redis --ring-size 8
 run_case "HTTP prefilled (drain alone), 512 MiB ring" --count "$SPANS" --prefill --ring-size 512
 run_case "HTTP 50k/s for 3 s, 4 MiB ring" --rate 50000 --seconds 3 --ring-size 4
 run_case "HTTP 150k/s for 3 s, 4 MiB ring" --rate 150000 --seconds 3 --ring-size 4

@@ -28,7 +28,8 @@
  * default, templated paths "/api/svcK/items/{id}"), and --db-percent of the records are
  * PostgreSQL spans with one of a few typical statements whose literals vary, or with
  * --sqlite-loop SQLite spans alternating the two statements of tests/bench/db_sqlite_loop.py
- * (bound parameters: the same two texts over and over, as scripts/bench_db.sh traces them).
+ * (bound parameters: the same two texts over and over, as scripts/bench_db.sh traces them),
+ * or with --redis Redis wire spans alternating redis-benchmark's SET and GET.
  */
 
 struct bench_options {
@@ -41,6 +42,7 @@ struct bench_options {
     uint64_t ring_size;
     bool prefill;
     bool sqlite_loop;
+    bool redis;
     const char *output;
 };
 
@@ -169,10 +171,31 @@ static int write_sqlite_loop(struct ldtap_ring_writer *writer, uint64_t *random,
     return ldtap_ring_write(writer, LDTAP_RECORD_DB_SPAN, parts, 3);
 }
 
+/* What the shim records for `redis-benchmark -t set,get`: its key is the same literal text
+ * on every command; SET's value is 3 bytes. */
+static int write_redis(struct ldtap_ring_writer *writer, uint64_t *random, uint64_t index) {
+    static const char *const commands[] = {"SET key:__rand_int__ xxx", "GET key:__rand_int__"};
+    struct ldtap_db_span_record record = {0};
+    const char *statement = commands[index % 2];
+    uint16_t length = (uint16_t)strlen(statement);
+    fill_common(&record.span, random, LDTAP_SPAN_KIND_CLIENT);
+    fill_endpoints(&record.endpoints, 6379, 50000);
+    record.system = LDTAP_DB_REDIS;
+    record.source = LDTAP_DB_SOURCE_WIRE;
+    record.statement_length = length;
+    record.statement_full_length = length;
+    record.rows = -1;
+    struct ldtap_ring_part parts[] = {{&record, sizeof record}, {statement, length}};
+    return ldtap_ring_write(writer, LDTAP_RECORD_DB_SPAN, parts, 2);
+}
+
 static int write_one(struct ldtap_ring_writer *writer, const struct bench_options *options, uint64_t *random,
                      uint64_t index) {
     if (index % 100 >= options->db_percent) {
         return write_http(writer, options, random);
+    }
+    if (options->redis) {
+        return write_redis(writer, random, index);
     }
     return options->sqlite_loop ? write_sqlite_loop(writer, random, index) : write_db(writer, random);
 }
@@ -244,6 +267,10 @@ static bool parse_arguments(int argc, char **argv, struct bench_options *options
             options->sqlite_loop = true;
             continue;
         }
+        if (strcmp(argv[i], "--redis") == 0) {
+            options->redis = true;
+            continue;
+        }
         if (!value) {
             return false;
         }
@@ -278,7 +305,7 @@ int main(int argc, char **argv) {
     if (!parse_arguments(argc, argv, &options)) {
         fprintf(stderr,
                 "usage: %s [--count N | --rate R --seconds S] [--prefill] [--routes 1000] [--statuses 10] "
-                "[--db-percent 0] [--sqlite-loop] [--ring-size MiB] [--output PATH]\n",
+                "[--db-percent 0] [--sqlite-loop | --redis] [--ring-size MiB] [--output PATH]\n",
                 argv[0]);
         return 2;
     }

@@ -98,6 +98,30 @@ Test(ledger, tail_stops_at_the_oldest_unsettled_claim) {
     close_fixture(&fixture);
 }
 
+Test(ledger, claims_settled_as_a_group_move_the_tail_as_one_by_one_would) {
+    struct fixture fixture;
+    open_fixture(&fixture, LDTAP_RING_MIN_DATA_SIZE);
+    struct ldtap_claim claims[5], zero = {0};
+    for (uint64_t i = 0; i < 5; i++)
+        cr_assert_eq(write_value(&fixture, i, 64), 0);
+    for (uint64_t i = 0; i < 5; i++)
+        cr_assert_eq(read_value(&fixture, &claims[i]), i);
+    struct ldtap_claim *later[] = {&claims[2], &zero, &claims[1]}; /* a zero claim among them */
+    ldtap_claims_settle(later, 3);
+    cr_assert_eq(published_tail(&fixture), 0, "the oldest is still owed");
+    cr_assert_null(claims[2].ledger);
+    cr_assert_null(claims[1].ledger);
+    struct ldtap_claim *rest[] = {&claims[0], &claims[3], &claims[1]}; /* [1] again: harmless */
+    ldtap_claims_settle(rest, 3);
+    cr_assert_eq(published_tail(&fixture), 4 * 64);
+    ldtap_claims_settle(NULL, 0);
+    struct ldtap_claim *last[] = {&claims[4]};
+    ldtap_claims_settle(last, 1);
+    cr_assert_eq(published_tail(&fixture), 5 * 64);
+    cr_assert(ldtap_ledger_is_empty(fixture.ledger));
+    close_fixture(&fixture);
+}
+
 Test(ledger, a_collector_restarted_before_settling_reads_the_records_again) {
     struct fixture fixture;
     open_fixture(&fixture, LDTAP_RING_MIN_DATA_SIZE);
