@@ -1,15 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end: a FastAPI app under `ldtap run -- uvicorn` calling Redis (redis-py: RESP on the
-# wire) and PostgreSQL (psycopg2: libpq hooks). HTTP and PostgreSQL spans are always checked;
-# Redis spans only with LDTAP_E2E_EXPECT_WIRE=1 (the shim's wire-protocol tracing).
+# wire) and PostgreSQL (psycopg2: libpq hooks): HTTP, PostgreSQL and Redis spans checked.
 # Usage: fastapi_redis.sh BUILD_DIR
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib/common.sh"
 source "$LDTAP_ROOT/scripts/lib/otlp_receiver.sh"
 source "$LDTAP_ROOT/scripts/lib/db_servers.sh"
 
-# Read before clear_otel_environment, which removes LDTAP_* variables.
-EXPECT_WIRE=${LDTAP_E2E_EXPECT_WIRE:-0}
 BUILD=$(resolve_build_dir "${1:-}")
 make_temp_dir
 clear_otel_environment
@@ -61,13 +58,13 @@ wait_for_lines "$LDTAP_TMP/otlp.jsonl" 1 10 || true
 stop_pid "$RECEIVER_PID" TERM 10 || true
 
 PYTHONPATH="$LDTAP_ROOT/tests/e2e" "$LDTAP_PYTHON" - "$LDTAP_TMP/otlp.jsonl" "$PORT" "$PG_PORT" \
-    "$REDIS_PORT" "$EXPECT_WIRE" "$CACHE_VALUE" <<'EOF' || FAILED=1
+    "$REDIS_PORT" "$CACHE_VALUE" <<'EOF' || FAILED=1
 import sys
 from check_spans import Checker, load_spans, select
 path = sys.argv[1]
 port, pg_port, redis_port = map(int, sys.argv[2:5])
-expect_wire, secret = sys.argv[5] == "1", sys.argv[6]
-c = Checker(f"spans in {path} (wire protocols expected: {expect_wire})")
+secret = sys.argv[5]
+c = Checker(f"spans in {path}")
 spans = load_spans(path)
 servers = [s for s in spans if s.kind == "server"]
 by_agent = {s.attr("user_agent.original"): s for s in servers}
@@ -107,18 +104,14 @@ c.equal({(s.attr("server.port"), s.attr("db.namespace")) for s in pg}, {(pg_port
 check_parents(pg, ["visits1", "visits2"], "PostgreSQL")
 
 redis = [s for s in spans if s.attr("db.system.name") == "redis"]
-if expect_wire:
-    # redis-py (RESP2, db 0, no client name) sends exactly the app's commands; its incr()
-    # is INCRBY key 1 on the wire.
-    c.equal(sorted(s.attr("db.operation.name") for s in redis), sorted(["INCRBY"] * 3 + ["GET", "SET", "GET"]),
-            "Redis commands")
-    c.equal({s.attr("server.port") for s in redis}, {redis_port}, "Redis server.port")
-    c.equal({s.kind for s in redis}, {"client"}, "Redis span kind")
-    c.equal({s.status for s in redis}, {"unset"}, "Redis span status")
-    check_parents(redis, ["counter1", "counter2", "counter3", "cache-miss", "cache-hit"], "Redis")
-else:
-    print(f"  ..   Redis: {len(redis)} spans (not checked: set LDTAP_E2E_EXPECT_WIRE=1 once the shim "
-          "traces wire protocols)")
+# redis-py (RESP2, db 0, no client name) sends exactly the app's commands; its incr()
+# is INCRBY key 1 on the wire.
+c.equal(sorted(s.attr("db.operation.name") for s in redis), sorted(["INCRBY"] * 3 + ["GET", "SET", "GET"]),
+        "Redis commands")
+c.equal({s.attr("server.port") for s in redis}, {redis_port}, "Redis server.port")
+c.equal({s.kind for s in redis}, {"client"}, "Redis span kind")
+c.equal({s.status for s in redis}, {"unset"}, "Redis span status")
+check_parents(redis, ["counter1", "counter2", "counter3", "cache-miss", "cache-hit"], "Redis")
 c.check(secret.encode() not in open(path, "rb").read(), "the cached value never appears in the export")
 c.finish()
 EOF

@@ -1,13 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end: PyMySQL (the MySQL protocol spoken by Python itself) against a private MariaDB
 # under `ldtap run`: the program behaves exactly as without ldtap; its statements are spans
-# with LDTAP_E2E_EXPECT_WIRE=1 (the shim's wire-protocol tracing). Usage: pymysql.sh BUILD_DIR
+# from the shim's MySQL wire-protocol tracing. Usage: pymysql.sh BUILD_DIR
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib/common.sh"
 source "$LDTAP_ROOT/scripts/lib/db_servers.sh"
 
-# Read before clear_otel_environment, which removes LDTAP_* variables.
-EXPECT_WIRE=${LDTAP_E2E_EXPECT_WIRE:-0}
 BUILD=$(resolve_build_dir "${1:-}")
 make_temp_dir
 clear_otel_environment
@@ -38,36 +36,32 @@ fi
 grep -q '^error 1062$' "$LDTAP_TMP/plain.out" && grep -q '^error 1064$' "$LDTAP_TMP/plain.out" ||
     { echo "  FAIL the program did not see both errors"; FAILED=1; }
 
-PYTHONPATH="$LDTAP_ROOT/tests/e2e" "$LDTAP_PYTHON" - "$LDTAP_TMP/traces.jsonl" "$MY_PORT" "$EXPECT_WIRE" \
+PYTHONPATH="$LDTAP_ROOT/tests/e2e" "$LDTAP_PYTHON" - "$LDTAP_TMP/traces.jsonl" "$MY_PORT" \
     "$ORDER_NAME" "$LDTAP_TMP/ldtap.log" <<'EOF' || FAILED=1
 import sys
 from check_spans import Checker, load_spans
-path, port, expect_wire, secret, log_path = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4], sys.argv[5]
-c = Checker(f"spans in {path} (wire protocols expected: {expect_wire})")
+path, port, secret, log_path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+c = Checker(f"spans in {path}")
 spans = load_spans(path)
 db = [s for s in spans if s.attr("db.system.name") in ("mysql", "mariadb")]
-if expect_wire:
-    by_start = sorted(db, key=lambda s: s.start)
-    # autocommit=True matches the server's default and the database goes in the handshake:
-    # PyMySQL sends exactly the program's five statements.
-    c.equal([s.attr("db.operation.name") for s in by_start], ["CREATE", "INSERT", "SELECT", "INSERT", None],
-            "operations in order")
-    c.equal(len({s.attr("db.system.name") for s in db}), 1, "one db.system.name")
-    print(f"  ..   db.system.name: {sorted({s.attr('db.system.name') for s in db})}")
-    c.equal({s.attr("server.port") for s in db}, {port}, "server.port")
-    c.check({s.attr("db.namespace") for s in db} <= {"traced", None}, "db.namespace, when known, is the database")
-    c.equal({s.parent_span_id for s in db}, {""}, "no parent (no request is served)")
-    if len(by_start) == 5:
-        # The sanitiser collapses a multi-row VALUES list to one tuple.
-        c.equal(by_start[1].attr("db.query.text"), "INSERT INTO orders VALUES (?, ?)", "INSERT is sanitised")
-        c.equal(by_start[2].attr("db.response.returned_rows"), 2, "SELECT returned 2 rows")
-        c.equal([(s.status, s.attr("db.response.status_code")) for s in by_start[3:]],
-                [("error", "23000"), ("error", "42000")], "duplicate key and syntax error: status, SQLSTATE")
-        c.equal({s.status for s in by_start[:3]}, {"unset"}, "the other statements succeeded")
-else:
-    print(f"  ..   {len(db)} MySQL/MariaDB spans (not checked: set LDTAP_E2E_EXPECT_WIRE=1 once the shim "
-          "traces wire protocols)")
-    c.equal(len(spans), len(db), "nothing but database spans")
+c.equal(len(db), 5, "one span per statement")
+by_start = sorted(db, key=lambda s: s.start)
+# autocommit=True matches the server's default and the database goes in the handshake:
+# PyMySQL sends exactly the program's five statements.
+c.equal([s.attr("db.operation.name") for s in by_start], ["CREATE", "INSERT", "SELECT", "INSERT", None],
+        "operations in order")
+c.equal(len({s.attr("db.system.name") for s in db}), 1, "one db.system.name")
+print(f"  ..   db.system.name: {sorted({s.attr('db.system.name') for s in db})}")
+c.equal({s.attr("server.port") for s in db}, {port}, "server.port")
+c.check({s.attr("db.namespace") for s in db} <= {"traced", None}, "db.namespace, when known, is the database")
+c.equal({s.parent_span_id for s in db}, {""}, "no parent (no request is served)")
+if len(by_start) == 5:
+    # The sanitiser collapses a multi-row VALUES list to one tuple.
+    c.equal(by_start[1].attr("db.query.text"), "INSERT INTO orders VALUES (?, ?)", "INSERT is sanitised")
+    c.equal(by_start[2].attr("db.response.returned_rows"), 2, "SELECT returned 2 rows")
+    c.equal([(s.status, s.attr("db.response.status_code")) for s in by_start[3:]],
+            [("error", "23000"), ("error", "42000")], "duplicate key and syntax error: status, SQLSTATE")
+    c.equal({s.status for s in by_start[:3]}, {"unset"}, "the other statements succeeded")
 for name in (path, log_path):
     try:
         c.check(secret.encode() not in open(name, "rb").read(), f"the inserted name never appears in {name}")
