@@ -21,14 +21,8 @@ fail() {
 }
 
 PORT=$(free_port)
-PROMETHEUS_PORT=""
-metrics_options=()
-# grep -q on a pipe would stop reading early: SIGPIPE fails the pipeline (pipefail).
-run_help=$("$BUILD/ldtap" run --help 2>&1 || true)
-if grep -q -- --prometheus <<<"$run_help"; then
-    PROMETHEUS_PORT=$(free_port)
-    metrics_options=(--prometheus "127.0.0.1:$PROMETHEUS_PORT")
-fi
+PROMETHEUS_PORT=$(free_port)
+metrics_options=(--prometheus "127.0.0.1:$PROMETHEUS_PORT")
 start_background LDTAP_PID "$LDTAP_TMP/ldtap.log" \
     "$BUILD/ldtap" run --service-name e2e-saturation --run-dir "$LDTAP_TMP/run" \
     --output "$LDTAP_TMP/traces.jsonl" "${metrics_options[@]}" -- \
@@ -37,7 +31,7 @@ wait_for_port "$PORT" 30 "$LDTAP_PID" || { cat "$LDTAP_TMP/ldtap.log" >&2; die "
 sleep 1
 
 # CLIENTS threads loop on /slow; one more scrapes /metrics twice a second meanwhile.
-"$LDTAP_PYTHON" - "$PORT" "$CLIENTS" "$LOAD_SECONDS" "${PROMETHEUS_PORT:-0}" "$LDTAP_TMP/scrapes.txt" <<'PY' ||
+"$LDTAP_PYTHON" - "$PORT" "$CLIENTS" "$LOAD_SECONDS" "$PROMETHEUS_PORT" "$LDTAP_TMP/scrapes.txt" <<'PY' ||
 import sys, threading, time, urllib.request
 port, clients, seconds, prometheus_port, scrapes = (int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]),
                                                     int(sys.argv[4]), sys.argv[5])
@@ -97,21 +91,17 @@ family_max() {
         value = $NF + 0; if (!seen || value > max) { max = value; seen = 1 } }
         END { if (seen) print max }' "$LDTAP_TMP/scrapes.txt"
 }
-if [ -n "$PROMETHEUS_PORT" ]; then
-    prometheus_busy=$(family_max ldtap_service_busy_fraction)
-    prometheus_queue=$(family_max ldtap_listen_accept_queue)
-    if [ -n "$prometheus_busy" ] && awk -v busy="$prometheus_busy" 'BEGIN { exit !(busy >= 0.8) }'; then
-        echo "  ok   /metrics: ldtap_service_busy_fraction max $prometheus_busy >= 0.8"
-    else
-        fail "/metrics: ldtap_service_busy_fraction max '${prometheus_busy}' is not >= 0.8"
-    fi
-    if [ -n "$prometheus_queue" ] && awk -v queue="$prometheus_queue" 'BEGIN { exit !(queue > 0) }'; then
-        echo "  ok   /metrics: ldtap_listen_accept_queue max $prometheus_queue > 0"
-    else
-        fail "/metrics: ldtap_listen_accept_queue max '${prometheus_queue}' is not > 0"
-    fi
+prometheus_busy=$(family_max ldtap_service_busy_fraction)
+prometheus_queue=$(family_max ldtap_listen_accept_queue)
+if [ -n "$prometheus_busy" ] && awk -v busy="$prometheus_busy" 'BEGIN { exit !(busy >= 0.8) }'; then
+    echo "  ok   /metrics: ldtap_service_busy_fraction max $prometheus_busy >= 0.8"
 else
-    echo "  ..   this ldtap has no --prometheus: /metrics not checked"
+    fail "/metrics: ldtap_service_busy_fraction max '${prometheus_busy}' is not >= 0.8"
+fi
+if [ -n "$prometheus_queue" ] && awk -v queue="$prometheus_queue" 'BEGIN { exit !(queue > 0) }'; then
+    echo "  ok   /metrics: ldtap_listen_accept_queue max $prometheus_queue > 0"
+else
+    fail "/metrics: ldtap_listen_accept_queue max '${prometheus_queue}' is not > 0"
 fi
 
 if [ "$FAILED" != 0 ]; then
