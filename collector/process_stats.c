@@ -1,5 +1,6 @@
 /* /proc readers for per-process metrics: stat and status for memory, CPU and threads,
- * fd/ for descriptors and socket inodes, net/tcp{,6} for listeners' accept queues. */
+ * fd/ for descriptors and socket inodes, and the listeners' accept queues (sock_diag, or
+ * net/tcp{,6} for a process in another network namespace). */
 #include "process_stats.h"
 
 #include <dirent.h>
@@ -9,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "sock_diag.h"
 
 /* /proc/net/tcp of a busy host can be megabytes; past this the rest is not read. */
 #define NET_TABLE_MAX_BYTES (32u * 1024u * 1024u)
@@ -209,6 +212,15 @@ static char *read_text(const char *path, size_t limit) {
 }
 
 static void read_listeners(int32_t pid, struct ldtap_listen_socket *table, size_t *count, size_t capacity) {
+    /* In our own namespace the kernel dumps just the listeners; /proc/<pid>/net/tcp prints
+     * every socket (megabytes on a busy host, every second for every traced process). */
+    if (ldtap_shares_network_namespace(pid)) {
+        ssize_t found = ldtap_sock_diag_listeners(table, capacity);
+        if (found >= 0) {
+            *count = (size_t)found;
+            return;
+        }
+    }
     static const char *const files[] = {"tcp", "tcp6"};
     for (size_t i = 0; i < 2 && *count < capacity; i++) {
         char path[64];

