@@ -465,8 +465,10 @@ static bool hold_back(const struct ldtap_drain *drain, struct ring_state *ring) 
 /* Returns false when the ring was retired (its state freed by the caller). */
 static bool drain_ring(struct ldtap_drain *drain, struct ring_state *ring, uint64_t now) {
     /* Liveness first: a process found dead now wrote everything it ever will, so the
-     * ring being empty after this pass means it can be removed. */
-    if (!ring->process_gone && now - ring->last_alive_check_ns >= ALIVE_CHECK_NS) {
+     * ring being empty after this pass means it can be removed. At every pass while
+     * finishing: a process that exited just before us must not leave its ring behind
+     * for want of a look. */
+    if (!ring->process_gone && (drain->finishing || now - ring->last_alive_check_ns >= ALIVE_CHECK_NS)) {
         ring->last_alive_check_ns = now;
         ring->process_gone = !process_alive(ring->pid, ring->process_start_ticks);
     }
