@@ -37,6 +37,11 @@ struct ldtap_exporter {
     pthread_cond_t wake;      /* the thread: a full batch, a flush, a stop */
     pthread_cond_t progress;  /* flush callers: done_sequence moved */
     struct ldtap_span *slots; /* ring of `capacity` spans */
+    /* Per slot: true when the span holds a reference to its resource; false when it
+     * borrows the reference of the span queued just before it, which has the same one.
+     * A process's spans come in runs, and a reference per span was a contended atomic
+     * on every enqueue. The oldest queued span of a run always holds the reference. */
+    bool *holds_resource;
     uint32_t capacity;
     uint32_t head;              /* oldest queued span */
     uint32_t count;             /* queued spans, the in-flight batch included */
@@ -64,17 +69,18 @@ static void retire_spans_locked(struct ldtap_exporter *exporter, uint32_t count,
     /* A batch is mostly one process's spans: one release per run of a resource, and
      * claims settled in groups, each group under one take of its ledger's lock. */
     struct ldtap_resource *run_resource = NULL;
-    int run_length = 0;
-    struct ldtap_claim *claims[SETTLE_GROUP];
+    int run_references = 0;
+    struct ldtap_claim *claims[SETTLE_GROUP] = {0};
     size_t claim_count = 0;
     for (uint32_t i = 0; i < count; i++) {
-        struct ldtap_span *span = &exporter->slots[(exporter->head + i) % exporter->capacity];
+        uint32_t index = (exporter->head + i) % exporter->capacity;
+        struct ldtap_span *span = &exporter->slots[index];
         if (span->resource != run_resource) {
-            ldtap_resource_release_many(run_resource, run_length);
+            ldtap_resource_release_many(run_resource, run_references);
             run_resource = span->resource;
-            run_length = 0;
+            run_references = 0;
         }
-        run_length++;
+        run_references += exporter->holds_resource[index];
         ldtap_span_events_release(span->events);
         span->resource = NULL;
         span->events = NULL;
@@ -85,8 +91,14 @@ static void retire_spans_locked(struct ldtap_exporter *exporter, uint32_t count,
         }
     }
     ldtap_claims_settle(claims, claim_count);
-    ldtap_resource_release_many(run_resource, run_length);
-    exporter->head = (exporter->head + count) % exporter->capacity;
+    /* The first span left may borrow from the last one retired: it takes the reference. */
+    uint32_t next = (exporter->head + count) % exporter->capacity;
+    if (count > 0 && count < exporter->count && !exporter->holds_resource[next]) {
+        exporter->holds_resource[next] = true;
+        run_references--;
+    }
+    ldtap_resource_release_many(run_resource, run_references);
+    exporter->head = next;
     exporter->count -= count;
     __atomic_store_n(&exporter->full, exporter->count >= exporter->capacity, __ATOMIC_RELAXED);
     exporter->done_sequence += count;
@@ -192,6 +204,7 @@ static void free_exporter(struct ldtap_exporter *exporter) {
     ldtap_buffer_free(&exporter->body);
     free(exporter->batch);
     free(exporter->slots);
+    free(exporter->holds_resource);
     free(exporter);
 }
 
@@ -215,8 +228,9 @@ struct ldtap_exporter *ldtap_exporter_start(const struct ldtap_exporter_config *
     exporter->schedule_delay_ms = or_default(config->schedule_delay_ms, DEFAULT_SCHEDULE_DELAY_MS);
     ldtap_buffer_init(&exporter->body);
     exporter->slots = calloc(exporter->capacity, sizeof *exporter->slots);
+    exporter->holds_resource = calloc(exporter->capacity, sizeof *exporter->holds_resource);
     exporter->batch = calloc(exporter->max_batch_spans, sizeof *exporter->batch);
-    if (!exporter->slots || !exporter->batch) {
+    if (!exporter->slots || !exporter->holds_resource || !exporter->batch) {
         snprintf(error, error_size, "cannot allocate a span queue of %u spans", exporter->capacity);
         free_exporter(exporter);
         return NULL;
@@ -267,9 +281,15 @@ bool ldtap_exporter_enqueue(struct ldtap_exporter *exporter, struct ldtap_span *
         ldtap_claim_settle(&span->claim);
         return false;
     }
-    struct ldtap_span *slot = &exporter->slots[(exporter->head + exporter->count) % exporter->capacity];
+    uint32_t index = (exporter->head + exporter->count) % exporter->capacity;
+    struct ldtap_span *slot = &exporter->slots[index];
+    const struct ldtap_span *previous = &exporter->slots[(index + exporter->capacity - 1) % exporter->capacity];
+    bool borrows = exporter->count > 0 && previous->resource == span->resource;
     copy_used_parts(slot, span);
-    ldtap_resource_retain(slot->resource);
+    exporter->holds_resource[index] = !borrows;
+    if (!borrows) {
+        ldtap_resource_retain(slot->resource);
+    }
     ldtap_span_events_retain(slot->events);
     span->claim = (struct ldtap_claim){0}; /* the slot's now */
     exporter->count++;

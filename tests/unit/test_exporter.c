@@ -81,6 +81,38 @@ Test(exporter, file_mode_one_request_per_line) {
     unlink(path);
 }
 
+/* Spans queued in runs of one process's resource share one reference per run; batches of
+ * 2 retire runs part-way, handing the reference to the first span left. */
+Test(exporter, runs_of_a_resource_hold_one_reference_until_exported) {
+    char *path = temp_path();
+    struct ldtap_exporter_config config = {.file_path = path, .max_queue_spans = 64, .max_batch_spans = 2,
+                                           .schedule_delay_ms = 60000};
+    char error[256];
+    struct ldtap_exporter *exporter = ldtap_exporter_start(&config, error, sizeof error);
+    cr_assert(exporter, "%s", error);
+    struct ldtap_resource *first = ldtap_resource_new(), *second = ldtap_resource_new();
+    ldtap_resource_add_string(first, "service.name", "first", 5);
+    ldtap_resource_add_string(second, "service.name", "second", 6);
+    struct ldtap_resource *order[] = {first, first, first, second, second, first, first, second, first};
+    struct ldtap_span span;
+    for (int i = 0; i < 9; i++) {
+        make_span(&span, i);
+        span.resource = order[i];
+        cr_assert(ldtap_exporter_enqueue(exporter, &span));
+    }
+    struct ldtap_export_stats stats;
+    ldtap_exporter_stop(exporter, 5000, &stats);
+    cr_assert_eq(stats.exported_spans, 9);
+    cr_assert_eq(__atomic_load_n(&first->reference_count, __ATOMIC_RELAXED), 1, "only the test's own is left");
+    cr_assert_eq(__atomic_load_n(&second->reference_count, __ATOMIC_RELAXED), 1);
+    static char content[65536];
+    cr_assert_eq(count_lines(path, content, sizeof content), 5);
+    cr_assert(strstr(content, "\"name\":\"span-8\""));
+    ldtap_resource_release(first);
+    ldtap_resource_release(second);
+    unlink(path);
+}
+
 Test(exporter, flush_sends_before_the_schedule) {
     char *path = temp_path();
     struct ldtap_exporter_config config = {.file_path = path, .schedule_delay_ms = 60000};
