@@ -78,6 +78,20 @@ static enum ldtap_feed_result classify(struct ldtap_connection *connection, enum
     return result == LDTAP_FEED_CONTINUE ? feed_chosen(connection, flow, bytes, length) : result;
 }
 
+/* hot: an HTTP connection takes the vector whole; the others piece by piece. */
+enum ldtap_feed_result ldtap_connection_feed_vector(struct ldtap_connection *connection, enum ldtap_flow flow,
+                                                    const struct iovec *vector, size_t count, size_t length) {
+    if (LDTAP_LIKELY(connection->protocol == LDTAP_PROTOCOL_HTTP))
+        return ldtap_exchange_feed_vector(connection, flow, vector, count, length);
+    enum ldtap_feed_result outcome = LDTAP_FEED_CONTINUE;
+    for (size_t i = 0; i < count && length > 0 && outcome == LDTAP_FEED_CONTINUE; i++) {
+        size_t piece = vector[i].iov_len < length ? vector[i].iov_len : length;
+        outcome = ldtap_connection_feed(connection, flow, vector[i].iov_base, piece);
+        length -= piece;
+    }
+    return outcome;
+}
+
 /* hot */
 enum ldtap_feed_result ldtap_connection_feed(struct ldtap_connection *connection, enum ldtap_flow flow,
                                              const uint8_t *bytes, size_t length) {

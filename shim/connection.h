@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "http1_framer.h"
 #include "ldtap_ring_abi.h"
@@ -26,14 +27,22 @@ enum ldtap_feed_result {
 };
 
 struct ldtap_exchange {
-    struct ldtap_http_span_record record; /* filled in as the exchange progresses */
-    uint64_t serial;                      /* process-wide, increasing */
-    bool head_request;                    /* method HEAD: its response has no body */
-    bool tunnel_request;                  /* method CONNECT */
+    uint64_t serial;     /* process-wide, increasing */
+    bool head_request;   /* method HEAD: its response has no body */
+    bool tunnel_request; /* method CONNECT */
     bool request_complete;
-    bool crash_reported; /* a signal handler already wrote this span (flagged CRASHED) */
-    uint8_t request_head[LDTAP_HTTP_REQUEST_HEAD_MAX];
+    bool crash_reported;      /* a signal handler already wrote this span (flagged CRASHED) */
+    bool request_head_copied; /* the request head's copy is final: request_head_length bytes */
+    bool heads_adjoin;        /* the response head's copy follows it in `heads` */
+    uint16_t request_head_length;
+    struct ldtap_http_span_record record; /* filled in as the exchange progresses */
+    /* The request head's copy, then (heads_adjoin) the response head's: the record and both
+     * heads are one piece of memory then, which the ring takes in one copy. */
+    uint8_t heads[LDTAP_HTTP_REQUEST_HEAD_MAX + LDTAP_HTTP_RESPONSE_HEAD_MAX];
 };
+_Static_assert(offsetof(struct ldtap_exchange, heads) ==
+                   offsetof(struct ldtap_exchange, record) + sizeof(struct ldtap_http_span_record),
+               "the heads follow the record");
 
 /* What a connection carries. Accepted ones are HTTP from the start; connected ones are
  * told by their first bytes (classify.c). */
@@ -68,7 +77,7 @@ struct ldtap_connection {
         struct {
             struct ldtap_http_parser request_parser;
             struct ldtap_http_parser response_parser;
-            uint8_t response_head[LDTAP_HTTP_RESPONSE_HEAD_MAX];
+            uint8_t response_head[LDTAP_HTTP_RESPONSE_HEAD_MAX]; /* when not in the exchange's heads */
             struct ldtap_exchange exchanges[LDTAP_PIPELINE_MAX];
         };
         struct ldtap_wire_connection wire;
@@ -93,6 +102,9 @@ struct ldtap_connection *ldtap_connection_open(int fd, enum ldtap_span_kind kind
  * connection's first bytes choose its protocol first (classify.c). */
 enum ldtap_feed_result ldtap_connection_feed(struct ldtap_connection *connection, enum ldtap_flow flow,
                                              const uint8_t *bytes, size_t length);
+/* The same for the first `length` bytes of `count` pieces (a readv/writev vector). */
+enum ldtap_feed_result ldtap_connection_feed_vector(struct ldtap_connection *connection, enum ldtap_flow flow,
+                                                    const struct iovec *vector, size_t count, size_t length);
 
 /* The socket was closed: a close-delimited response completes, other exchanges in flight
  * become spans flagged LDTAP_SPAN_FLAG_NO_RESPONSE; then the state is freed. */
@@ -104,6 +116,8 @@ void ldtap_connection_abandon(struct ldtap_connection *connection);
 /* Exchange bookkeeping shared by connection.c, classify.c and exchange.c. */
 enum ldtap_feed_result ldtap_exchange_feed(struct ldtap_connection *connection, enum ldtap_flow flow,
                                            const uint8_t *bytes, size_t length);
+enum ldtap_feed_result ldtap_exchange_feed_vector(struct ldtap_connection *connection, enum ldtap_flow flow,
+                                                  const struct iovec *vector, size_t count, size_t length);
 void ldtap_exchange_finish(struct ldtap_connection *connection, uint16_t extra_flags);
 /* Signal handlers only: writes the server span `live` (the record.span of an exchange,
  * still numbered `serial`) as ended now with LDTAP_SPAN_FLAG_CRASHED, from a copy, and

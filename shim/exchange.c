@@ -45,11 +45,12 @@ static void on_request_begin(struct ldtap_connection *connection) {
     exchange->tunnel_request = false;
     exchange->request_complete = false;
     exchange->crash_reported = false;
-    /* ldtap_span_begin clears the span part itself: clear only what follows it. */
-    _Static_assert(offsetof(struct ldtap_http_span_record, span) == 0, "span leads the record");
-    memset((char *)&exchange->record + sizeof(exchange->record.span), 0,
-           sizeof(exchange->record) - sizeof(exchange->record.span));
+    exchange->request_head_copied = false;
+    exchange->heads_adjoin = false;
+    /* ldtap_span_begin fills the span part itself, the endpoints follow: clear the rest. */
     exchange->record.endpoints = connection->endpoints;
+    memset(&exchange->record.request_body_bytes, 0,
+           sizeof(exchange->record) - offsetof(struct ldtap_http_span_record, request_body_bytes));
     uint64_t now = ldtap_monotonic_ns(); /* one clock read: span start and busy period */
     ldtap_span_begin_at(&exchange->record.span, connection->kind, ldtap_realtime_at(now));
     if (connection->kind == LDTAP_SPAN_KIND_SERVER)
@@ -61,6 +62,8 @@ static void on_request_head(struct ldtap_connection *connection) {
     const struct ldtap_http_parser *parser = &connection->request_parser;
     exchange->head_request = parser->method_is_head;
     exchange->tunnel_request = parser->method_is_connect;
+    exchange->request_head_length = parser->head.length; /* framing the body leaves it be */
+    exchange->request_head_copied = true;
     if (connection->kind != LDTAP_SPAN_KIND_SERVER)
         return;
     ldtap_span_continue_trace(&exchange->record.span, parser->traceparent, parser->traceparent_length);
@@ -97,7 +100,9 @@ void ldtap_exchange_finish(struct ldtap_connection *connection, uint16_t extra_f
     uint64_t now = ldtap_monotonic_ns(); /* one clock read: span end and busy period */
     record->span.end_time_ns = ldtap_realtime_at(now);
     if (!exchange->crash_reported)
-        ldtap_span_write_http(record, exchange->request_head, connection->response_head);
+        ldtap_span_write_http(record, exchange->heads,
+                              exchange->heads_adjoin ? exchange->heads + exchange->request_head_length
+                                                     : connection->response_head);
     if (connection->kind == LDTAP_SPAN_KIND_SERVER)
         ldtap_requests_finished(1, now);
     /* Release: a thread remembering this span as served sees it finished after this. */
@@ -122,7 +127,7 @@ void ldtap_exchange_end_crashed(const struct ldtap_span_common *live, uint64_t s
         record.request_head_length = 0;
     record.response_head_length = 0; /* no response was framed, whatever is under way */
     exchange->crash_reported = true;
-    ldtap_span_write_http(&record, exchange->request_head, exchange->request_head); /* 0 bytes of response */
+    ldtap_span_write_http(&record, exchange->heads, exchange->heads); /* 0 bytes of response */
 }
 
 /* The final response of the oldest exchange was framed. */
@@ -144,35 +149,69 @@ static enum ldtap_feed_result on_response_complete(struct ldtap_connection *conn
     return request_complete ? LDTAP_FEED_CONTINUE : LDTAP_FEED_STOP;
 }
 
-/* Binds the framer for the message about to arrive; false when it cannot be placed. */
-static bool ready_parser(struct ldtap_connection *connection, bool request) {
-    if (request) {
-        if (connection->count == LDTAP_PIPELINE_MAX)
-            return false;
-        ldtap_http_parser_begin(&connection->request_parser, LDTAP_HTTP_REQUEST, false,
-                                newest_slot(connection)->request_head, LDTAP_HTTP_REQUEST_HEAD_MAX);
-        connection->request_parser_ready = true;
-        return true;
-    }
-    if (connection->count == 0)
-        return false; /* a response to no request: not HTTP as we know it */
-    ldtap_http_parser_begin(&connection->response_parser, LDTAP_HTTP_RESPONSE,
-                            oldest_exchange(connection)->head_request, connection->response_head,
-                            LDTAP_HTTP_RESPONSE_HEAD_MAX);
-    connection->response_parser_ready = true;
-    return true;
+/* Begins the request of a new exchange; when its whole head is at the start of `bytes`
+ * (one read holding it all is the common case) frames it in the same pass and takes the
+ * steps the event loop below would take for it. Consumes the head, or nothing. */
+static enum ldtap_feed_result start_request(struct ldtap_connection *connection, const uint8_t *bytes,
+                                            size_t length, size_t *consumed) {
+    if (connection->count == LDTAP_PIPELINE_MAX)
+        return LDTAP_FEED_GIVE_UP;
+    struct ldtap_http_parser *parser = &connection->request_parser;
+    enum ldtap_http_event event = ldtap_http_begin_whole_head(
+        parser, LDTAP_HTTP_REQUEST, false, newest_slot(connection)->heads, LDTAP_HTTP_REQUEST_HEAD_MAX,
+        bytes, length, consumed, &head_memos[LDTAP_HTTP_REQUEST]);
+    connection->request_parser_ready = true;
+    if (event == LDTAP_HTTP_NEED_MORE)
+        return LDTAP_FEED_CONTINUE; /* framed from its first byte by the event loop */
+    on_request_begin(connection);
+    if (event != LDTAP_HTTP_HEAD_COMPLETE)
+        return LDTAP_FEED_GIVE_UP;
+    on_request_head(connection);
+    if (ldtap_http_head_ends_message(parser))
+        on_request_complete(connection);
+    return LDTAP_FEED_CONTINUE;
 }
 
-enum ldtap_feed_result ldtap_exchange_feed(struct ldtap_connection *connection, enum ldtap_flow flow,
-                                           const uint8_t *bytes, size_t length) {
-    bool request = (flow == LDTAP_INBOUND) == (connection->kind == LDTAP_SPAN_KIND_SERVER);
+/* The same for the response of the oldest exchange. */
+static enum ldtap_feed_result start_response(struct ldtap_connection *connection, const uint8_t *bytes,
+                                             size_t length, size_t *consumed) {
+    if (connection->count == 0)
+        return LDTAP_FEED_GIVE_UP; /* a response to no request: not HTTP as we know it */
+    struct ldtap_http_parser *parser = &connection->response_parser;
+    struct ldtap_exchange *exchange = oldest_exchange(connection);
+    /* Right after the request head's copy when that one is final (the common case). */
+    exchange->heads_adjoin = exchange->request_head_copied;
+    uint8_t *head =
+        exchange->heads_adjoin ? exchange->heads + exchange->request_head_length : connection->response_head;
+    enum ldtap_http_event event =
+        ldtap_http_begin_whole_head(parser, LDTAP_HTTP_RESPONSE, exchange->head_request, head,
+                                    LDTAP_HTTP_RESPONSE_HEAD_MAX, bytes, length, consumed,
+                                    &head_memos[LDTAP_HTTP_RESPONSE]);
+    connection->response_parser_ready = true;
+    if (event == LDTAP_HTTP_NEED_MORE)
+        return LDTAP_FEED_CONTINUE;
+    if (event != LDTAP_HTTP_HEAD_COMPLETE)
+        return LDTAP_FEED_GIVE_UP;
+    return ldtap_http_head_ends_message(parser) ? on_response_complete(connection) : LDTAP_FEED_CONTINUE;
+}
+
+/* Frames one piece of the bytes a call moved, `request` saying which way they went. */
+static inline enum ldtap_feed_result feed_piece(struct ldtap_connection *connection, bool request,
+                                                const uint8_t *bytes, size_t length) {
     struct ldtap_http_parser *parser = request ? &connection->request_parser : &connection->response_parser;
     bool *ready = request ? &connection->request_parser_ready : &connection->response_parser_ready;
     int stalled = 0;
     while (length > 0) {
-        if (!*ready && !ready_parser(connection, request))
-            return LDTAP_FEED_GIVE_UP;
         size_t consumed = 0;
+        if (!*ready) {
+            enum ldtap_feed_result started = request ? start_request(connection, bytes, length, &consumed)
+                                                     : start_response(connection, bytes, length, &consumed);
+            if (started != LDTAP_FEED_CONTINUE)
+                return started;
+            bytes += consumed;
+            length -= consumed;
+            continue;
+        }
         enum ldtap_http_event event =
             ldtap_http_frame_remembering(parser, bytes, length, &consumed, &head_memos[parser->direction]);
         if (consumed > length)
@@ -209,4 +248,23 @@ enum ldtap_feed_result ldtap_exchange_feed(struct ldtap_connection *connection, 
             return result;
     }
     return LDTAP_FEED_CONTINUE;
+}
+
+/* hot */
+enum ldtap_feed_result ldtap_exchange_feed_vector(struct ldtap_connection *connection, enum ldtap_flow flow,
+                                                  const struct iovec *vector, size_t count, size_t length) {
+    bool request = (flow == LDTAP_INBOUND) == (connection->kind == LDTAP_SPAN_KIND_SERVER);
+    enum ldtap_feed_result outcome = LDTAP_FEED_CONTINUE;
+    for (size_t i = 0; i < count && length > 0 && outcome == LDTAP_FEED_CONTINUE; i++) {
+        size_t piece = vector[i].iov_len < length ? vector[i].iov_len : length;
+        outcome = feed_piece(connection, request, vector[i].iov_base, piece);
+        length -= piece;
+    }
+    return outcome;
+}
+
+enum ldtap_feed_result ldtap_exchange_feed(struct ldtap_connection *connection, enum ldtap_flow flow,
+                                           const uint8_t *bytes, size_t length) {
+    struct iovec whole = {(void *)bytes, length};
+    return ldtap_exchange_feed_vector(connection, flow, &whole, 1, length);
 }

@@ -11,7 +11,7 @@
 
 uint32_t ldtap_fd_capacity;
 uint8_t *ldtap_fd_states;
-static struct ldtap_connection **fd_connections; /* NULL while untracked or taken */
+struct ldtap_connection **ldtap_fd_connections;
 static uint32_t fd_high_water;
 /* Bit n set: fd n is a standing log stream (see ldtap_fd_mark_log); only fds 1 and 2. */
 static uint8_t standing_log_fds;
@@ -31,14 +31,14 @@ int ldtap_fd_table_init(void) {
         limit.rlim_max < wanted)
         wanted = limit.rlim_max < 64 ? 64 : limit.rlim_max;
     uint32_t capacity = (uint32_t)wanted;
-    size_t bytes = (size_t)capacity * (1 + sizeof(*fd_connections));
+    size_t bytes = (size_t)capacity * (1 + sizeof(*ldtap_fd_connections));
     /* Untouched pages cost nothing: only fds actually used are ever faulted in. */
     void *table = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (table == MAP_FAILED)
         return -errno;
-    fd_connections = table;
-    ldtap_fd_states = (uint8_t *)table + (size_t)capacity * sizeof(*fd_connections);
+    ldtap_fd_connections = table;
+    ldtap_fd_states = (uint8_t *)table + (size_t)capacity * sizeof(*ldtap_fd_connections);
     /* Release: a thread that sees the capacity sees the table. */
     __atomic_store_n(&ldtap_fd_capacity, capacity, __ATOMIC_RELEASE);
     return 0;
@@ -54,7 +54,7 @@ struct ldtap_connection *ldtap_fd_install(int fd, struct ldtap_connection *conne
     if (!in_table(fd))
         return connection;
     struct ldtap_connection *stale =
-        __atomic_exchange_n(&fd_connections[fd], connection, __ATOMIC_ACQ_REL);
+        __atomic_exchange_n(&ldtap_fd_connections[fd], connection, __ATOMIC_ACQ_REL);
     __atomic_store_n(&ldtap_fd_states[fd], LDTAP_FD_TRACKED, __ATOMIC_RELEASE);
     uint32_t high = __atomic_load_n(&fd_high_water, __ATOMIC_RELAXED);
     while ((uint32_t)fd >= high &&
@@ -64,45 +64,25 @@ struct ldtap_connection *ldtap_fd_install(int fd, struct ldtap_connection *conne
     return stale;
 }
 
-struct ldtap_connection *ldtap_fd_take(int fd) {
-    if (!in_table(fd))
-        return NULL;
-    struct ldtap_connection *connection =
-        __atomic_exchange_n(&fd_connections[fd], NULL, __ATOMIC_ACQUIRE);
-    if (connection == NULL)
-        ldtap_fd_mark_desync(fd);
-    return connection;
+bool ldtap_fd_give_back_desynced(int fd) {
+    /* Stop tracking, unless the fd was already reused. */
+    uint8_t desynced = LDTAP_FD_TRACKED | LDTAP_FD_DESYNC;
+    __atomic_compare_exchange_n(&ldtap_fd_states[fd], &desynced, resting_state(fd), false, __ATOMIC_RELEASE,
+                                __ATOMIC_RELAXED);
+    return false;
 }
 
-bool ldtap_fd_give_back(int fd, struct ldtap_connection *connection) {
-    uint8_t *state = &ldtap_fd_states[fd];
-    if (__atomic_load_n(state, __ATOMIC_ACQUIRE) != LDTAP_FD_TRACKED) {
-        /* Desynced while we held it: stop tracking, unless the fd was already reused. */
-        uint8_t desynced = LDTAP_FD_TRACKED | LDTAP_FD_DESYNC;
-        __atomic_compare_exchange_n(state, &desynced, resting_state(fd), false,
-                                    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
-        return false;
-    }
-    struct ldtap_connection *expected = NULL;
-    if (!__atomic_compare_exchange_n(&fd_connections[fd], &expected, connection, false,
-                                     __ATOMIC_RELEASE, __ATOMIC_RELAXED))
-        return false; /* closed and re-tracked with another connection meanwhile */
-    /* A close between the state check and the store above would have found the slot
-     * empty and left the connection to us: look again and take it back if so. */
-    if (__atomic_load_n(state, __ATOMIC_ACQUIRE) != LDTAP_FD_TRACKED) {
-        expected = connection;
-        if (__atomic_compare_exchange_n(&fd_connections[fd], &expected, NULL, false,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-            return false;
-    }
-    return true;
+bool ldtap_fd_reclaim(int fd, struct ldtap_connection *connection) {
+    struct ldtap_connection *expected = connection;
+    return !__atomic_compare_exchange_n(&ldtap_fd_connections[fd], &expected, NULL, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED);
 }
 
 struct ldtap_connection *ldtap_fd_untrack(int fd) {
     if (!in_table(fd))
         return NULL;
     __atomic_store_n(&ldtap_fd_states[fd], resting_state(fd), __ATOMIC_RELEASE);
-    return __atomic_exchange_n(&fd_connections[fd], NULL, __ATOMIC_ACQ_REL);
+    return __atomic_exchange_n(&ldtap_fd_connections[fd], NULL, __ATOMIC_ACQ_REL);
 }
 
 struct ldtap_connection *ldtap_fd_mark_log(int fd, bool standing) {
@@ -111,14 +91,14 @@ struct ldtap_connection *ldtap_fd_mark_log(int fd, bool standing) {
     if (standing && fd < 8)
         __atomic_fetch_or(&standing_log_fds, (uint8_t)(1u << fd), __ATOMIC_RELAXED);
     __atomic_store_n(&ldtap_fd_states[fd], LDTAP_FD_LOG, __ATOMIC_RELEASE);
-    return __atomic_exchange_n(&fd_connections[fd], NULL, __ATOMIC_ACQ_REL);
+    return __atomic_exchange_n(&ldtap_fd_connections[fd], NULL, __ATOMIC_ACQ_REL);
 }
 
 struct ldtap_connection *ldtap_fd_mark_driver(int fd) {
     if (!in_table(fd))
         return NULL;
     __atomic_store_n(&ldtap_fd_states[fd], LDTAP_FD_DRIVER, __ATOMIC_RELEASE);
-    return __atomic_exchange_n(&fd_connections[fd], NULL, __ATOMIC_ACQ_REL);
+    return __atomic_exchange_n(&ldtap_fd_connections[fd], NULL, __ATOMIC_ACQ_REL);
 }
 
 void ldtap_fd_mark_desync(int fd) {

@@ -4,6 +4,7 @@
 #define LDTAP_FD_TABLE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "shim.h"
@@ -33,6 +34,8 @@ enum ldtap_fd_state {
  * initialisation, when inert, after an internal error) makes every fd untracked. */
 extern LDTAP_INTERNAL uint32_t ldtap_fd_capacity;
 extern LDTAP_INTERNAL uint8_t *ldtap_fd_states;
+/* Connection of each tracked fd; NULL while untracked or taken. Use the functions below. */
+extern LDTAP_INTERNAL struct ldtap_connection **ldtap_fd_connections;
 
 /* hot: true when `fd` has any of the state bits in `mask`. No TLS, no lock: a bounds
  * check (negative fds wrap to huge) and one byte load and test. */
@@ -68,14 +71,44 @@ void ldtap_fd_table_disable(void);
  * that fd (its close was never seen) for the caller to discard, or NULL. */
 struct ldtap_connection *ldtap_fd_install(int fd, struct ldtap_connection *connection);
 
-/* Takes the connection of `fd` for exclusive use by this thread, or NULL (untracked, or
- * another thread holds it: the fd is then marked LDTAP_FD_DESYNC). */
-struct ldtap_connection *ldtap_fd_take(int fd);
+/* Marks a tracked fd as out of sync (bytes moved that the framers did not see). */
+void ldtap_fd_mark_desync(int fd);
 
-/* Gives a taken connection back. Returns false when the fd stopped being this
+/* The slow cases of ldtap_fd_give_back: the fd was desynced while the connection was
+ * taken (returns false), or it stopped being tracked just as the connection went back
+ * (takes it back if nobody else did: returns false then, true otherwise). */
+bool ldtap_fd_give_back_desynced(int fd);
+bool ldtap_fd_reclaim(int fd, struct ldtap_connection *connection);
+
+/* hot: takes the connection of `fd` for exclusive use by this thread, or NULL (untracked,
+ * or another thread holds it: the fd is then marked LDTAP_FD_DESYNC). */
+LDTAP_HOT static inline struct ldtap_connection *ldtap_fd_take(int fd) {
+    if ((unsigned)fd >= __atomic_load_n(&ldtap_fd_capacity, __ATOMIC_ACQUIRE))
+        return NULL;
+    struct ldtap_connection *connection =
+        __atomic_exchange_n(&ldtap_fd_connections[fd], NULL, __ATOMIC_ACQUIRE);
+    if (LDTAP_UNLIKELY(connection == NULL))
+        ldtap_fd_mark_desync(fd);
+    return connection;
+}
+
+/* hot: gives a taken connection back. Returns false when the fd stopped being this
  * connection's meanwhile (closed, reused, desynced): the caller then owns it and must
  * finish it. */
-bool ldtap_fd_give_back(int fd, struct ldtap_connection *connection);
+LDTAP_HOT static inline bool ldtap_fd_give_back(int fd, struct ldtap_connection *connection) {
+    uint8_t *state = &ldtap_fd_states[fd];
+    if (LDTAP_UNLIKELY(__atomic_load_n(state, __ATOMIC_ACQUIRE) != LDTAP_FD_TRACKED))
+        return ldtap_fd_give_back_desynced(fd);
+    struct ldtap_connection *expected = NULL;
+    if (LDTAP_UNLIKELY(!__atomic_compare_exchange_n(&ldtap_fd_connections[fd], &expected, connection, false,
+                                                    __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+        return false; /* closed and re-tracked with another connection meanwhile */
+    /* A close between the state check and the store above would have found the slot
+     * empty and left the connection to us: look again. */
+    if (LDTAP_UNLIKELY(__atomic_load_n(state, __ATOMIC_ACQUIRE) != LDTAP_FD_TRACKED))
+        return ldtap_fd_reclaim(fd, connection);
+    return true;
+}
 
 /* Stops tracking `fd`; returns its connection if nobody holds it, for the caller to
  * finish, else NULL (the holder finds out when giving it back). */
@@ -90,9 +123,6 @@ struct ldtap_connection *ldtap_fd_mark_driver(int fd);
  * Returns the connection it was tracked with (its close went unseen), for the caller to
  * abandon, or NULL. */
 struct ldtap_connection *ldtap_fd_mark_log(int fd, bool standing);
-
-/* Marks a tracked fd as out of sync (bytes moved that the framers did not see). */
-void ldtap_fd_mark_desync(int fd);
 
 /* One past the highest fd ever tracked: bounds close_range scans. */
 uint32_t ldtap_fd_high_water(void);

@@ -56,14 +56,18 @@ void ldtap_span_begin(struct ldtap_span_common *span, enum ldtap_span_kind kind)
 
 void ldtap_span_begin_at(struct ldtap_span_common *span, enum ldtap_span_kind kind, uint64_t start_ns) {
     ldtap_log_note_activity();
+    if (kind != LDTAP_SPAN_KIND_CLIENT) {
+        /* A new trace unless the request head names the caller's (ldtap_span_continue_trace,
+         * which replaces it): both ids from one pass over the generator. */
+        *span = (struct ldtap_span_common){.start_time_ns = start_ns, .thread_id = ldtap_thread_id(),
+                                           .kind = (uint16_t)kind};
+        ldtap_random_span_and_trace_id(span->span_id, span->trace_id);
+        return;
+    }
     memset(span, 0, sizeof(*span));
     span->start_time_ns = start_ns;
     span->kind = (uint16_t)kind;
     span->thread_id = ldtap_thread_id();
-    if (kind != LDTAP_SPAN_KIND_CLIENT) {
-        ldtap_random_span_id(span->span_id);
-        return; /* server spans get their trace once the request head is read */
-    }
     prune_served();
     if (served_count == 1 && !served_overflow) {
         ldtap_random_span_id(span->span_id);
@@ -88,9 +92,7 @@ void ldtap_span_continue_trace(struct ldtap_span_common *span, const char *trace
         span->flags |= LDTAP_SPAN_FLAG_REMOTE_PARENT | LDTAP_SPAN_FLAG_UPSTREAM_DECISION;
         if (context.trace_flags & 1)
             span->flags |= LDTAP_SPAN_FLAG_SAMPLED;
-        return;
     }
-    ldtap_random_trace_id(span->trace_id);
 }
 
 void ldtap_span_serve(const struct ldtap_span_common *span, const uint64_t *finished_below,
@@ -155,12 +157,19 @@ void ldtap_span_record_write(uint32_t type, const struct ldtap_ring_part *parts,
 
 void ldtap_span_write_http(const struct ldtap_http_span_record *record,
                            const uint8_t *request_head, const uint8_t *response_head) {
-    struct ldtap_ring_part parts[3] = {
-        {record, sizeof(*record)},
-        {request_head, record->request_head_length},
-        {response_head, record->response_head_length},
-    };
-    ldtap_span_record_write(LDTAP_RECORD_HTTP_SPAN, parts, 3);
+    const uint8_t *record_end = (const uint8_t *)(record + 1);
+    if (request_head == record_end && response_head == record_end + record->request_head_length) {
+        struct ldtap_ring_part whole = {
+            record, (uint32_t)(sizeof(*record) + record->request_head_length + record->response_head_length)};
+        ldtap_span_record_write(LDTAP_RECORD_HTTP_SPAN, &whole, 1);
+    } else {
+        struct ldtap_ring_part parts[3] = {
+            {record, sizeof(*record)},
+            {request_head, record->request_head_length},
+            {response_head, record->response_head_length},
+        };
+        ldtap_span_record_write(LDTAP_RECORD_HTTP_SPAN, parts, 3);
+    }
     /* For a traceback the server logs after answering (log.c); not from a crash handler. */
     if (record->span.kind == LDTAP_SPAN_KIND_SERVER && !(record->span.flags & LDTAP_SPAN_FLAG_CRASHED))
         ldtap_log_request_finished(&record->span, record->status_code, served_alone(&record->span));

@@ -12,13 +12,14 @@
 
 /* Starts a span now on this thread. A client span joins the trace of the one server
  * span this thread is serving, as its child; with none it starts a trace, and with
- * several (asyncio) it starts one flagged LDTAP_SPAN_FLAG_UNPARENTED_ASYNC. */
+ * several (asyncio) it starts one flagged LDTAP_SPAN_FLAG_UNPARENTED_ASYNC. A server span
+ * starts a trace, which its request head may replace (ldtap_span_continue_trace). */
 void ldtap_span_begin(struct ldtap_span_common *span, enum ldtap_span_kind kind);
 /* The same with the start time (CLOCK_REALTIME) the caller read already. */
 void ldtap_span_begin_at(struct ldtap_span_common *span, enum ldtap_span_kind kind, uint64_t start_ns);
 
 /* Server span, once its request head is read: continue the caller's trace from a valid
- * `traceparent` value (length 0: none), else start a new trace. */
+ * `traceparent` value (length 0: none), else keep the trace it began with. */
 void ldtap_span_continue_trace(struct ldtap_span_common *span, const char *traceparent,
                                size_t length);
 
@@ -41,7 +42,8 @@ unsigned ldtap_span_serving_now(const struct ldtap_span_common **live, uint64_t 
  * module map if none was written yet. The one writer of span records (HTTP and DB). */
 void ldtap_span_record_write(uint32_t type, const struct ldtap_ring_part *parts, int part_count);
 
-/* Writes one LDTAP_RECORD_HTTP_SPAN record: `record` then both head copies. */
+/* Writes one LDTAP_RECORD_HTTP_SPAN record: `record` then both head copies, in one copy
+ * when they follow it in memory. */
 void ldtap_span_write_http(const struct ldtap_http_span_record *record,
                            const uint8_t *request_head, const uint8_t *response_head);
 

@@ -20,9 +20,11 @@ static void stop_tracking(int fd, struct ldtap_connection *connection) {
     ldtap_connection_abandon(connection);
 }
 
-/* After feeding: give the connection back, or end it as `result` says. */
-static void settle(int fd, struct ldtap_connection *connection, enum ldtap_feed_result result) {
-    if (result == LDTAP_FEED_CONTINUE && ldtap_fd_give_back(fd, connection))
+/* After feeding: give the connection back, or end it as `result` says. Inlined: it runs
+ * on every call on a tracked fd. */
+static inline __attribute__((always_inline)) void settle(int fd, struct ldtap_connection *connection,
+                                                         enum ldtap_feed_result result) {
+    if (LDTAP_LIKELY(result == LDTAP_FEED_CONTINUE) && LDTAP_LIKELY(ldtap_fd_give_back(fd, connection)))
         return;
     if (result == LDTAP_FEED_GIVE_UP)
         LDTAP_COUNT(abandoned_connections, 1);
@@ -30,10 +32,10 @@ static void settle(int fd, struct ldtap_connection *connection, enum ldtap_feed_
 }
 
 /* The connection of `fd`, if tracked and in sync; a desynced one is dropped here. */
-static struct ldtap_connection *take(int fd) {
+static inline __attribute__((always_inline)) struct ldtap_connection *take(int fd) {
     struct ldtap_connection *connection = ldtap_fd_take(fd);
     if (connection != NULL &&
-        __atomic_load_n(&ldtap_fd_states[fd], __ATOMIC_ACQUIRE) != LDTAP_FD_TRACKED) {
+        LDTAP_UNLIKELY(__atomic_load_n(&ldtap_fd_states[fd], __ATOMIC_ACQUIRE) != LDTAP_FD_TRACKED)) {
         stop_tracking(fd, connection);
         return NULL;
     }
@@ -57,14 +59,7 @@ void ldtap_tap_vector(int fd, enum ldtap_flow flow, const struct iovec *vector, 
         settle(fd, connection, LDTAP_FEED_STOP);
         return;
     }
-    size_t remaining = (size_t)result;
-    enum ldtap_feed_result outcome = LDTAP_FEED_CONTINUE;
-    for (size_t i = 0; i < count && remaining > 0 && outcome == LDTAP_FEED_CONTINUE; i++) {
-        size_t length = vector[i].iov_len < remaining ? vector[i].iov_len : remaining;
-        outcome = ldtap_connection_feed(connection, flow, vector[i].iov_base, length);
-        remaining -= length;
-    }
-    settle(fd, connection, outcome);
+    settle(fd, connection, ldtap_connection_feed_vector(connection, flow, vector, count, (size_t)result));
 }
 
 void ldtap_tap_bytes(int fd, enum ldtap_flow flow, const void *bytes, ssize_t result, int flags) {

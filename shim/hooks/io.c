@@ -10,14 +10,16 @@
  * hot: an untracked fd costs the table check and a tail call to the original. On an
  * observed fd (a connection or a log stream) the call is made first, then its result is
  * recorded; bytes that moved while the shim was already on this thread's stack mark the
- * connection out of sync.
+ * connection out of sync. A call that moved nothing (EAGAIN on a non-blocking socket, the
+ * peer's end of stream) records nothing: it returns at once.
  */
 #define LDTAP_IO_HOOK(type, name, parameters, arguments, fd, record)                       \
     LDTAP_HOT LDTAP_EXPORT type name parameters {                                          \
         if (LDTAP_LIKELY(!ldtap_fd_is_observed(fd)))                                       \
             return LDTAP_REAL(name) arguments;                                             \
         type result = LDTAP_REAL(name) arguments;                                          \
-        LDTAP_RECORD(record, if (result > 0) ldtap_tap_nested(fd));                        \
+        if (result > 0)                                                                    \
+            LDTAP_RECORD(record, ldtap_tap_nested(fd));                                    \
         return result;                                                                     \
     }
 LDTAP_IO_HOOKS(LDTAP_IO_HOOK)

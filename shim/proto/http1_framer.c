@@ -2,6 +2,7 @@
  * the bytes of read/write calls that finds message boundaries and copies an allow-listed head. */
 #include "http1_framer.h"
 
+#include <stddef.h>
 #include <string.h>
 
 #include "http1_fast_head.h"
@@ -957,9 +958,11 @@ static enum ldtap_http_event frame_idle(struct ldtap_http_parser *parser, const 
     return LDTAP_HTTP_MESSAGE_BEGIN;
 }
 
-/* Applies a head the fast-path scanner framed whole (its copy is already in place): the
- * fields the state machine would have set, then the body framing as it chooses it. */
-static bool apply_fast_head(struct ldtap_http_parser *parser, const uint8_t *bytes,
+/* The fields the state machine would have set for a head the fast-path scanner framed
+ * whole (its copy is already in place), before the body framing is chosen. The rest is as
+ * ldtap_http_parser_begin and the MESSAGE_BEGIN step left it (method_is_connect of a
+ * response and no_body are the caller's). */
+static void apply_fast_head(struct ldtap_http_parser *parser, const uint8_t *bytes,
                             const struct ldtap_http_fast_head *fast) {
     parser->head.length = fast->copy_length;
     parser->head_bytes = (uint32_t)fast->length;
@@ -968,7 +971,7 @@ static bool apply_fast_head(struct ldtap_http_parser *parser, const uint8_t *byt
         parser->method_is_head = fast->method_is_head;
         parser->method_is_connect = fast->method_is_connect;
     } else {
-        parser->status_code = fast->status_code; /* method_is_connect is the caller's here */
+        parser->status_code = fast->status_code;
     }
     parser->expect_continue = fast->expect_continue;
     parser->connection_close = fast->connection_close;
@@ -983,7 +986,6 @@ static bool apply_fast_head(struct ldtap_http_parser *parser, const uint8_t *byt
         parser->traceparent_length = fast->traceparent_length;
     }
     enter_phase(parser, PHASE_HEAD_END_LF);
-    return choose_body(parser);
 }
 
 /* The fast path applies at the first byte of a head, before the state machine took any. */
@@ -994,62 +996,103 @@ static bool at_head_start(const struct ldtap_http_parser *parser) {
            parser->content_length == UINT64_MAX;
 }
 
-/* The head is walked with at most LDTAP_HTTP_MAX_HEAD_BYTES + 1 bytes in view, so an
- * endless head is refused without scanning further than the limit. */
-/* A head equal to the one `memo` holds, whose copy fits here: its result, copied in. */
-static const struct ldtap_http_fast_head *recall_head(struct ldtap_http_parser *parser, const uint8_t *bytes,
-                                                      size_t length,
-                                                      const struct ldtap_http_head_memo *memo) {
-    size_t raw_length = memo->raw_length;
-    if (raw_length == 0 || raw_length > length || memo->capacity != parser->head.capacity ||
-        memcmp(bytes, memo->raw, raw_length) != 0) {
-        return NULL;
-    }
-    memcpy(parser->head.bytes, memo->copy, memo->head.copy_length);
-    return &memo->head;
+/* The parser fields before the internal buffers: all a framed head sets but the traceparent
+ * and the head copy. */
+#define SCALAR_BYTES offsetof(struct ldtap_http_parser, line_start)
+
+/* What, besides its bytes, a head's framing depends on: a memo made under another key
+ * must not be recalled. */
+static uint32_t memo_key(const struct ldtap_http_parser *parser) {
+    return (uint32_t)parser->head.capacity | (uint32_t)parser->direction << 16 |
+           (uint32_t)parser->no_body << 24 | (uint32_t)parser->method_is_connect << 25;
 }
 
-static void remember_head(struct ldtap_http_head_memo *memo, const uint8_t *bytes, const uint8_t *copy,
-                          uint16_t capacity, const struct ldtap_http_fast_head *fast) {
-    if (fast->length > LDTAP_HTTP_MEMO_BYTES || fast->copy_length > LDTAP_HTTP_MEMO_BYTES) {
+/* A head equal to the one `memo` holds, framed under the same key: the state it left is
+ * copied in whole (body framing chosen), with its head copy. Returns its length, or 0. */
+static inline size_t recall_head(struct ldtap_http_parser *parser, const uint8_t *bytes, size_t length,
+                                 const struct ldtap_http_head_memo *memo) {
+    size_t raw_length = memo->raw_length;
+    if (raw_length == 0 || raw_length > length || memo->key != memo_key(parser) ||
+        memcmp(bytes, memo->raw, raw_length) != 0) {
+        return 0;
+    }
+    struct ldtap_http_head_copy head = parser->head;
+    memcpy(parser, &memo->parser, SCALAR_BYTES);
+    if (parser->traceparent_length > 0) { /* rare: each request sends its own */
+        memcpy(parser->traceparent, memo->parser.traceparent, parser->traceparent_length);
+    }
+    parser->traceparent[parser->traceparent_length] = '\0';
+    head.length = memo->parser.head.length;
+    parser->head = head;
+    memcpy(head.bytes, memo->copy, head.length);
+    return raw_length;
+}
+
+/* Called with the parser as the head left it, its body framing chosen. */
+static void remember_head(struct ldtap_http_head_memo *memo, uint32_t key, const uint8_t *bytes,
+                          size_t raw_length, const struct ldtap_http_parser *parser) {
+    if (raw_length > LDTAP_HTTP_MEMO_BYTES || parser->head.length > LDTAP_HTTP_MEMO_BYTES) {
         memo->raw_length = 0;
         return;
     }
-    memcpy(memo->raw, bytes, fast->length);
-    memcpy(memo->copy, copy, fast->copy_length);
-    memo->head = *fast;
-    memo->capacity = capacity;
-    memo->raw_length = (uint16_t)fast->length;
+    memcpy(memo->raw, bytes, raw_length);
+    memcpy(memo->copy, parser->head.bytes, parser->head.length);
+    memcpy(&memo->parser, parser, SCALAR_BYTES);
+    memcpy(memo->parser.traceparent, parser->traceparent, (size_t)parser->traceparent_length + 1);
+    memo->parser.head.length = parser->head.length;
+    memo->key = key;
+    memo->raw_length = (uint16_t)raw_length;
 }
 
-/* The fast path: a whole head in `bytes`, recalled from `memo` (may be NULL) or scanned. */
-static bool frame_whole_head(struct ldtap_http_parser *parser, const uint8_t *bytes, size_t length,
-                             struct ldtap_http_head_memo *memo, struct ldtap_http_fast_head *scanned,
-                             const struct ldtap_http_fast_head **fast) {
-    *fast = memo != NULL ? recall_head(parser, bytes, length, memo) : NULL;
-    if (*fast != NULL) {
-        return true;
-    }
+/* The fast path past the memo: scans a whole head in `bytes`, applies it and chooses its
+ * body framing, remembering the result in `memo` (may be NULL). Returns NEED_MORE having
+ * changed nothing when the scanner declines, else HEAD_COMPLETE or GIVE_UP with *consumed
+ * the head's length. Out of line: the memo answers most calls. */
+static __attribute__((noinline)) enum ldtap_http_event scan_whole_head(struct ldtap_http_parser *parser,
+                                                                      const uint8_t *bytes, size_t length,
+                                                                      size_t *consumed,
+                                                                      struct ldtap_http_head_memo *memo) {
+    struct ldtap_http_fast_head fast;
     if (!ldtap_http_fast_head_scan(parser->direction, bytes, length, parser->head.bytes,
-                                   parser->head.capacity, scanned)) {
-        return false;
+                                   parser->head.capacity, &fast)) {
+        return LDTAP_HTTP_NEED_MORE;
+    }
+    uint32_t key = memo_key(parser);
+    apply_fast_head(parser, bytes, &fast);
+    *consumed = fast.length;
+    if (!choose_body(parser)) {
+        return give_up(parser);
     }
     if (memo != NULL) {
-        remember_head(memo, bytes, parser->head.bytes, parser->head.capacity, scanned);
+        remember_head(memo, key, bytes, fast.length, parser);
     }
-    *fast = scanned;
-    return true;
+    return LDTAP_HTTP_HEAD_COMPLETE;
 }
 
+/* The fast path: a whole head at the start of `bytes`, recalled from `memo` (may be NULL)
+ * or scanned; NEED_MORE, having changed nothing, when neither takes it. */
+static inline enum ldtap_http_event frame_whole_head(struct ldtap_http_parser *parser, const uint8_t *bytes,
+                                                     size_t length, size_t *consumed,
+                                                     struct ldtap_http_head_memo *memo) {
+    size_t recalled = memo != NULL ? recall_head(parser, bytes, length, memo) : 0;
+    if (recalled > 0) {
+        *consumed = recalled;
+        return LDTAP_HTTP_HEAD_COMPLETE;
+    }
+    return scan_whole_head(parser, bytes, length, consumed, memo);
+}
+
+/* The head is walked with at most LDTAP_HTTP_MAX_HEAD_BYTES + 1 bytes in view, so an
+ * endless head is refused without scanning further than the limit. */
 static __attribute__((noinline)) enum ldtap_http_event frame_head(struct ldtap_http_parser *parser,
                                                                   const uint8_t *bytes, size_t length,
                                                                   size_t *consumed,
                                                                   struct ldtap_http_head_memo *memo) {
-    struct ldtap_http_fast_head scanned;
-    const struct ldtap_http_fast_head *fast;
-    if (at_head_start(parser) && frame_whole_head(parser, bytes, length, memo, &scanned, &fast)) {
-        *consumed = fast->length;
-        return apply_fast_head(parser, bytes, fast) ? LDTAP_HTTP_HEAD_COMPLETE : give_up(parser);
+    if (at_head_start(parser)) {
+        enum ldtap_http_event event = frame_whole_head(parser, bytes, length, consumed, memo);
+        if (event != LDTAP_HTTP_NEED_MORE) {
+            return event;
+        }
     }
     size_t allowed = LDTAP_HTTP_MAX_HEAD_BYTES + 1 - parser->head_bytes;
     struct cursor cursor = {bytes, bytes + (length < allowed ? length : allowed)};
@@ -1121,6 +1164,40 @@ void ldtap_http_parser_begin(struct ldtap_http_parser *parser, enum ldtap_http_d
     parser->head.capacity = head_buffer != NULL ? head_capacity : 0;
     parser->head.length = 0;
     parser->head.truncated = false;
+}
+
+/* hot: inlined into its callers by LTO, so a recalled head costs no call frame. */
+__attribute__((always_inline)) inline enum ldtap_http_event
+ldtap_http_begin_whole_head(struct ldtap_http_parser *parser, enum ldtap_http_direction direction,
+                            bool no_body, uint8_t *head_buffer, uint16_t head_capacity, const uint8_t *bytes,
+                            size_t length, size_t *consumed, struct ldtap_http_head_memo *memo) {
+    *consumed = 0;
+    /* Blank lines before a request line are the state machine's to skip. */
+    bool whole_head_possible = bytes != NULL && length > 0 && head_buffer != NULL &&
+                               !(direction == LDTAP_HTTP_REQUEST && (bytes[0] == '\r' || bytes[0] == '\n'));
+    if (whole_head_possible && memo != NULL) {
+        /* Only what the memo's key reads: a recalled head overwrites the rest. */
+        parser->direction = (uint8_t)direction;
+        parser->no_body = no_body;
+        parser->method_is_connect = 0;
+        parser->head = (struct ldtap_http_head_copy){head_buffer, head_capacity, 0, false};
+        size_t recalled = recall_head(parser, bytes, length, memo);
+        if (recalled > 0) {
+            *consumed = recalled;
+            return LDTAP_HTTP_HEAD_COMPLETE;
+        }
+    }
+    ldtap_http_parser_begin(parser, direction, no_body, head_buffer, head_capacity);
+    if (!whole_head_possible) {
+        return LDTAP_HTTP_NEED_MORE;
+    }
+    /* What the MESSAGE_BEGIN step does: the state frame_head expects at a head's start. */
+    enter_phase(parser, direction == LDTAP_HTTP_REQUEST ? PHASE_METHOD : PHASE_RESPONSE_VERSION);
+    enum ldtap_http_event event = scan_whole_head(parser, bytes, length, consumed, memo);
+    if (event == LDTAP_HTTP_NEED_MORE) {
+        parser->phase = PHASE_IDLE; /* as just begun: ldtap_http_frame starts from scratch */
+    }
+    return event;
 }
 
 /* hot */

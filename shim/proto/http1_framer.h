@@ -95,14 +95,16 @@ struct ldtap_http_fast_head {
  * The last head framed whole in one direction, so that the same bytes framed again are
  * applied without a second scan: a server sends the same head over and over (a static
  * file's, within the second its Date names), a client repeats its request head on a
- * keep-alive connection. The result of a scan depends on the head's bytes and the copy's
- * capacity only, so equal bytes give an equal result. Caller-owned, one per direction and
- * never used by two threads at once (the shim keeps one per thread); all zero is empty.
+ * keep-alive connection. The state a head leaves depends on its bytes, the copy's capacity,
+ * the direction and the caller's no_body and method_is_connect only (the memo's key), so
+ * equal bytes under an equal key give an equal state, which is copied in whole.
+ * Caller-owned, never used by two threads at once (the shim keeps one per thread and
+ * direction); all zero is empty.
  */
 struct ldtap_http_head_memo {
     uint16_t raw_length; /* 0: empty */
-    uint16_t capacity;   /* of the head copy it was made for */
-    struct ldtap_http_fast_head head;
+    uint32_t key;        /* internal */
+    struct ldtap_http_parser parser; /* the state the head left; its buffers but traceparent unused */
     uint8_t raw[LDTAP_HTTP_MEMO_BYTES];
     uint8_t copy[LDTAP_HTTP_MEMO_BYTES];
 };
@@ -125,6 +127,19 @@ enum ldtap_http_event ldtap_http_frame(struct ldtap_http_parser *parser, const u
 enum ldtap_http_event ldtap_http_frame_remembering(struct ldtap_http_parser *parser, const uint8_t *bytes,
                                                    size_t length, size_t *consumed,
                                                    struct ldtap_http_head_memo *memo);
+
+/* hot: ldtap_http_parser_begin followed by the calls to ldtap_http_frame_remembering that
+ * reach HEAD_COMPLETE, in one pass, for the common case of a message whose whole head is
+ * at the start of `bytes` (recalled from `memo`, may be NULL, or scanned). Returns
+ * HEAD_COMPLETE, or GIVE_UP, with *consumed the head's length, as those calls would after
+ * their MESSAGE_BEGIN; or NEED_MORE having consumed nothing when the head is not taken
+ * that way: the parser is then as just begun, for ldtap_http_frame to frame from the start.
+ * A response parser begun here has method_is_connect 0. */
+enum ldtap_http_event ldtap_http_begin_whole_head(struct ldtap_http_parser *parser,
+                                                  enum ldtap_http_direction direction, bool no_body,
+                                                  uint8_t *head_buffer, uint16_t head_capacity,
+                                                  const uint8_t *bytes, size_t length, size_t *consumed,
+                                                  struct ldtap_http_head_memo *memo);
 
 /* The connection was closed by either side: returns MESSAGE_COMPLETE if the message in
  * progress is a response delimited by close, NEED_MORE if no message was in progress,

@@ -1,6 +1,7 @@
 /* libFuzzer harness for the HTTP/1.x framer: feeds the input to a request and a response
- * parser whole, in random pieces and whole through a head memo (that outlives the input, so
- * heads of earlier inputs are recalled too), checks invariants and that all feeds agree. */
+ * parser whole, in random pieces, whole through a head memo (that outlives the input, so
+ * heads of earlier inputs are recalled too) and in random pieces beginning each message with
+ * ldtap_http_begin_whole_head; checks invariants and that all feeds agree. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,8 @@ struct feed {
     uint16_t head_capacity;
     bool stopped;
     struct ldtap_http_head_memo *memo; /* NULL: framed without one */
+    bool begin_whole;                  /* each message starts with ldtap_http_begin_whole_head */
+    bool fresh;                        /* begun, no byte of the message framed yet */
     struct observation seen;
 };
 
@@ -111,6 +114,8 @@ static void record(struct feed *feed, char event) {
 static void begin(struct feed *feed) {
     ldtap_http_parser_begin(&feed->parser, feed->direction, feed->no_body, feed->head, feed->head_capacity);
     feed->parser.method_is_connect = feed->direction == LDTAP_HTTP_RESPONSE && feed->connect;
+    /* begin_whole_head begins a response with method_is_connect 0: not for those. */
+    feed->fresh = feed->begin_whole && !feed->parser.method_is_connect;
 }
 
 static void handle(struct feed *feed, enum ldtap_http_event event) {
@@ -130,9 +135,38 @@ static void handle(struct feed *feed, enum ldtap_http_event event) {
     }
 }
 
+/* A message's first bytes through ldtap_http_begin_whole_head: the events it stands for
+ * are recorded as the frame calls it replaces would report them. */
+static void begin_whole(struct feed *feed, const uint8_t **bytes, size_t *length) {
+    feed->fresh = false;
+    size_t consumed = SIZE_MAX;
+    enum ldtap_http_event event =
+        ldtap_http_begin_whole_head(&feed->parser, feed->direction, feed->no_body, feed->head,
+                                    feed->head_capacity, *bytes, *length, &consumed, feed->memo);
+    REQUIRE(consumed <= *length);
+    if (event == LDTAP_HTTP_NEED_MORE) {
+        REQUIRE(consumed == 0);
+        return;
+    }
+    REQUIRE(event == LDTAP_HTTP_HEAD_COMPLETE || event == LDTAP_HTTP_GIVE_UP);
+    REQUIRE(consumed > 0);
+    *bytes += consumed;
+    *length -= consumed;
+    handle(feed, LDTAP_HTTP_MESSAGE_BEGIN);
+    handle(feed, event);
+}
+
 static void feed_piece(struct feed *feed, const uint8_t *bytes, size_t length) {
     int calls_without_progress = 0;
     while (!feed->stopped) {
+        if (feed->fresh && length > 0) {
+            size_t before = length;
+            begin_whole(feed, &bytes, &length);
+            if (length < before) {
+                calls_without_progress = 0;
+            }
+            continue;
+        }
         size_t consumed = SIZE_MAX;
         enum ldtap_http_event event =
             ldtap_http_frame_remembering(&feed->parser, bytes, length, &consumed, feed->memo);
@@ -183,15 +217,19 @@ static void check_direction(enum ldtap_http_direction direction, uint8_t options
     static struct feed whole;
     static struct feed pieces;
     static struct feed remembering;
+    static struct feed starting;
     static struct ldtap_http_head_memo memos[2];
-    struct feed *feeds[] = {&whole, &pieces, &remembering};
-    for (int i = 0; i < 3; i++) {
+    static struct ldtap_http_head_memo starting_memos[2];
+    struct feed *feeds[] = {&whole, &pieces, &remembering, &starting};
+    for (int i = 0; i < 4; i++) {
         feeds[i]->direction = direction;
         feeds[i]->no_body = options & 1;
         feeds[i]->connect = options & 2;
         feeds[i]->head_capacity = (options & 4) ? (uint16_t)(options * 2) % MAX_HEAD : MAX_HEAD;
     }
     remembering.memo = &memos[direction];
+    starting.memo = (options & 8) ? &starting_memos[direction] : NULL;
+    starting.begin_whole = true;
     run(&whole, stream, length, 0);
     run(&pieces, stream, length, seed);
     /* A feed cut at MAX_EVENTS stops at a split-dependent place; compare only full runs. */
@@ -203,6 +241,13 @@ static void check_direction(enum ldtap_http_direction direction, uint8_t options
         run(&remembering, stream, length, 0);
         REQUIRE(memcmp(&whole.seen, &remembering.seen, sizeof whole.seen) == 0);
     }
+    /* In pieces (a head split over reads is left to the state machine), then whole. */
+    run(&starting, stream, length, seed);
+    if (whole.seen.event_count + 4 < MAX_EVENTS && starting.seen.event_count + 4 < MAX_EVENTS) {
+        REQUIRE(memcmp(&whole.seen, &starting.seen, sizeof whole.seen) == 0);
+    }
+    run(&starting, stream, length, 0);
+    REQUIRE(memcmp(&whole.seen, &starting.seen, sizeof whole.seen) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -782,3 +782,82 @@ Test(http1_framer, a_repeated_head_is_recalled_and_a_changed_one_scanned) {
     cr_assert_eq(frame_remembering(changed, &memo, head, 30, &parser), LDTAP_HTTP_HEAD_COMPLETE);
     cr_assert(parser.head.truncated);
 }
+
+/* Everything about a framed head that callers read, compared between two parsers. */
+static void assert_same_head(const struct ldtap_http_parser *expected, const struct ldtap_http_parser *actual) {
+    cr_assert_eq(actual->head.length, expected->head.length);
+    cr_assert_eq(memcmp(actual->head.bytes, expected->head.bytes, expected->head.length), 0);
+    cr_assert_eq(actual->head.truncated, expected->head.truncated);
+    cr_assert_eq(actual->content_length, expected->content_length);
+    cr_assert_eq(actual->status_code, expected->status_code);
+    cr_assert_eq(actual->method_is_head, expected->method_is_head);
+    cr_assert_eq(actual->connection_close, expected->connection_close);
+    cr_assert_eq(actual->head_bytes, expected->head_bytes);
+    cr_assert_str_eq(actual->traceparent, expected->traceparent);
+    cr_assert_eq(ldtap_http_head_ends_message(actual), ldtap_http_head_ends_message(expected));
+}
+
+Test(http1_framer, a_whole_head_begins_and_frames_in_one_call_as_the_event_loop_does) {
+    static struct ldtap_http_head_memo memo;
+    const char *text = "GET /a?secret HTTP/1.1\r\nHost: h\r\nUser-Agent: t\r\n"
+                       "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\nGET /next";
+    const uint8_t *bytes = (const uint8_t *)text;
+    size_t length = strlen(text), consumed;
+    uint8_t expected_head[256], head[256];
+    struct ldtap_http_parser expected, parser;
+    ldtap_http_parser_begin(&expected, LDTAP_HTTP_REQUEST, false, expected_head, sizeof expected_head);
+    cr_assert_eq(ldtap_http_frame(&expected, bytes, length, &consumed), LDTAP_HTTP_MESSAGE_BEGIN);
+    cr_assert_eq(ldtap_http_frame(&expected, bytes, length, &consumed), LDTAP_HTTP_HEAD_COMPLETE);
+    size_t head_length = consumed;
+    /* Scanned the first time, recalled from the memo the second. */
+    for (int round = 0; round < 2; round++) {
+        memset(head, 'x', sizeof head);
+        cr_assert_eq(ldtap_http_begin_whole_head(&parser, LDTAP_HTTP_REQUEST, false, head, sizeof head, bytes,
+                                                 length, &consumed, &memo),
+                     LDTAP_HTTP_HEAD_COMPLETE);
+        cr_assert_eq(consumed, head_length);
+        assert_same_head(&expected, &parser);
+        cr_assert_eq(memo.raw_length, head_length, "remembered");
+    }
+    /* The next message frames as usual once this one completes. */
+    cr_assert_eq(ldtap_http_frame(&parser, bytes + consumed, length - consumed, &consumed),
+                 LDTAP_HTTP_MESSAGE_COMPLETE);
+}
+
+Test(http1_framer, a_head_not_whole_at_the_start_is_left_to_the_event_loop) {
+    const char *cases[] = {
+        "\r\nGET / HTTP/1.1\r\n\r\n",      /* blank lines first: the state machine skips them */
+        "GET / HTTP/1.1\r\nHost: h\r\n", /* the rest is still to come */
+        "",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t head[64];
+        struct ldtap_http_parser parser;
+        size_t consumed = 99;
+        const uint8_t *bytes = (const uint8_t *)cases[i];
+        size_t length = strlen(cases[i]);
+        cr_assert_eq(ldtap_http_begin_whole_head(&parser, LDTAP_HTTP_REQUEST, false, head, sizeof head, bytes,
+                                                 length, &consumed, NULL),
+                     LDTAP_HTTP_NEED_MORE, "case %zu", i);
+        cr_assert_eq(consumed, 0);
+        if (length > 0) { /* as just begun: the first byte begins the message */
+            cr_assert_eq(ldtap_http_frame(&parser, bytes, length, &consumed), LDTAP_HTTP_MESSAGE_BEGIN);
+        }
+    }
+}
+
+Test(http1_framer, a_remembered_response_head_is_not_recalled_for_a_reply_to_head) {
+    static struct ldtap_http_head_memo memo;
+    const char *text = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n";
+    uint8_t head[128];
+    struct ldtap_http_parser parser;
+    size_t consumed;
+    cr_assert_eq(ldtap_http_begin_whole_head(&parser, LDTAP_HTTP_RESPONSE, false, head, sizeof head,
+                                             (const uint8_t *)text, strlen(text), &consumed, &memo),
+                 LDTAP_HTTP_HEAD_COMPLETE);
+    cr_assert_not(ldtap_http_head_ends_message(&parser), "a body of 5 bytes follows");
+    cr_assert_eq(ldtap_http_begin_whole_head(&parser, LDTAP_HTTP_RESPONSE, true, head, sizeof head,
+                                             (const uint8_t *)text, strlen(text), &consumed, &memo),
+                 LDTAP_HTTP_HEAD_COMPLETE);
+    cr_assert(ldtap_http_head_ends_message(&parser), "the answer to HEAD has no body");
+}
