@@ -29,6 +29,7 @@ static char run_directory[PATH_MAX];
 static uint64_t ring_data_size;
 static int ring_state;                 /* enum ring_state */
 static struct ldtap_ring_writer ring;  /* valid while ring_state == RING_READY */
+struct ldtap_ring_writer *ldtap_ready_ring; /* &ring while RING_READY, else NULL */
 /* The ring's address range, taken at start-up (ldtap_ring_reserve says why); NULL once a
  * creation has used it, or if reserving failed (the ring then goes anywhere). */
 static void *ring_reservation;
@@ -208,8 +209,10 @@ static void create_ring(void) {
     ldtap_nesting++; /* the writer's own close() and mmap() calls go straight through */
     int error = ldtap_ring_create_in(&ring, reservation, run_directory, &identity, ring_data_size, NULL, 0);
     ldtap_nesting--;
-    /* Release: pairs with the acquire in ldtap_process_ring, publishing `ring`. */
+    /* Release: pairs with the acquires in ldtap_process_ring(_slow), publishing `ring`. */
     __atomic_store_n(&ring_state, error == 0 ? RING_READY : RING_FAILED, __ATOMIC_RELEASE);
+    if (error == 0)
+        __atomic_store_n(&ldtap_ready_ring, &ring, __ATOMIC_RELEASE);
     creating_here = false;
     if (error != 0)
         ldtap_fail();
@@ -219,7 +222,7 @@ struct ldtap_ring_writer *ldtap_process_ring_if_ready(void) {
     return __atomic_load_n(&ring_state, __ATOMIC_ACQUIRE) == RING_READY ? &ring : NULL;
 }
 
-struct ldtap_ring_writer *ldtap_process_ring(void) {
+struct ldtap_ring_writer *ldtap_process_ring_slow(void) {
     int state = __atomic_load_n(&ring_state, __ATOMIC_ACQUIRE);
     if (LDTAP_LIKELY(state == RING_READY))
         return &ring;
@@ -248,6 +251,7 @@ static void after_fork_in_child(void) {
         ring_reservation = ldtap_ring_forget_keeping_range(&ring);
         ldtap_nesting--;
     }
+    __atomic_store_n(&ldtap_ready_ring, NULL, __ATOMIC_RELAXED);
     __atomic_store_n(&ring_state, RING_NONE, __ATOMIC_RELEASE);
     ldtap_thread_reset_after_fork();
     ldtap_clock_reset_after_fork();

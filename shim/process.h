@@ -9,10 +9,18 @@
 #include "fd_table.h"
 #include "ldtap_ring.h"
 
+/* The ring of this process once it exists (NULL before, and in a forked child until it
+ * makes its own): read on every record, so ldtap_process_ring is one load when it hits. */
+extern LDTAP_INTERNAL struct ldtap_ring_writer *ldtap_ready_ring;
+struct ldtap_ring_writer *ldtap_process_ring_slow(void);
+
 /* The ring of this process, created on first use; a thread that finds another one
  * creating it waits for it (bounded, once per process). NULL when there is none to be
  * had (creation failed: shim disabled; or took longer than the bound). */
-struct ldtap_ring_writer *ldtap_process_ring(void);
+static inline struct ldtap_ring_writer *ldtap_process_ring(void) {
+    struct ldtap_ring_writer *ready = __atomic_load_n(&ldtap_ready_ring, __ATOMIC_ACQUIRE);
+    return LDTAP_LIKELY(ready != NULL) ? ready : ldtap_process_ring_slow();
+}
 
 /* The ring if it exists already; never creates one (for counters that must not make a
  * process grow a ring by themselves). */

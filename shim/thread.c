@@ -50,6 +50,7 @@ static inline void random_words(uint64_t *words, unsigned count) {
     if (LDTAP_UNLIKELY(!generator_seeded))
         seed_generator();
     uint64_t state = generator;
+#pragma GCC unroll 4
     for (unsigned i = 0; i < count; i++)
         words[i] = next_random(&state);
     generator = state;
