@@ -263,13 +263,14 @@ __attribute__((constructor)) static void ldtap_start(void) {
     int saved_errno = errno;
     ldtap_nesting++;
     ldtap_resolve_originals();
-    ldtap_clock_init();
     own_pid = current_pid();
     /* setuid/setgid/capability programs: do nothing at all (the environment is the
      * unprivileged caller's and must not steer a privileged process's file writes). */
     if (getauxval(AT_SECURE) == 0 && !environment_says_disabled() && read_configuration() &&
         ldtap_connection_pool_init() == 0 && pthread_atfork(NULL, NULL, after_fork_in_child) == 0)
         ldtap_fd_table_init(); /* last: a non-empty table switches recording on */
+    if (ldtap_recording())
+        ldtap_clock_init();
     if (ldtap_recording())
         ring_reservation = ldtap_ring_reserve(ring_data_size);
     if (ldtap_recording())
