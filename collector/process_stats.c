@@ -5,12 +5,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "sock_diag.h"
 
 /* /proc/net/tcp of a busy host can be megabytes; past this the rest is not read. */
@@ -248,9 +250,85 @@ static void add_listener(struct ldtap_process_stats *stats, struct ldtap_listen_
     }
 }
 
-/* Counts descriptors and matches socket inodes against the listening sockets. */
+/*
+ * Which listening sockets a process holds changes rarely, yet finding out takes a readlink
+ * of every descriptor it has: thousands a second for a server with thousands of
+ * connections. So what a full look found is remembered per process, and the descriptors
+ * are read link by link again only when the namespace's set of listeners changed (one was
+ * opened or closed anywhere), or after a minute (a listener passed over a socket).
+ */
+#define HELD_MEMO_SLOTS 64
+#define HELD_INODES_MAX 64
+#define HELD_RECHECK_NS (60ull * 1000000000ull)
+
+struct held_listeners {
+    int32_t pid;
+    uint64_t start_ticks;
+    uint64_t listeners_signature; /* of the namespace's listeners at the full look */
+    uint64_t looked_at_ns;
+    uint32_t count;
+    uint64_t inodes[HELD_INODES_MAX];
+};
+
+static struct held_listeners held_memo[HELD_MEMO_SLOTS];
+static pthread_mutex_t held_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Independent of the order the kernel lists them in. */
+static uint64_t listeners_signature(const struct ldtap_listen_socket *listeners, size_t count) {
+    uint64_t signature = count;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t mixed = (listeners[i].inode + 0x9e3779b97f4a7c15ull) * 0xbf58476d1ce4e5b9ull;
+        signature += mixed ^ (mixed >> 31);
+    }
+    return signature;
+}
+
+static struct held_listeners *held_slot_locked(int32_t pid, uint64_t start_ticks) {
+    struct held_listeners *oldest = &held_memo[0];
+    for (size_t i = 0; i < HELD_MEMO_SLOTS; i++) {
+        if (held_memo[i].pid == pid && held_memo[i].start_ticks == start_ticks) {
+            return &held_memo[i];
+        }
+        if (held_memo[i].looked_at_ns < oldest->looked_at_ns) {
+            oldest = &held_memo[i];
+        }
+    }
+    return oldest;
+}
+
+/* Copies what a full look at `pid` found, if it still holds. */
+static bool recall_held(int32_t pid, uint64_t start_ticks, uint64_t signature, uint64_t now_ns,
+                        struct held_listeners *out) {
+    pthread_mutex_lock(&held_lock);
+    struct held_listeners *slot = held_slot_locked(pid, start_ticks);
+    bool valid = slot->pid == pid && slot->start_ticks == start_ticks && slot->listeners_signature == signature &&
+                 now_ns - slot->looked_at_ns < HELD_RECHECK_NS;
+    if (valid) {
+        *out = *slot;
+    }
+    pthread_mutex_unlock(&held_lock);
+    return valid;
+}
+
+static void remember_held(const struct held_listeners *found) {
+    pthread_mutex_lock(&held_lock);
+    *held_slot_locked(found->pid, found->start_ticks) = *found;
+    pthread_mutex_unlock(&held_lock);
+}
+
+static bool is_held(const struct held_listeners *held, uint64_t inode) {
+    for (uint32_t i = 0; i < held->count; i++) {
+        if (held->inodes[i] == inode) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Counts descriptors and, with `held` non-NULL, matches socket inodes against the
+ * listening sockets, noting the matches in `held` (count HELD_INODES_MAX + 1: too many). */
 static bool read_descriptors(int32_t pid, struct ldtap_listen_socket *listeners, size_t listener_count,
-                             struct ldtap_process_stats *stats) {
+                             struct ldtap_process_stats *stats, struct held_listeners *held) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/fd", (int)pid);
     DIR *directory = opendir(path);
@@ -263,7 +341,7 @@ static bool read_descriptors(int32_t pid, struct ldtap_listen_socket *listeners,
             continue;
         }
         count++;
-        if (listener_count == 0) {
+        if (listener_count == 0 || !held) {
             continue;
         }
         char target[64];
@@ -276,6 +354,10 @@ static bool read_descriptors(int32_t pid, struct ldtap_listen_socket *listeners,
         for (size_t i = 0; i < listener_count; i++) {
             if (listeners[i].inode == inode && inode != 0) {
                 add_listener(stats, &listeners[i]);
+                if (held->count < HELD_INODES_MAX) {
+                    held->inodes[held->count] = inode;
+                }
+                held->count += held->count <= HELD_INODES_MAX;
                 listeners[i].inode = 0; /* a dup'ed descriptor must not count it twice */
                 break;
             }
@@ -318,7 +400,23 @@ bool ldtap_process_stats_read(int32_t pid, uint64_t start_ticks, struct ldtap_pr
     if (listeners) {
         read_listeners(pid, listeners, &listener_count, MAX_LISTENERS);
     }
-    ok = read_descriptors(pid, listeners, listener_count, stats);
+    uint64_t signature = listeners_signature(listeners, listener_count), now = ldtap_monotonic_ns();
+    struct held_listeners held;
+    if (listener_count > 0 && recall_held(pid, stats->start_ticks, signature, now, &held)) {
+        ok = read_descriptors(pid, NULL, 0, stats, NULL);
+        for (size_t i = 0; i < listener_count; i++) {
+            if (listeners[i].inode != 0 && is_held(&held, listeners[i].inode)) {
+                add_listener(stats, &listeners[i]);
+            }
+        }
+    } else {
+        held = (struct held_listeners){
+            .pid = pid, .start_ticks = stats->start_ticks, .listeners_signature = signature, .looked_at_ns = now};
+        ok = read_descriptors(pid, listeners, listener_count, stats, &held);
+        if (ok && listener_count > 0 && held.count <= HELD_INODES_MAX) {
+            remember_held(&held);
+        }
+    }
     free(listeners);
     return ok;
 }

@@ -174,3 +174,53 @@ Test(process_stats, sock_diag_sees_what_proc_net_tcp_shows) {
 Test(process_stats, namespace_check_fails_for_a_missing_process) {
     cr_assert_not(ldtap_shares_network_namespace(0x7ffffff0), "no such process");
 }
+
+static int listen_on_loopback(uint16_t *port) {
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(listener, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(bind(listener, (struct sockaddr *)&address, sizeof address), 0);
+    cr_assert_eq(listen(listener, 16), 0);
+    socklen_t length = sizeof address;
+    getsockname(listener, (struct sockaddr *)&address, &length);
+    *port = ntohs(address.sin_port);
+    return listener;
+}
+
+static int connect_to(uint16_t port) {
+    int client = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons(port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    cr_assert_eq(connect(client, (struct sockaddr *)&address, sizeof address), 0);
+    return client;
+}
+
+/* The accept queue of our listener on `port` in a fresh read; -1 when not listed. */
+static int64_t queue_of(uint16_t port) {
+    struct ldtap_process_stats stats;
+    cr_assert(ldtap_process_stats_read(getpid(), 0, &stats));
+    for (uint32_t i = 0; i < stats.listen_count; i++) {
+        if (stats.listen[i].port == port) {
+            return stats.listen[i].accept_queue;
+        }
+    }
+    return -1;
+}
+
+/* Reads after the first reuse what it found (no readlink of every descriptor) while the
+ * namespace's listeners stay the same, and look again when they change. */
+Test(process_stats, listeners_held_are_remembered_and_looked_at_again_on_change) {
+    uint16_t first_port, second_port;
+    int first = listen_on_loopback(&first_port);
+    cr_assert_eq(queue_of(first_port), 0, "the full look finds it");
+    int client = connect_to(first_port);
+    cr_assert_eq(queue_of(first_port), 1, "the remembered listener shows its current queue");
+    int second = listen_on_loopback(&second_port);
+    cr_assert_eq(queue_of(second_port), 0, "a new listener in the namespace: looked at again");
+    cr_assert_eq(queue_of(first_port), 1);
+    close(client);
+    close(first);
+    cr_assert_eq(queue_of(first_port), -1, "a closed listener is gone");
+    cr_assert_eq(queue_of(second_port), 0);
+    close(second);
+}
