@@ -142,6 +142,23 @@ http {
 EOF
 }
 
+# ask_to_stop PID: SIGTERM, again every 20 s (nginx under valgrind now and then loses one,
+# and a SIGKILL would leave no callgrind output), then stop_pid's own TERM and KILL.
+still_running() { kill -0 "$1" 2>/dev/null && [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" != Z ]; }
+ask_to_stop() {
+    local pid=$1 waited
+    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+        still_running "$pid" || break
+        kill -TERM "$pid" 2>/dev/null || break
+        waited=0
+        while still_running "$pid" && [ "$waited" -lt 200 ]; do
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+    done
+    stop_pid "$pid" TERM 20 || true
+}
+
 # served_by CASE plain|ldtap N DIR: runs CASE under callgrind in DIR answering N requests
 # (N loop iterations for sqlite) and prints the callgrind file of the process that served
 # them. Instrumented runs export their spans to DIR/spans.jsonl so that their count can be
@@ -185,7 +202,7 @@ served_by() {
         die "$case: the requests failed (see $dir/run.log)"
     local master=""
     [ "$case" = gunicorn ] && master=$(cat "$dir/master.pid")
-    stop_pid "$server_pid" TERM 300 || true
+    ask_to_stop "$server_pid"
     local file
     for file in "$dir"/callgrind.*; do
         # gunicorn: the worker served the requests, not the master.
