@@ -149,50 +149,67 @@ static enum ldtap_feed_result on_response_complete(struct ldtap_connection *conn
     return request_complete ? LDTAP_FEED_CONTINUE : LDTAP_FEED_STOP;
 }
 
-/* Begins the request of a new exchange; when its whole head is at the start of `bytes`
- * (one read holding it all is the common case) frames it in the same pass and takes the
- * steps the event loop below would take for it. Consumes the head, or nothing. */
-static enum ldtap_feed_result start_request(struct ldtap_connection *connection, const uint8_t *bytes,
-                                            size_t length, size_t *consumed) {
-    if (connection->count == LDTAP_PIPELINE_MAX)
-        return LDTAP_FEED_GIVE_UP;
-    struct ldtap_http_parser *parser = &connection->request_parser;
-    enum ldtap_http_event event = ldtap_http_begin_whole_head(
-        parser, LDTAP_HTTP_REQUEST, false, newest_slot(connection)->heads, LDTAP_HTTP_REQUEST_HEAD_MAX,
-        bytes, length, consumed, &head_memos[LDTAP_HTTP_REQUEST]);
-    connection->request_parser_ready = true;
-    if (event == LDTAP_HTTP_NEED_MORE)
-        return LDTAP_FEED_CONTINUE; /* framed from its first byte by the event loop */
-    on_request_begin(connection);
-    if (event != LDTAP_HTTP_HEAD_COMPLETE)
-        return LDTAP_FEED_GIVE_UP;
-    on_request_head(connection);
-    if (ldtap_http_head_ends_message(parser))
-        on_request_complete(connection);
-    return LDTAP_FEED_CONTINUE;
-}
-
-/* The same for the response of the oldest exchange. */
-static enum ldtap_feed_result start_response(struct ldtap_connection *connection, const uint8_t *bytes,
-                                             size_t length, size_t *consumed) {
-    if (connection->count == 0)
-        return LDTAP_FEED_GIVE_UP; /* a response to no request: not HTTP as we know it */
-    struct ldtap_http_parser *parser = &connection->response_parser;
-    struct ldtap_exchange *exchange = oldest_exchange(connection);
-    /* Right after the request head's copy when that one is final (the common case). */
-    exchange->heads_adjoin = exchange->request_head_copied;
-    uint8_t *head =
-        exchange->heads_adjoin ? exchange->heads + exchange->request_head_length : connection->response_head;
-    enum ldtap_http_event event =
-        ldtap_http_begin_whole_head(parser, LDTAP_HTTP_RESPONSE, exchange->head_request, head,
-                                    LDTAP_HTTP_RESPONSE_HEAD_MAX, bytes, length, consumed,
-                                    &head_memos[LDTAP_HTTP_RESPONSE]);
-    connection->response_parser_ready = true;
+/* The steps a framer event of the message going `request`'s way calls for. Inlined: the
+ * memo's common case takes two per message. */
+static inline __attribute__((always_inline)) enum ldtap_feed_result
+on_event(struct ldtap_connection *connection, bool request, enum ldtap_http_event event) {
+    struct ldtap_http_parser *parser = request ? &connection->request_parser : &connection->response_parser;
     if (event == LDTAP_HTTP_NEED_MORE)
         return LDTAP_FEED_CONTINUE;
-    if (event != LDTAP_HTTP_HEAD_COMPLETE)
+    if (event == LDTAP_HTTP_MESSAGE_BEGIN) {
+        if (request)
+            on_request_begin(connection);
+        return LDTAP_FEED_CONTINUE;
+    }
+    if (event == LDTAP_HTTP_HEAD_COMPLETE) {
+        if (request)
+            on_request_head(connection);
+        /* A message without a body (a GET, a Content-Length: 0 or 204 response) is
+         * complete with its head: finish it now, not when the next bytes or the close
+         * arrive (a keep-alive connection's next message would find it unfinished). */
+        if (!ldtap_http_head_ends_message(parser))
+            return LDTAP_FEED_CONTINUE;
+    } else if (event != LDTAP_HTTP_MESSAGE_COMPLETE) {
         return LDTAP_FEED_GIVE_UP;
-    return ldtap_http_head_ends_message(parser) ? on_response_complete(connection) : LDTAP_FEED_CONTINUE;
+    }
+    if (request) {
+        on_request_complete(connection);
+        return LDTAP_FEED_CONTINUE;
+    }
+    return on_response_complete(connection);
+}
+
+/* Places the framer for the message about to arrive (a new exchange's request, or the
+ * oldest exchange's response); when its whole head is at the start of `bytes` (one read
+ * holding it all is the common case) frames it in the same pass and takes the steps its
+ * events call for. Consumes the head, or nothing: the event loop then frames it. */
+static enum ldtap_feed_result start_message(struct ldtap_connection *connection, bool request,
+                                            const uint8_t *bytes, size_t length, size_t *consumed) {
+    enum ldtap_http_event event;
+    if (request) {
+        if (connection->count == LDTAP_PIPELINE_MAX)
+            return LDTAP_FEED_GIVE_UP;
+        event = ldtap_http_begin_whole_head(&connection->request_parser, LDTAP_HTTP_REQUEST, false,
+                                            newest_slot(connection)->heads, LDTAP_HTTP_REQUEST_HEAD_MAX, bytes,
+                                            length, consumed, &head_memos[LDTAP_HTTP_REQUEST]);
+        connection->request_parser_ready = true;
+    } else {
+        if (connection->count == 0)
+            return LDTAP_FEED_GIVE_UP; /* a response to no request: not HTTP as we know it */
+        struct ldtap_exchange *exchange = oldest_exchange(connection);
+        /* Right after the request head's copy when that one is final (the common case). */
+        exchange->heads_adjoin = exchange->request_head_copied;
+        uint8_t *head =
+            exchange->heads_adjoin ? exchange->heads + exchange->request_head_length : connection->response_head;
+        event = ldtap_http_begin_whole_head(&connection->response_parser, LDTAP_HTTP_RESPONSE,
+                                            exchange->head_request, head, LDTAP_HTTP_RESPONSE_HEAD_MAX, bytes,
+                                            length, consumed, &head_memos[LDTAP_HTTP_RESPONSE]);
+        connection->response_parser_ready = true;
+    }
+    if (event == LDTAP_HTTP_NEED_MORE)
+        return LDTAP_FEED_CONTINUE;
+    on_event(connection, request, LDTAP_HTTP_MESSAGE_BEGIN);
+    return on_event(connection, request, event);
 }
 
 /* Frames one piece of the bytes a call moved, `request` saying which way they went. */
@@ -203,49 +220,23 @@ static inline enum ldtap_feed_result feed_piece(struct ldtap_connection *connect
     int stalled = 0;
     while (length > 0) {
         size_t consumed = 0;
+        enum ldtap_feed_result result;
         if (!*ready) {
-            enum ldtap_feed_result started = request ? start_request(connection, bytes, length, &consumed)
-                                                     : start_response(connection, bytes, length, &consumed);
-            if (started != LDTAP_FEED_CONTINUE)
-                return started;
-            bytes += consumed;
-            length -= consumed;
-            continue;
+            result = start_message(connection, request, bytes, length, &consumed);
+        } else {
+            enum ldtap_http_event event =
+                ldtap_http_frame_remembering(parser, bytes, length, &consumed, &head_memos[parser->direction]);
+            if (consumed > length)
+                return LDTAP_FEED_GIVE_UP;
+            stalled = consumed == 0 ? stalled + 1 : 0;
+            if (stalled > STALLED_EVENTS_MAX)
+                return LDTAP_FEED_GIVE_UP;
+            result = on_event(connection, request, event);
         }
-        enum ldtap_http_event event =
-            ldtap_http_frame_remembering(parser, bytes, length, &consumed, &head_memos[parser->direction]);
-        if (consumed > length)
-            return LDTAP_FEED_GIVE_UP;
-        bytes += consumed;
-        length -= consumed;
-        stalled = consumed == 0 ? stalled + 1 : 0;
-        if (stalled > STALLED_EVENTS_MAX)
-            return LDTAP_FEED_GIVE_UP;
-        if (event == LDTAP_HTTP_NEED_MORE)
-            continue;
-        if (event == LDTAP_HTTP_MESSAGE_BEGIN) {
-            if (request)
-                on_request_begin(connection);
-            continue;
-        }
-        if (event == LDTAP_HTTP_HEAD_COMPLETE) {
-            if (request)
-                on_request_head(connection);
-            /* A message without a body (a GET, a Content-Length: 0 or 204 response) is
-             * complete with its head: finish it now, not when the next bytes or the close
-             * arrive (a keep-alive connection's next message would find it unfinished). */
-            if (!ldtap_http_head_ends_message(parser))
-                continue;
-        } else if (event != LDTAP_HTTP_MESSAGE_COMPLETE) {
-            return LDTAP_FEED_GIVE_UP;
-        }
-        if (request) {
-            on_request_complete(connection);
-            continue;
-        }
-        enum ldtap_feed_result result = on_response_complete(connection);
         if (result != LDTAP_FEED_CONTINUE)
             return result;
+        bytes += consumed;
+        length -= consumed;
     }
     return LDTAP_FEED_CONTINUE;
 }
