@@ -89,92 +89,6 @@ Test(process_stats, reads_own_process) {
     cr_assert_not(ldtap_process_stats_read(getpid(), stats.start_ticks + 1, &stats), "another start: pid reused");
 }
 
-Test(process_stats, listener_with_three_waiting_connections) {
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(listener, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    cr_assert_eq(bind(listener, (struct sockaddr *)&address, sizeof address), 0);
-    cr_assert_eq(listen(listener, 16), 0);
-    socklen_t length = sizeof address;
-    getsockname(listener, (struct sockaddr *)&address, &length);
-    uint16_t port = ntohs(address.sin_port);
-    int clients[3];
-    for (int i = 0; i < 3; i++) {
-        clients[i] = socket(AF_INET, SOCK_STREAM, 0);
-        cr_assert_eq(connect(clients[i], (struct sockaddr *)&address, sizeof address), 0);
-    }
-    struct ldtap_process_stats stats;
-    cr_assert(ldtap_process_stats_read(getpid(), 0, &stats));
-    bool found = false;
-    for (uint32_t i = 0; i < stats.listen_count; i++) {
-        if (stats.listen[i].port == port) {
-            found = true;
-            cr_assert_eq(stats.listen[i].accept_queue, 3);
-        }
-    }
-    cr_assert(found, "the listener on port %u is among the process's sockets", port);
-    for (int i = 0; i < 3; i++) {
-        close(clients[i]);
-    }
-    close(listener);
-}
-
-/* Reads a whole small file into `buffer`. */
-static void read_whole(const char *path, char *buffer, size_t size) {
-    FILE *file = fopen(path, "r");
-    cr_assert_not_null(file, "%s", path);
-    size_t length = fread(buffer, 1, size - 1, file);
-    buffer[length] = '\0';
-    fclose(file);
-}
-
-static const struct ldtap_listen_socket *find_port(const struct ldtap_listen_socket *table, size_t count,
-                                                   uint16_t port) {
-    for (size_t i = 0; i < count; i++) {
-        if (table[i].port == port) {
-            return &table[i];
-        }
-    }
-    return NULL;
-}
-
-Test(process_stats, sock_diag_sees_what_proc_net_tcp_shows) {
-    cr_assert(ldtap_shares_network_namespace(getpid()));
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(listener, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    cr_assert_eq(bind(listener, (struct sockaddr *)&address, sizeof address), 0);
-    cr_assert_eq(listen(listener, 16), 0);
-    socklen_t length = sizeof address;
-    getsockname(listener, (struct sockaddr *)&address, &length);
-    uint16_t port = ntohs(address.sin_port);
-    int client = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_eq(connect(client, (struct sockaddr *)&address, sizeof address), 0);
-
-    static struct ldtap_listen_socket from_kernel[1024], from_proc[1024];
-    ssize_t kernel_count = ldtap_sock_diag_listeners(from_kernel, 1024);
-    cr_assert_gt(kernel_count, 0);
-    static char text[1 << 20];
-    read_whole("/proc/self/net/tcp", text, sizeof text);
-    size_t proc_count = ldtap_parse_net_tcp(text, from_proc, 1024);
-    const struct ldtap_listen_socket *ours = find_port(from_kernel, (size_t)kernel_count, port);
-    const struct ldtap_listen_socket *theirs = find_port(from_proc, proc_count, port);
-    cr_assert_not_null(ours, "sock_diag lists the listener on port %u", port);
-    cr_assert_not_null(theirs);
-    cr_assert_eq(ours->inode, theirs->inode);
-    cr_assert_eq(ours->accept_queue, 1);
-    cr_assert_eq(theirs->accept_queue, 1);
-    for (ssize_t i = 0; i < kernel_count; i++) {
-        cr_assert_neq(from_kernel[i].inode, 0, "only real listeners");
-    }
-    close(client);
-    close(listener);
-}
-
-Test(process_stats, namespace_check_fails_for_a_missing_process) {
-    cr_assert_not(ldtap_shares_network_namespace(0x7ffffff0), "no such process");
-}
-
 static int listen_on_loopback(uint16_t *port) {
     int listener = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert_geq(listener, 0);
@@ -205,6 +119,71 @@ static int64_t queue_of(uint16_t port) {
         }
     }
     return -1;
+}
+
+Test(process_stats, listener_with_three_waiting_connections) {
+    uint16_t port;
+    int listener = listen_on_loopback(&port);
+    int clients[3];
+    for (int i = 0; i < 3; i++) {
+        clients[i] = connect_to(port);
+    }
+    int64_t queue = queue_of(port);
+    cr_assert_neq(queue, -1, "the listener on port %u is among the process's sockets", port);
+    cr_assert_eq(queue, 3);
+    for (int i = 0; i < 3; i++) {
+        close(clients[i]);
+    }
+    close(listener);
+}
+
+/* Reads a whole small file into `buffer`. */
+static void read_whole(const char *path, char *buffer, size_t size) {
+    FILE *file = fopen(path, "r");
+    cr_assert_not_null(file, "%s", path);
+    size_t length = fread(buffer, 1, size - 1, file);
+    buffer[length] = '\0';
+    fclose(file);
+}
+
+static const struct ldtap_listen_socket *find_port(const struct ldtap_listen_socket *table, size_t count,
+                                                   uint16_t port) {
+    for (size_t i = 0; i < count; i++) {
+        if (table[i].port == port) {
+            return &table[i];
+        }
+    }
+    return NULL;
+}
+
+Test(process_stats, sock_diag_sees_what_proc_net_tcp_shows) {
+    cr_assert(ldtap_shares_network_namespace(getpid()));
+    uint16_t port;
+    int listener = listen_on_loopback(&port);
+    int client = connect_to(port);
+
+    static struct ldtap_listen_socket from_kernel[1024], from_proc[1024];
+    ssize_t kernel_count = ldtap_sock_diag_listeners(from_kernel, 1024);
+    cr_assert_gt(kernel_count, 0);
+    static char text[1 << 20];
+    read_whole("/proc/self/net/tcp", text, sizeof text);
+    size_t proc_count = ldtap_parse_net_tcp(text, from_proc, 1024);
+    const struct ldtap_listen_socket *ours = find_port(from_kernel, (size_t)kernel_count, port);
+    const struct ldtap_listen_socket *theirs = find_port(from_proc, proc_count, port);
+    cr_assert_not_null(ours, "sock_diag lists the listener on port %u", port);
+    cr_assert_not_null(theirs);
+    cr_assert_eq(ours->inode, theirs->inode);
+    cr_assert_eq(ours->accept_queue, 1);
+    cr_assert_eq(theirs->accept_queue, 1);
+    for (ssize_t i = 0; i < kernel_count; i++) {
+        cr_assert_neq(from_kernel[i].inode, 0, "only real listeners");
+    }
+    close(client);
+    close(listener);
+}
+
+Test(process_stats, namespace_check_fails_for_a_missing_process) {
+    cr_assert_not(ldtap_shares_network_namespace(0x7ffffff0), "no such process");
 }
 
 /* Reads after the first reuse what it found (no readlink of every descriptor) while the
