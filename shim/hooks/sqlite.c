@@ -57,7 +57,7 @@ LDTAP_EXPORT int sqlite3_prepare_v3(sqlite3 *db, const char *sql, int bytes, uns
 }
 
 /* Rows returned; for a statement without result columns, rows changed (triggers
- * included), counted only there because sqlite3_total_changes takes the connection's mutex. */
+ * included), read only there: a row-returning statement changes nothing worth counting. */
 static bool returns_rows(sqlite3_stmt *statement) {
     return LDTAP_DB_REAL(sqlite3_column_count)(statement) != 0;
 }
